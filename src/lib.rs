@@ -1,0 +1,24 @@
+//! machimap: a Japanese municipality's GIS files as a live open-data service.
+//!
+//! # Layout
+//! - [`read`]: CSV / GeoJSON / zipped Shapefile readers (encodings, CRS, located errors), built on
+//!   [`shp`] (our Shapefile codec), [`text`] (encodings, full-width, 和暦, codes) and [`crs`] (PROJ).
+//! - [`kinds`]: one normaliser per dataset kind, producing rows of the canonical tables of
+//!   [`dataset`], with every repair and rejection in a [`report::Report`].
+//! - [`store`]: the versioned DuckDB store; [`ingest`] ties readers, normalisers and store together.
+//! - [`geom`]: WKB, bounding boxes, label points, polygon repair.
+//! - [`sample`]: the fictional sample city.
+//!
+//! See ARCHITECTURE.md for the data flow and invariants.
+
+pub mod crs;
+pub mod dataset;
+pub mod geom;
+pub mod ingest;
+pub mod kinds;
+pub mod read;
+pub mod report;
+pub mod sample;
+pub mod shp;
+pub mod store;
+pub mod text;

@@ -1,0 +1,512 @@
+//! The versioned store: one DuckDB file holding every version of every dataset.
+//!
+//! **Invariant:** a version's rows, its feature-id assignments and its `versions` record are
+//! written in one transaction, and publishing is one more transaction that moves the dataset's
+//! pointer in `current`. A failed, rejected or killed ingest therefore leaves the published data
+//! exactly as it was; DuckDB's write-ahead log discards the uncommitted transaction on reopen.
+//! Every version is kept, so rolling back is the same pointer move.
+
+use crate::dataset::{DatasetId, SqlType, Val};
+use crate::kinds::{Context, Row};
+use crate::report::Report;
+use duckdb::types::Value;
+use duckdb::{params, Connection, ToSql};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Store errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// DuckDB failed.
+    #[error("database error: {0}")]
+    Db(#[from] duckdb::Error),
+    /// A version that does not exist.
+    #[error("{0} has no version {1}")]
+    NoSuchVersion(DatasetId, i64),
+    /// The file was written by a newer machimap.
+    #[error("the database schema version {0} is newer than this program ({1})")]
+    SchemaTooNew(i64, i64),
+}
+
+/// Result alias.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+const SCHEMA_VERSION: i64 = 1;
+
+/// Facts about one stored version.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct VersionInfo {
+    /// Dataset.
+    pub dataset: DatasetId,
+    /// Version number, 1-based per dataset.
+    pub version: i64,
+    /// `staged`, `published` (current), or `superseded`.
+    pub status: String,
+    /// When it was written (UTC, ISO 8601).
+    pub created_at: String,
+    /// When it was last published, if ever.
+    pub published_at: Option<String>,
+    /// Who wrote it (`cli` for the command line).
+    pub created_by: String,
+    /// Source file names, `;`-separated.
+    pub source_names: String,
+    /// SHA-256 of the source files (of their hashes, in order, when several).
+    pub source_sha256: String,
+    /// Rows stored.
+    pub row_count: i64,
+    /// Warnings in its report.
+    pub warnings: i64,
+    /// Bounding box of the version's geometry.
+    pub bbox: Option<[f64; 4]>,
+}
+
+/// What to record about a version being written.
+#[derive(Debug, Clone)]
+pub struct VersionMeta {
+    /// Source file names.
+    pub source_names: Vec<String>,
+    /// SHA-256 over the sources.
+    pub source_sha256: String,
+    /// Who writes it.
+    pub created_by: String,
+}
+
+/// Outcome of [`Store::write_version`].
+#[derive(Debug)]
+pub enum WriteOutcome {
+    /// Stored (and published when asked) as this version.
+    Stored {
+        /// New version number.
+        version: i64,
+        /// Rows written.
+        rows: i64,
+        /// Whether it is now the published version.
+        published: bool,
+    },
+    /// The report has errors: nothing was written.
+    Rejected,
+}
+
+/// The DuckDB file.
+pub struct Store {
+    conn: Connection,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Store")
+    }
+}
+
+/// A row value as DuckDB's, converting ISO date text for DATE columns.
+fn to_value(v: Val, ty: SqlType) -> Value {
+    match (v, ty) {
+        (Val::Null, _) => Value::Null,
+        (Val::Text(s), SqlType::Date) => date_days(&s).map_or(Value::Null, Value::Date32),
+        (Val::Int(i), _) => Value::BigInt(i),
+        (Val::Float(f), _) => Value::Double(f),
+        (Val::Text(s), _) => Value::Text(s),
+        (Val::Bool(b), _) => Value::Boolean(b),
+    }
+}
+
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date.
+pub fn date_days(s: &str) -> Option<i32> {
+    let y: i64 = s.get(0..4)?.parse().ok()?;
+    let m: i64 = s.get(5..7)?.parse().ok()?;
+    let d: i64 = s.get(8..10)?.parse().ok()?;
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    i32::try_from(era * 146_097 + doe - 719_468).ok()
+}
+
+impl Store {
+    /// Open (or create) the store at `path` and make sure its tables exist.
+    pub fn open(path: &Path) -> Result<Store> {
+        let conn = Connection::open(path)?;
+        let s = Store { conn };
+        s.migrate()?;
+        Ok(s)
+    }
+
+    /// Open read-only (serving replicas). Fails if the file has never been initialised.
+    pub fn open_read_only(path: &Path) -> Result<Store> {
+        let cfg = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly)?;
+        let conn = Connection::open_with_flags(path, cfg)?;
+        Ok(Store { conn })
+    }
+
+    /// The underlying connection, for read queries elsewhere in the crate.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn migrate(&self) -> Result<()> {
+        self.conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+             CREATE TABLE IF NOT EXISTS versions (
+                dataset VARCHAR NOT NULL, version BIGINT NOT NULL, status VARCHAR NOT NULL,
+                created_at TIMESTAMP NOT NULL, published_at TIMESTAMP, created_by VARCHAR NOT NULL,
+                source_names VARCHAR NOT NULL, source_sha256 VARCHAR NOT NULL,
+                format VARCHAR, encoding VARCHAR, crs VARCHAR, layout VARCHAR,
+                records_read BIGINT, row_count BIGINT NOT NULL, errors BIGINT, warnings BIGINT,
+                minx DOUBLE, miny DOUBLE, maxx DOUBLE, maxy DOUBLE, report VARCHAR,
+                PRIMARY KEY (dataset, version));
+             CREATE TABLE IF NOT EXISTS current (
+                dataset VARCHAR PRIMARY KEY, version BIGINT NOT NULL, published_at TIMESTAMP NOT NULL);
+             CREATE TABLE IF NOT EXISTS publish_log (
+                logged_at TIMESTAMP NOT NULL, dataset VARCHAR NOT NULL, version BIGINT NOT NULL,
+                previous BIGINT, action VARCHAR NOT NULL, actor VARCHAR NOT NULL);
+             CREATE TABLE IF NOT EXISTS feature_keys (
+                dataset VARCHAR NOT NULL, key VARCHAR NOT NULL, fid BIGINT NOT NULL,
+                PRIMARY KEY (dataset, key));",
+        )?;
+        for d in DatasetId::ALL {
+            let mut cols = String::from("version BIGINT NOT NULL, fid BIGINT NOT NULL");
+            for c in d.columns() {
+                cols.push_str(&format!(", \"{}\" {}", c.name, c.ty.sql()));
+            }
+            cols.push_str(
+                ", geom BLOB, minx DOUBLE, miny DOUBLE, maxx DOUBLE, maxy DOUBLE, \
+                 label_lon DOUBLE, label_lat DOUBLE, raw VARCHAR",
+            );
+            self.conn
+                .execute_batch(&format!("CREATE TABLE IF NOT EXISTS \"{d}\" ({cols});"))?;
+        }
+        let v: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .ok();
+        match v.and_then(|v| v.parse::<i64>().ok()) {
+            None => {
+                self.conn.execute(
+                    "INSERT INTO meta VALUES ('schema_version', ?)",
+                    params![SCHEMA_VERSION.to_string()],
+                )?;
+            }
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(StoreError::SchemaTooNew(v, SCHEMA_VERSION))
+            }
+            Some(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Write a new version of `dataset` from the rows `produce` emits, in one transaction.
+    /// `produce` returns the finished report; when it has errors the transaction is rolled back
+    /// and nothing is stored. With `publish`, the version becomes current in the same transaction.
+    pub fn write_version(
+        &mut self,
+        dataset: DatasetId,
+        meta: &VersionMeta,
+        publish: bool,
+        produce: impl FnOnce(&mut dyn FnMut(Row)) -> Report,
+    ) -> Result<(WriteOutcome, Report)> {
+        let tx = self.conn.transaction()?;
+        let version: i64 = tx.query_row(
+            "SELECT coalesce(max(version), 0) + 1 FROM versions WHERE dataset = ?",
+            params![dataset.as_str()],
+            |r| r.get(0),
+        )?;
+        let mut keys: HashMap<String, i64> = HashMap::new();
+        {
+            let mut st = tx.prepare("SELECT key, fid FROM feature_keys WHERE dataset = ?")?;
+            let rows = st.query_map(params![dataset.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            for r in rows {
+                let (k, f): (String, i64) = r?;
+                keys.insert(k, f);
+            }
+        }
+        let mut next_fid = keys.values().copied().max().unwrap_or(0) + 1;
+        let mut new_keys: Vec<(String, i64)> = Vec::new();
+        let mut used: std::collections::HashSet<i64> = std::collections::HashSet::new();
+        let cols = dataset.columns();
+        let mut err: Option<duckdb::Error> = None;
+        let mut rows = 0i64;
+        let mut bbox = [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        let report = {
+            let mut app = tx.appender(dataset.as_str())?;
+            let report = produce(&mut |row: Row| {
+                if err.is_some() {
+                    return;
+                }
+                let mut fid = match &row.key {
+                    Some(k) => match keys.get(k) {
+                        Some(&f) => f,
+                        None => {
+                            let f = next_fid;
+                            next_fid += 1;
+                            keys.insert(k.clone(), f);
+                            new_keys.push((k.clone(), f));
+                            f
+                        }
+                    },
+                    None => {
+                        let f = next_fid;
+                        next_fid += 1;
+                        f
+                    }
+                };
+                // Two rows with one key (should not happen: normalisers dedupe) get distinct ids.
+                if !used.insert(fid) {
+                    fid = next_fid;
+                    next_fid += 1;
+                    used.insert(fid);
+                }
+                let (wkb, b, label) = match &row.geometry {
+                    Some(g) => (
+                        Value::Blob(crate::geom::to_wkb(g)),
+                        crate::geom::bbox(g),
+                        crate::geom::label_point(g),
+                    ),
+                    None => (Value::Null, None, None),
+                };
+                if let Some(b) = b {
+                    bbox = [
+                        bbox[0].min(b[0]),
+                        bbox[1].min(b[1]),
+                        bbox[2].max(b[2]),
+                        bbox[3].max(b[3]),
+                    ];
+                }
+                let opt = |x: Option<f64>| x.map_or(Value::Null, Value::Double);
+                let mut p: Vec<Value> = Vec::with_capacity(cols.len() + 10);
+                p.push(Value::BigInt(version));
+                p.push(Value::BigInt(fid));
+                for (v, c) in row.values.into_iter().zip(cols) {
+                    p.push(to_value(v, c.ty));
+                }
+                p.push(wkb);
+                p.push(opt(b.map(|b| b[0])));
+                p.push(opt(b.map(|b| b[1])));
+                p.push(opt(b.map(|b| b[2])));
+                p.push(opt(b.map(|b| b[3])));
+                p.push(opt(label.map(|l| l.x())));
+                p.push(opt(label.map(|l| l.y())));
+                p.push(Value::Text(row.raw));
+                let refs: Vec<&dyn ToSql> = p.iter().map(|v| v as &dyn ToSql).collect();
+                if let Err(e) = app.append_row(refs.as_slice()) {
+                    err = Some(e);
+                }
+                rows += 1;
+            });
+            if err.is_none() && !report.rejected() {
+                app.flush()?;
+            }
+            report
+        };
+        if let Some(e) = err {
+            return Err(e.into());
+        }
+        if report.rejected() {
+            tx.rollback()?;
+            return Ok((WriteOutcome::Rejected, report));
+        }
+        {
+            let mut app = tx.appender("feature_keys")?;
+            for (k, f) in &new_keys {
+                app.append_row(params![dataset.as_str(), k, f])?;
+            }
+        }
+        let b = (bbox[0] <= bbox[2]).then_some(bbox);
+        let report_json = serde_json::to_string(&report).unwrap_or_default();
+        tx.execute(
+            "INSERT INTO versions VALUES (?, ?, 'staged', now()::TIMESTAMP, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            params![
+                dataset.as_str(),
+                version,
+                meta.created_by,
+                meta.source_names.join(";"),
+                meta.source_sha256,
+                report.format,
+                report.encoding,
+                report.crs,
+                report.layout,
+                report.records_read as i64,
+                rows,
+                report.errors as i64,
+                report.warnings as i64,
+                b.map(|b| b[0]),
+                b.map(|b| b[1]),
+                b.map(|b| b[2]),
+                b.map(|b| b[3]),
+                report_json,
+            ],
+        )?;
+        if publish {
+            set_current(&tx, dataset, version, "publish", &meta.created_by)?;
+        }
+        tx.commit()?;
+        Ok((
+            WriteOutcome::Stored {
+                version,
+                rows,
+                published: publish,
+            },
+            report,
+        ))
+    }
+
+    /// Make `version` the published version of `dataset` (publish a staged version, or roll
+    /// back to an older one), atomically and logged.
+    pub fn publish(&mut self, dataset: DatasetId, version: i64, actor: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        let n: i64 = tx.query_row(
+            "SELECT count(*) FROM versions WHERE dataset = ? AND version = ?",
+            params![dataset.as_str(), version],
+            |r| r.get(0),
+        )?;
+        if n == 0 {
+            return Err(StoreError::NoSuchVersion(dataset, version));
+        }
+        let action = match self_current(&tx, dataset)? {
+            Some(c) if c > version => "rollback",
+            _ => "publish",
+        };
+        set_current(&tx, dataset, version, action, actor)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The published version of `dataset`, if any.
+    pub fn current(&self, dataset: DatasetId) -> Result<Option<i64>> {
+        self_current(&self.conn, dataset)
+    }
+
+    /// Every version of `dataset`, newest first.
+    pub fn versions(&self, dataset: DatasetId) -> Result<Vec<VersionInfo>> {
+        let current = self.current(dataset)?;
+        let mut st = self.conn.prepare(
+            "SELECT version, status, strftime(created_at, '%Y-%m-%dT%H:%M:%SZ'),
+                    strftime(published_at, '%Y-%m-%dT%H:%M:%SZ'), created_by, source_names,
+                    source_sha256, row_count, warnings, minx, miny, maxx, maxy
+             FROM versions WHERE dataset = ? ORDER BY version DESC",
+        )?;
+        let rows = st.query_map(params![dataset.as_str()], |r| {
+            let version: i64 = r.get(0)?;
+            let status: String = r.get(1)?;
+            let minx: Option<f64> = r.get(9)?;
+            Ok(VersionInfo {
+                dataset,
+                version,
+                status: if Some(version) == current {
+                    "published".into()
+                } else if status == "published" {
+                    "superseded".into()
+                } else {
+                    status
+                },
+                created_at: r.get(2)?,
+                published_at: r.get(3)?,
+                created_by: r.get(4)?,
+                source_names: r.get(5)?,
+                source_sha256: r.get(6)?,
+                row_count: r.get(7)?,
+                warnings: r.get::<_, Option<i64>>(8)?.unwrap_or(0),
+                bbox: match minx {
+                    Some(x0) => Some([x0, r.get(10)?, r.get(11)?, r.get(12)?]),
+                    None => None,
+                },
+            })
+        })?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Published shelters' ID and 共通ID → fid, for linking stockpile rows.
+    pub fn context(&self) -> Result<Context> {
+        let mut ctx = Context::default();
+        let Some(v) = self.current(DatasetId::Shelters)? else {
+            return Ok(ctx);
+        };
+        let mut st = self
+            .conn
+            .prepare("SELECT fid, id, common_id FROM shelters WHERE version = ?")?;
+        let rows = st.query_map(params![v], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        })?;
+        for r in rows {
+            let (fid, id, common) = r?;
+            if let Some(id) = id {
+                ctx.shelters_by_id.insert(id, fid);
+            }
+            if let Some(c) = common {
+                ctx.shelters_by_common_id.insert(c, fid);
+            }
+        }
+        Ok(ctx)
+    }
+
+    /// Number of rows of a version.
+    pub fn row_count(&self, dataset: DatasetId, version: i64) -> Result<i64> {
+        Ok(self.conn.query_row(
+            &format!("SELECT count(*) FROM \"{dataset}\" WHERE version = ?"),
+            params![version],
+            |r| r.get(0),
+        )?)
+    }
+}
+
+fn self_current(conn: &Connection, dataset: DatasetId) -> Result<Option<i64>> {
+    match conn.query_row(
+        "SELECT version FROM current WHERE dataset = ?",
+        params![dataset.as_str()],
+        |r| r.get(0),
+    ) {
+        Ok(v) => Ok(Some(v)),
+        Err(duckdb::Error::QueryReturnedNoRows) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn set_current(
+    conn: &Connection,
+    dataset: DatasetId,
+    version: i64,
+    action: &str,
+    actor: &str,
+) -> Result<()> {
+    let previous = self_current(conn, dataset)?;
+    conn.execute(
+        "INSERT OR REPLACE INTO current VALUES (?, ?, now()::TIMESTAMP)",
+        params![dataset.as_str(), version],
+    )?;
+    conn.execute(
+        "UPDATE versions SET status = 'published', published_at = now()::TIMESTAMP WHERE dataset = ? AND version = ?",
+        params![dataset.as_str(), version],
+    )?;
+    conn.execute(
+        "INSERT INTO publish_log VALUES (now()::TIMESTAMP, ?, ?, ?, ?, ?)",
+        params![dataset.as_str(), version, previous, action, actor],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_from_civil() {
+        assert_eq!(date_days("1970-01-01"), Some(0));
+        assert_eq!(date_days("2024-04-01"), Some(19814));
+        assert_eq!(date_days("1969-12-31"), Some(-1));
+    }
+}

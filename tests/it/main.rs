@@ -1,0 +1,10 @@
+//! Integration tests: one binary (each file under tests/ would be its own binary to link).
+//! They run the real `machimap` executable on files our own code generates, against a real DuckDB
+//! file in a temporary folder.
+
+mod support;
+
+mod ingest_cli;
+mod kill;
+mod reproject;
+mod sample_city;
