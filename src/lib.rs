@@ -14,6 +14,8 @@
 pub mod crs;
 pub mod dataset;
 pub mod geom;
+pub mod http;
+pub mod index;
 pub mod ingest;
 pub mod kinds;
 pub mod read;
@@ -22,3 +24,4 @@ pub mod sample;
 pub mod shp;
 pub mod store;
 pub mod text;
+pub mod tiles;

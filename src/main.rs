@@ -82,6 +82,17 @@ enum Cmd {
         #[arg(long)]
         dataset: Option<DatasetId>,
     },
+    /// Serve the published data: vector tiles, OGC API Features, downloads, catalog, risk API.
+    Serve {
+        /// DuckDB file.
+        #[arg(long)]
+        db: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+        #[command(flatten)]
+        opts: ServeOpts,
+    },
     /// Make the sample city if missing, ingest it, and serve it.
     Demo {
         /// DuckDB file.
@@ -93,7 +104,58 @@ enum Cmd {
         /// Address to serve on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         bind: String,
+        #[command(flatten)]
+        opts: ServeOpts,
     },
+}
+
+/// Settings of the HTTP server.
+#[derive(clap::Args)]
+struct ServeOpts {
+    /// Public base URL for links when behind a reverse proxy (e.g. https://data.example.lg.jp/map).
+    #[arg(long)]
+    base_url: Option<String>,
+    /// Allowed CORS origin (repeatable); `*` allows any.
+    #[arg(long = "cors-origin", default_value = "*")]
+    cors_origins: Vec<String>,
+    /// Tile cache size in MB (0 disables it).
+    #[arg(long, default_value_t = 256)]
+    cache_mb: usize,
+    /// Licence of the published data (CKAN licence id).
+    #[arg(long, default_value = "cc-by-4.0")]
+    license: String,
+    /// Publisher shown in the catalog.
+    #[arg(long, default_value = "サンプル市")]
+    publisher: String,
+    /// 全国地方公共団体コード of the city (download file names).
+    #[arg(long, default_value = "339997")]
+    city_code: String,
+}
+
+impl ServeOpts {
+    fn config(self) -> machimap::http::ServeConfig {
+        machimap::http::ServeConfig {
+            base_url: self.base_url,
+            cors_origins: self.cors_origins,
+            cache_mb: self.cache_mb,
+            license_id: self.license,
+            publisher: self.publisher,
+            city_code: self.city_code,
+            ..machimap::http::ServeConfig::default()
+        }
+    }
+}
+
+fn serve_blocking(
+    db: PathBuf,
+    bind: &str,
+    config: machimap::http::ServeConfig,
+) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(machimap::http::serve(db, bind, config))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn parse_crs(s: &str) -> Result<Crs, String> {
@@ -142,7 +204,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(2));
                 }
             }
-            let mut store = Store::open(&db)?;
+            let mut store = Store::open_retrying(&db, std::time::Duration::from_secs(30))?;
             let opts = IngestOptions {
                 crs,
                 publish: !no_publish,
@@ -200,7 +262,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Demo { db, data, bind } => demo(&db, &data, &bind),
+        Cmd::Serve { db, bind, opts } => {
+            if !db.is_file() {
+                eprintln!("machimap: no such database: {}", db.display());
+                return Ok(ExitCode::from(2));
+            }
+            serve_blocking(db, &bind, opts.config())
+        }
+        Cmd::Demo {
+            db,
+            data,
+            bind,
+            opts,
+        } => demo(&db, &data, &bind, opts.config()),
     }
 }
 
@@ -237,7 +311,12 @@ fn outcome_text(d: DatasetId, o: Outcome) -> String {
 }
 
 /// Ingest the sample city in dependency order (shelters before stockpile).
-fn demo(db: &Path, data: &Path, bind: &str) -> anyhow::Result<ExitCode> {
+fn demo(
+    db: &Path,
+    data: &Path,
+    bind: &str,
+    config: machimap::http::ServeConfig,
+) -> anyhow::Result<ExitCode> {
     // The sample is deterministic and takes a second to write, so it is simply written again.
     eprintln!(
         "サンプル市のデータを作成中 / writing the sample city to {}",
@@ -274,9 +353,6 @@ fn demo(db: &Path, data: &Path, bind: &str) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     }
-    eprintln!(
-        "demo data is in {}. Serving on {bind} arrives with the serving issue; for now the store is ready.",
-        db.display()
-    );
-    Ok(ExitCode::SUCCESS)
+    drop(store);
+    serve_blocking(db.to_path_buf(), bind, config)
 }

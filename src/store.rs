@@ -141,6 +141,35 @@ impl Store {
         Ok(Store { conn })
     }
 
+    /// Open read-only, retrying while another process holds the write lock (an ingest in
+    /// progress) for at most `wait`.
+    pub fn open_read_only_retrying(path: &Path, wait: std::time::Duration) -> Result<Store> {
+        let start = std::time::Instant::now();
+        loop {
+            match Store::open_read_only(path) {
+                Ok(s) => return Ok(s),
+                Err(e) if start.elapsed() < wait && is_lock_error(&e) => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Open read-write, retrying while a server holds a read lock for a moment.
+    pub fn open_retrying(path: &Path, wait: std::time::Duration) -> Result<Store> {
+        let start = std::time::Instant::now();
+        loop {
+            match Store::open(path) {
+                Ok(s) => return Ok(s),
+                Err(e) if start.elapsed() < wait && is_lock_error(&e) => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// The underlying connection, for read queries elsewhere in the crate.
     pub fn conn(&self) -> &Connection {
         &self.conn
@@ -462,6 +491,11 @@ impl Store {
             |r| r.get(0),
         )?)
     }
+}
+
+fn is_lock_error(e: &StoreError) -> bool {
+    let m = e.to_string();
+    m.contains("lock") || m.contains("Conflicting")
 }
 
 fn self_current(conn: &Connection, dataset: DatasetId) -> Result<Option<i64>> {

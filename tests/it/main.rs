@@ -4,7 +4,11 @@
 
 mod support;
 
+mod catalog;
 mod ingest_cli;
 mod kill;
+mod ogc;
 mod reproject;
+mod risk;
 mod sample_city;
+mod tiles_http;

@@ -1,0 +1,78 @@
+//! The one JSON error shape of the HTTP API, and the one place where errors become statuses.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+/// An error answered to a client. Internal details are logged, never returned.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the request is malformed (bad z/x/y, bbox, lat/lon, limit…).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 404: no such dataset, feature, tile set or page.
+    #[error("{0}")]
+    NotFound(String),
+    /// 406: the format asked for is not offered.
+    #[error("{0}")]
+    NotAcceptable(String),
+    /// 503: the data is not loaded yet.
+    #[error("{0}")]
+    Unavailable(String),
+    /// 500: a bug or a failing dependency; the message is logged, not returned.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A stable code for machines.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::NotAcceptable(_) => "not_acceptable",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = match &self {
+            ApiError::Internal(m) => {
+                eprintln!("machimap: internal error: {m}");
+                "internal server error".to_string()
+            }
+            other => other.to_string(),
+        };
+        let body = serde_json::json!({
+            "ok": false,
+            "status": status.as_u16(),
+            "code": self.code(),
+            "error": message,
+        });
+        (status, Json(body)).into_response()
+    }
+}
+
+/// Result alias for handlers.
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,171 @@
+//! Prometheus metrics: requests by route and status, a latency histogram per route, bytes out,
+//! tile cache hits and misses, and the published version of each dataset.
+
+use super::AppState;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Histogram bucket upper bounds, seconds.
+pub const BUCKETS: [f64; 11] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+#[derive(Default, Clone)]
+struct Hist {
+    counts: [u64; BUCKETS.len()],
+    sum: f64,
+    n: u64,
+}
+
+/// Counters shared by all requests.
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<(String, u16), u64>>,
+    latency: Mutex<BTreeMap<String, Hist>>,
+    /// Response bytes sent (as declared by Content-Length).
+    pub bytes_out: AtomicU64,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
+}
+
+impl Metrics {
+    /// Record one finished request.
+    pub fn record(&self, route: &str, status: u16, took: Duration, bytes: u64) {
+        if let Ok(mut m) = self.requests.lock() {
+            *m.entry((route.to_string(), status)).or_insert(0) += 1;
+        }
+        if let Ok(mut m) = self.latency.lock() {
+            let h = m.entry(route.to_string()).or_default();
+            let s = took.as_secs_f64();
+            for (i, b) in BUCKETS.iter().enumerate() {
+                if s <= *b {
+                    h.counts[i] += 1;
+                }
+            }
+            h.sum += s;
+            h.n += 1;
+        }
+        self.bytes_out.fetch_add(bytes, Ordering::Relaxed);
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// `GET /metrics`
+pub async fn get_metrics(State(st): State<Arc<AppState>>) -> Response {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "# HELP machimap_http_requests_total HTTP requests by route and status."
+    );
+    let _ = writeln!(o, "# TYPE machimap_http_requests_total counter");
+    if let Ok(m) = st.metrics.requests.lock() {
+        for ((r, s), n) in m.iter() {
+            let _ = writeln!(
+                o,
+                "machimap_http_requests_total{{route=\"{}\",status=\"{s}\"}} {n}",
+                esc(r)
+            );
+        }
+    }
+    let _ = writeln!(
+        o,
+        "# HELP machimap_http_request_duration_seconds Time to answer, by route."
+    );
+    let _ = writeln!(o, "# TYPE machimap_http_request_duration_seconds histogram");
+    if let Ok(m) = st.metrics.latency.lock() {
+        for (r, h) in m.iter() {
+            let r = esc(r);
+            for (i, b) in BUCKETS.iter().enumerate() {
+                let _ = writeln!(
+                    o,
+                    "machimap_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{b}\"}} {}",
+                    h.counts[i]
+                );
+            }
+            let _ = writeln!(
+                o,
+                "machimap_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}",
+                h.n
+            );
+            let _ = writeln!(
+                o,
+                "machimap_http_request_duration_seconds_sum{{route=\"{r}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                o,
+                "machimap_http_request_duration_seconds_count{{route=\"{r}\"}} {}",
+                h.n
+            );
+        }
+    }
+    let _ = writeln!(
+        o,
+        "# HELP machimap_http_response_bytes_total Response body bytes sent."
+    );
+    let _ = writeln!(o, "# TYPE machimap_http_response_bytes_total counter");
+    let _ = writeln!(
+        o,
+        "machimap_http_response_bytes_total {}",
+        st.metrics.bytes_out.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        o,
+        "# HELP machimap_tile_cache_hits_total Tiles answered from the cache."
+    );
+    let _ = writeln!(o, "# TYPE machimap_tile_cache_hits_total counter");
+    let _ = writeln!(
+        o,
+        "machimap_tile_cache_hits_total {}",
+        st.tiles.hits.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        o,
+        "# HELP machimap_tile_cache_misses_total Tiles that had to be rendered."
+    );
+    let _ = writeln!(o, "# TYPE machimap_tile_cache_misses_total counter");
+    let _ = writeln!(
+        o,
+        "machimap_tile_cache_misses_total {}",
+        st.tiles.misses.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        o,
+        "# HELP machimap_tile_cache_bytes Bytes held by the tile cache."
+    );
+    let _ = writeln!(o, "# TYPE machimap_tile_cache_bytes gauge");
+    let _ = writeln!(o, "machimap_tile_cache_bytes {}", st.tiles.bytes());
+    let _ = writeln!(
+        o,
+        "# HELP machimap_dataset_version Published version of each dataset."
+    );
+    let _ = writeln!(o, "# TYPE machimap_dataset_version gauge");
+    for (d, l) in &st.snapshot.load().layers {
+        let _ = writeln!(
+            o,
+            "machimap_dataset_version{{dataset=\"{d}\"}} {}",
+            l.version
+        );
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        o,
+    )
+        .into_response()
+}

@@ -1,0 +1,323 @@
+//! The HTTP server (axum): routes, shared state, caching headers, metrics, and the loop that
+//! picks up new publishes without a restart.
+//!
+//! **Boundary:** this is the only module that knows about axum, status codes or response shapes.
+//! Handlers read an immutable [`Snapshot`] and call into `tiles`, `index` and the exporters.
+
+pub mod catalog;
+pub mod datasets;
+pub mod downloads;
+pub mod error;
+pub mod metrics;
+pub mod ogc;
+pub mod openapi;
+pub mod risk;
+pub mod tiles;
+
+use crate::index::Snapshot;
+use crate::store::Store;
+use crate::tiles::cache::{CachedTile, TileCache};
+use arc_swap::ArcSwap;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+pub use error::{ApiError, ApiResult};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Server settings (`machimap serve` flags).
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    /// Public base URL (e.g. `https://opendata.example.lg.jp/machimap`) for links behind a
+    /// reverse proxy; derived from the Host header when unset.
+    pub base_url: Option<String>,
+    /// Allowed CORS origins; `*` for any (the default: this is open data).
+    pub cors_origins: Vec<String>,
+    /// Tile cache budget in MB; 0 disables the cache.
+    pub cache_mb: usize,
+    /// How often to look for a new publish.
+    pub poll: Duration,
+    /// Licence id for the catalog (CKAN style), default `cc-by-4.0`.
+    pub license_id: String,
+    /// Publisher name (Japanese).
+    pub publisher: String,
+    /// 全国地方公共団体コード of the city (file names of downloads).
+    pub city_code: String,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        ServeConfig {
+            base_url: None,
+            cors_origins: vec!["*".into()],
+            cache_mb: 256,
+            poll: Duration::from_millis(1000),
+            license_id: "cc-by-4.0".into(),
+            publisher: "サンプル市".into(),
+            city_code: "339997".into(),
+        }
+    }
+}
+
+/// State shared by all handlers.
+pub struct AppState {
+    /// The published data, swapped whole on publish.
+    pub snapshot: ArcSwap<Snapshot>,
+    /// Rendered tiles.
+    pub tiles: TileCache,
+    /// Settings.
+    pub config: ServeConfig,
+    /// Request counters and histograms.
+    pub metrics: metrics::Metrics,
+    /// The DuckDB file.
+    pub db: PathBuf,
+    /// Download counts (catalog KPI).
+    pub downloads: downloads::Downloads,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("db", &self.db).finish()
+    }
+}
+
+impl AppState {
+    /// Load the published data of `db` and build the state.
+    pub fn open(db: PathBuf, config: ServeConfig) -> anyhow::Result<AppState> {
+        let store = Store::open_read_only_retrying(&db, Duration::from_secs(30))?;
+        let snap = Snapshot::load(&store)?;
+        drop(store);
+        Ok(AppState {
+            snapshot: ArcSwap::from_pointee(snap),
+            tiles: TileCache::new(config.cache_mb),
+            metrics: metrics::Metrics::default(),
+            downloads: downloads::Downloads::beside(&db),
+            db,
+            config,
+        })
+    }
+
+    /// Look for newly published versions; swap them in and purge their tiles.
+    /// Returns the datasets that changed.
+    pub fn refresh(&self) -> anyhow::Result<Vec<crate::dataset::DatasetId>> {
+        let store = Store::open_read_only_retrying(&self.db, Duration::from_millis(200))?;
+        let cur = self.snapshot.load_full();
+        let (next, changed) = cur.refresh(&store)?;
+        drop(store);
+        if !changed.is_empty() {
+            self.snapshot.store(Arc::new(next));
+            self.tiles.purge(&changed);
+        }
+        Ok(changed)
+    }
+
+    /// Base URL for links in responses.
+    pub fn base_url(&self, headers: &HeaderMap) -> String {
+        if let Some(b) = &self.config.base_url {
+            return b.trim_end_matches('/').to_string();
+        }
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost");
+        let proto = headers
+            .get("x-forwarded-proto")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("http");
+        format!("{proto}://{host}")
+    }
+}
+
+/// The whole application router.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::get_metrics))
+        .merge(tiles::router())
+        .merge(ogc::router())
+        .merge(datasets::router())
+        .merge(catalog::router())
+        .merge(openapi::router())
+        .merge(risk::router())
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), track))
+        .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("no such resource: {}", uri.path()))
+}
+
+async fn healthz(State(st): State<Arc<AppState>>) -> Response {
+    let snap = st.snapshot.load();
+    let datasets: serde_json::Map<String, serde_json::Value> = snap
+        .layers
+        .iter()
+        .map(|(d, l)| {
+            (
+                d.to_string(),
+                serde_json::json!({"version": l.version, "features": l.features.len()}),
+            )
+        })
+        .collect();
+    axum::Json(serde_json::json!({"status": "ok", "datasets": datasets})).into_response()
+}
+
+/// Metrics, CORS and the route label for every request.
+async fn track(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let preflight = req.method() == Method::OPTIONS;
+    let mut resp = if preflight {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        next.run(req).await
+    };
+    if let Some(o) = origin {
+        let allowed = st
+            .config
+            .cors_origins
+            .iter()
+            .any(|a| a == "*" || a.as_bytes() == o.as_bytes());
+        if allowed {
+            let h = resp.headers_mut();
+            let any = st.config.cors_origins.iter().any(|a| a == "*");
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                if any {
+                    HeaderValue::from_static("*")
+                } else {
+                    o
+                },
+            );
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("GET, HEAD, OPTIONS"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("If-None-Match, Accept, Accept-Encoding"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static("ETag"),
+            );
+            if !any {
+                h.append(header::VARY, HeaderValue::from_static("Origin"));
+            }
+        }
+    }
+    let bytes = resp
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    st.metrics
+        .record(&route, resp.status().as_u16(), start.elapsed(), bytes);
+    resp
+}
+
+/// Which encoding to send, from Accept-Encoding: brotli, then gzip, then none.
+pub fn pick_encoding(headers: &HeaderMap) -> Option<&'static str> {
+    let ae = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let has = |name: &str| {
+        ae.split(',').any(|part| {
+            let mut it = part.trim().split(';');
+            let n = it.next().unwrap_or("").trim();
+            let q0 = it.any(|p| p.trim().replace(' ', "") == "q=0");
+            n.eq_ignore_ascii_case(name) && !q0
+        })
+    };
+    if has("br") {
+        Some("br")
+    } else if has("gzip") {
+        Some("gzip")
+    } else {
+        None
+    }
+}
+
+/// True when If-None-Match matches `etag`.
+pub fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',').any(|t| {
+                let t = t.trim();
+                t == "*" || t.trim_start_matches("W/") == etag
+            })
+        })
+}
+
+/// Answer with cached, pre-compressed bytes: 304 on a matching ETag, else the best encoding.
+pub fn send_cached(
+    headers: &HeaderMap,
+    t: &CachedTile,
+    content_type: &'static str,
+    cache_control: &str,
+) -> Response {
+    let mut b = Response::builder()
+        .header(header::ETAG, &t.etag)
+        .header(header::CACHE_CONTROL, cache_control)
+        .header(header::VARY, "Accept-Encoding");
+    if not_modified(headers, &t.etag) {
+        return b
+            .status(StatusCode::NOT_MODIFIED)
+            .body(axum::body::Body::empty())
+            .unwrap_or_default();
+    }
+    let (body, enc) = match pick_encoding(headers) {
+        Some("br") => (t.br.clone(), Some("br")),
+        Some(_) => (t.gzip.clone(), Some("gzip")),
+        None => (t.raw.clone(), None),
+    };
+    b = b.header(header::CONTENT_TYPE, content_type);
+    if let Some(e) = enc {
+        b = b.header(header::CONTENT_ENCODING, e);
+    }
+    b.header(header::CONTENT_LENGTH, body.len())
+        .body(axum::body::Body::from(body))
+        .unwrap_or_default()
+}
+
+/// Run the server until Ctrl-C: load the published data, bind, and poll for publishes.
+pub async fn serve(db: PathBuf, bind: &str, config: ServeConfig) -> anyhow::Result<()> {
+    let poll = config.poll;
+    let state = Arc::new(tokio::task::spawn_blocking(move || AppState::open(db, config)).await??);
+    let listener = tokio::net::TcpListener::bind(bind).await?;
+    let addr = listener.local_addr()?;
+    eprintln!("machimap: serving on http://{addr}/  (Ctrl-C to stop)");
+    let watcher = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(poll);
+        loop {
+            tick.tick().await;
+            let st = watcher.clone();
+            if let Ok(Ok(changed)) = tokio::task::spawn_blocking(move || st.refresh()).await {
+                if !changed.is_empty() {
+                    let names: Vec<String> = changed.iter().map(ToString::to_string).collect();
+                    eprintln!("machimap: new publish of {}", names.join(", "));
+                }
+            }
+        }
+    });
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,10 @@
+//! OGC API – Features Part 1 under `/ogc` (placeholder: being written).
+
+use super::AppState;
+use axum::Router;
+use std::sync::Arc;
+
+/// Routes of this module.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+}

@@ -1,0 +1,232 @@
+//! `/tiles/{ids}/{z}/{x}/{y}.mvt` and `/tiles/{ids}.json` (TileJSON 3.0.0). `ids` is one dataset
+//! or several joined by commas (one source-layer each).
+
+use super::{send_cached, ApiError, ApiResult, AppState};
+use crate::dataset::{DatasetId, SqlType};
+use crate::index::Layer;
+use crate::tiles::cache::CachedTile;
+use crate::tiles::render::{render_tile, LayerRef, RenderOptions};
+use crate::tiles::TileCoord;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// Zoom range announced in TileJSON; clients overzoom above `MAXZOOM`.
+pub const MINZOOM: u8 = 5;
+/// See [`MINZOOM`].
+pub const MAXZOOM: u8 = 16;
+
+/// Routes of this module.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/tiles/{file}", get(get_tilejson))
+        .route("/tiles/{ids}/{z}/{x}/{file}", get(get_tile))
+}
+
+/// Parse `flood,landslide` into published layers (404 for unknown or unpublished ones).
+pub fn layers_for(st: &AppState, ids: &str) -> ApiResult<Vec<Arc<Layer>>> {
+    let snap = st.snapshot.load();
+    let mut out = Vec::new();
+    for id in ids.split(',') {
+        let d: DatasetId = id
+            .parse()
+            .map_err(|_| ApiError::NotFound(format!("no tile set {id:?}")))?;
+        if !d.has_geometry() {
+            return Err(ApiError::NotFound(format!(
+                "{d} has no geometry, so no tiles"
+            )));
+        }
+        let l = snap
+            .layer(d)
+            .ok_or_else(|| ApiError::NotFound(format!("{d} is not published yet")))?;
+        if out.iter().any(|x: &Arc<Layer>| x.dataset == d) {
+            return Err(ApiError::BadRequest(format!("{d} is listed twice")));
+        }
+        out.push(l.clone());
+    }
+    Ok(out)
+}
+
+/// The version token of a set of layers, as used in tile URLs (`?v=`) and cache keys.
+pub fn version_token(layers: &[Arc<Layer>]) -> String {
+    layers
+        .iter()
+        .map(|l| l.version_tag())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn num<T: std::str::FromStr>(s: &str, what: &str) -> ApiResult<T> {
+    s.parse().map_err(|_| {
+        ApiError::BadRequest(format!("{what} must be a non-negative integer, got {s:?}"))
+    })
+}
+
+async fn get_tile(
+    State(st): State<Arc<AppState>>,
+    Path((ids, z, x, file)): Path<(String, String, String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let y = file
+        .strip_suffix(".mvt")
+        .or_else(|| file.strip_suffix(".pbf"))
+        .ok_or_else(|| ApiError::NotFound(format!("tiles end in .mvt, got {file:?}")))?;
+    let coord = TileCoord::new(num(&z, "z")?, num(&x, "x")?, num(y, "y")?)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let layers = layers_for(&st, &ids)?;
+    let token = version_token(&layers);
+    let key = format!("{token}/{}/{}/{}", coord.z, coord.x, coord.y);
+    let immutable = q.get("v").is_some_and(|v| *v == token);
+    let cache_control = if immutable {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=60"
+    };
+    let tile = match st.tiles.get(&key) {
+        Some(t) => t,
+        None => {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            key.hash(&mut h);
+            let etag = format!("\"{:016x}\"", h.finish());
+            let ls = layers.clone();
+            let t = tokio::task::spawn_blocking(move || {
+                let refs: Vec<LayerRef<'_>> = ls
+                    .iter()
+                    .map(|l| LayerRef {
+                        layer: l,
+                        name: l.dataset.to_string(),
+                        labels: matches!(
+                            l.dataset.kind(),
+                            crate::dataset::Kind::Ward | crate::dataset::Kind::Hazard
+                        ),
+                    })
+                    .collect();
+                let raw = render_tile(&refs, coord, &RenderOptions::default());
+                Arc::new(CachedTile::new(raw, etag))
+            })
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            st.tiles
+                .put(key, layers.iter().map(|l| l.dataset).collect(), t.clone());
+            t
+        }
+    };
+    Ok(send_cached(
+        &headers,
+        &tile,
+        "application/vnd.mapbox-vector-tile",
+        cache_control,
+    ))
+}
+
+fn field_type(t: SqlType) -> &'static str {
+    match t {
+        SqlType::Int | SqlType::Float => "Number",
+        SqlType::Bool => "Boolean",
+        SqlType::Text | SqlType::Date => "String",
+    }
+}
+
+/// TileJSON 3.0.0 for a set of layers.
+pub fn tilejson(base: &str, ids: &str, layers: &[Arc<Layer>]) -> serde_json::Value {
+    let token = version_token(layers);
+    let bounds = layers
+        .iter()
+        .filter_map(|l| l.bbox)
+        .reduce(|a, b| {
+            [
+                a[0].min(b[0]),
+                a[1].min(b[1]),
+                a[2].max(b[2]),
+                a[3].max(b[3]),
+            ]
+        })
+        .unwrap_or([122.0, 20.0, 154.0, 46.0]);
+    let mut vector_layers = Vec::new();
+    for l in layers {
+        let fields: serde_json::Map<String, serde_json::Value> = l
+            .columns()
+            .iter()
+            .map(|c| {
+                (
+                    c.name.to_string(),
+                    serde_json::Value::from(field_type(c.ty)),
+                )
+            })
+            .collect();
+        vector_layers.push(serde_json::json!({
+            "id": l.dataset.as_str(),
+            "description": format!("{} / {}", l.dataset.title_ja(), l.dataset.title_en()),
+            "fields": fields,
+            "minzoom": MINZOOM,
+            "maxzoom": MAXZOOM,
+        }));
+        if matches!(
+            l.dataset.kind(),
+            crate::dataset::Kind::Ward | crate::dataset::Kind::Hazard
+        ) {
+            vector_layers.push(serde_json::json!({
+                "id": format!("{}_label", l.dataset),
+                "description": "label points (one point inside each polygon)",
+                "fields": fields,
+                "minzoom": MINZOOM,
+                "maxzoom": MAXZOOM,
+            }));
+        }
+    }
+    let names: Vec<String> = layers
+        .iter()
+        .map(|l| l.dataset.title_ja().to_string())
+        .collect();
+    serde_json::json!({
+        "tilejson": "3.0.0",
+        "name": names.join(" + "),
+        "version": "1.0.0",
+        "scheme": "xyz",
+        "attribution": "machimap",
+        "tiles": [format!("{base}/tiles/{ids}/{{z}}/{{x}}/{{y}}.mvt?v={token}")],
+        "minzoom": MINZOOM,
+        "maxzoom": MAXZOOM,
+        "bounds": bounds,
+        "center": [(bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0, 13],
+        "vector_layers": vector_layers,
+    })
+}
+
+async fn get_tilejson(
+    State(st): State<Arc<AppState>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let ids = file
+        .strip_suffix(".json")
+        .ok_or_else(|| ApiError::NotFound(format!("no such resource /tiles/{file}")))?;
+    let layers = layers_for(&st, ids)?;
+    let base = st.base_url(&headers);
+    let body = tilejson(&base, ids, &layers);
+    let etag = format!("\"tj-{}\"", version_token(&layers));
+    if super::not_modified(&headers, &etag) {
+        return Ok((
+            axum::http::StatusCode::NOT_MODIFIED,
+            [(axum::http::header::ETAG, etag)],
+        )
+            .into_response());
+    }
+    Ok((
+        [
+            (axum::http::header::ETAG, etag),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "public, max-age=60".to_string(),
+            ),
+        ],
+        Json(body),
+    )
+        .into_response())
+}

@@ -1,0 +1,247 @@
+//! The published data in memory: one [`Layer`] per dataset with its current version's features
+//! and an R-tree over their bounding boxes. Tiles, OGC API Features, downloads and the risk query
+//! all read from a [`Snapshot`]; a publish builds a new layer and swaps it in, so readers never
+//! see a half-loaded dataset and never wait on the database.
+
+use crate::dataset::{Column, DatasetId, SqlType, Val};
+use crate::store::{Store, StoreError};
+use geo::Geometry;
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Entry of a layer's R-tree: a feature's bounding box and its index in `features`.
+pub type TreeEntry = GeomWithData<Rectangle<[f64; 2]>, u32>;
+
+/// One feature of a published version.
+#[derive(Debug, Clone)]
+pub struct Feature {
+    /// Stable feature id.
+    pub fid: i64,
+    /// Values of the dataset's columns, in [`DatasetId::columns`] order.
+    pub values: Vec<Val>,
+    /// Geometry in JGD2011 lon/lat.
+    pub geom: Option<Geometry<f64>>,
+    /// Bounding box `[minx, miny, maxx, maxy]` (lon/lat).
+    pub bbox: Option<[f64; 4]>,
+    /// A point inside the feature, for labels.
+    pub label: Option<[f64; 2]>,
+}
+
+impl Feature {
+    /// Value of a column by name.
+    pub fn get<'a>(&'a self, columns: &[Column], name: &str) -> Option<&'a Val> {
+        columns
+            .iter()
+            .position(|c| c.name == name)
+            .and_then(|i| self.values.get(i))
+    }
+}
+
+/// The published version of one dataset.
+#[derive(Debug)]
+pub struct Layer {
+    /// Dataset.
+    pub dataset: DatasetId,
+    /// Published version.
+    pub version: i64,
+    /// When it was published (UTC, ISO 8601).
+    pub published_at: String,
+    /// When the version was created.
+    pub created_at: String,
+    /// Source file names.
+    pub source_names: String,
+    /// SHA-256 of the sources.
+    pub source_sha256: String,
+    /// Features in fid order.
+    pub features: Vec<Feature>,
+    /// R-tree over feature bounding boxes.
+    pub tree: RTree<TreeEntry>,
+    /// Extent of the layer.
+    pub bbox: Option<[f64; 4]>,
+}
+
+impl Layer {
+    /// The dataset's columns.
+    pub fn columns(&self) -> &'static [Column] {
+        self.dataset.columns()
+    }
+
+    /// Indices of features whose bbox intersects `[minx, miny, maxx, maxy]`, in fid order.
+    pub fn query_bbox(&self, b: [f64; 4]) -> Vec<u32> {
+        let env = AABB::from_corners([b[0], b[1]], [b[2], b[3]]);
+        let mut v: Vec<u32> = self
+            .tree
+            .locate_in_envelope_intersecting(&env)
+            .map(|e| e.data)
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// A token that changes with every publish of this dataset (ETags, tile URLs).
+    pub fn version_tag(&self) -> String {
+        format!("{}-v{}", self.dataset, self.version)
+    }
+
+    /// Feature by fid.
+    pub fn by_fid(&self, fid: i64) -> Option<&Feature> {
+        self.features
+            .binary_search_by_key(&fid, |f| f.fid)
+            .ok()
+            .map(|i| &self.features[i])
+    }
+}
+
+/// All published layers at one moment.
+#[derive(Debug, Default, Clone)]
+pub struct Snapshot {
+    /// Layers by dataset; a dataset never published is absent.
+    pub layers: BTreeMap<DatasetId, Arc<Layer>>,
+}
+
+impl Snapshot {
+    /// The layer of a dataset, if published.
+    pub fn layer(&self, d: DatasetId) -> Option<&Arc<Layer>> {
+        self.layers.get(&d)
+    }
+
+    /// Load every published layer.
+    pub fn load(store: &Store) -> Result<Snapshot, StoreError> {
+        let mut s = Snapshot::default();
+        for d in DatasetId::ALL {
+            if let Some(l) = load_layer(store, d)? {
+                s.layers.insert(d, Arc::new(l));
+            }
+        }
+        Ok(s)
+    }
+
+    /// A new snapshot reusing the layers whose published version did not change and loading
+    /// the others. Returns it with the datasets that changed.
+    pub fn refresh(&self, store: &Store) -> Result<(Snapshot, Vec<DatasetId>), StoreError> {
+        let mut next = Snapshot::default();
+        let mut changed = Vec::new();
+        for d in DatasetId::ALL {
+            let cur = store.current(d)?;
+            match (self.layers.get(&d), cur) {
+                (Some(l), Some(v)) if l.version == v => {
+                    next.layers.insert(d, l.clone());
+                }
+                (None, None) => {}
+                _ => {
+                    changed.push(d);
+                    if let Some(l) = load_layer(store, d)? {
+                        next.layers.insert(d, Arc::new(l));
+                    }
+                }
+            }
+        }
+        Ok((next, changed))
+    }
+}
+
+/// Load the published version of `d`, if any.
+pub fn load_layer(store: &Store, d: DatasetId) -> Result<Option<Layer>, StoreError> {
+    let conn = store.conn();
+    let meta = conn.query_row(
+        "SELECT c.version, strftime(c.published_at, '%Y-%m-%dT%H:%M:%SZ'),
+                strftime(v.created_at, '%Y-%m-%dT%H:%M:%SZ'), v.source_names, v.source_sha256
+         FROM current c JOIN versions v ON v.dataset = c.dataset AND v.version = c.version
+         WHERE c.dataset = ?",
+        duckdb::params![d.as_str()],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+            ))
+        },
+    );
+    let (version, published_at, created_at, source_names, source_sha256) = match meta {
+        Ok(m) => m,
+        Err(duckdb::Error::QueryReturnedNoRows) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let cols = d.columns();
+    let mut select = String::from("SELECT fid");
+    for c in cols {
+        if c.ty == SqlType::Date {
+            select.push_str(&format!(", strftime(\"{}\", '%Y-%m-%d')", c.name));
+        } else {
+            select.push_str(&format!(", \"{}\"", c.name));
+        }
+    }
+    select.push_str(&format!(
+        ", geom, minx, miny, maxx, maxy, label_lon, label_lat FROM \"{d}\" WHERE version = ? ORDER BY fid"
+    ));
+    let mut st = conn.prepare(&select)?;
+    let n = cols.len();
+    let mut rows = st.query(duckdb::params![version])?;
+    let mut features = Vec::new();
+    while let Some(r) = rows.next()? {
+        let mut values = Vec::with_capacity(n);
+        for (i, c) in cols.iter().enumerate() {
+            let idx = i + 1;
+            values.push(match c.ty {
+                SqlType::Text | SqlType::Date => r
+                    .get::<_, Option<String>>(idx)?
+                    .map_or(Val::Null, Val::Text),
+                SqlType::Int => r.get::<_, Option<i64>>(idx)?.map_or(Val::Null, Val::Int),
+                SqlType::Float => r.get::<_, Option<f64>>(idx)?.map_or(Val::Null, Val::Float),
+                SqlType::Bool => r.get::<_, Option<bool>>(idx)?.map_or(Val::Null, Val::Bool),
+            });
+        }
+        let wkb: Option<Vec<u8>> = r.get(n + 1)?;
+        let geom = wkb.and_then(|b| crate::geom::from_wkb(&b).ok());
+        let bbox = match r.get::<_, Option<f64>>(n + 2)? {
+            Some(x0) => Some([x0, r.get(n + 3)?, r.get(n + 4)?, r.get(n + 5)?]),
+            None => None,
+        };
+        let label = match r.get::<_, Option<f64>>(n + 6)? {
+            Some(x) => Some([x, r.get(n + 7)?]),
+            None => None,
+        };
+        features.push(Feature {
+            fid: r.get(0)?,
+            values,
+            geom,
+            bbox,
+            label,
+        });
+    }
+    let entries: Vec<TreeEntry> = features
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            f.bbox.map(|b| {
+                GeomWithData::new(
+                    Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]),
+                    i as u32,
+                )
+            })
+        })
+        .collect();
+    let bbox = features.iter().filter_map(|f| f.bbox).reduce(|a, b| {
+        [
+            a[0].min(b[0]),
+            a[1].min(b[1]),
+            a[2].max(b[2]),
+            a[3].max(b[3]),
+        ]
+    });
+    Ok(Some(Layer {
+        dataset: d,
+        version,
+        published_at,
+        created_at,
+        source_names,
+        source_sha256,
+        features,
+        tree: RTree::bulk_load(entries),
+        bbox,
+    }))
+}

@@ -1,0 +1,183 @@
+//! Rendered tiles kept in memory with their gzip and brotli forms, bounded in bytes (LRU).
+//! Keys carry the version of every dataset in the tile, so a publish makes the old entries
+//! unreachable; [`TileCache::purge`] frees exactly the changed datasets' entries at once.
+
+use crate::dataset::DatasetId;
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// One rendered tile in every encoding we serve.
+#[derive(Debug)]
+pub struct CachedTile {
+    /// Uncompressed MVT.
+    pub raw: Vec<u8>,
+    /// gzip of `raw`.
+    pub gzip: Vec<u8>,
+    /// brotli of `raw`.
+    pub br: Vec<u8>,
+    /// Strong validator.
+    pub etag: String,
+}
+
+impl CachedTile {
+    /// Compress `raw` both ways (brotli quality 5: most of the gain at a fraction of q11's cost).
+    pub fn new(raw: Vec<u8>, etag: String) -> CachedTile {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+        let _ = gz.write_all(&raw);
+        let gzip = gz.finish().unwrap_or_default();
+        let mut br = Vec::new();
+        {
+            let mut w = brotli::CompressorWriter::new(&mut br, 4096, 5, 22);
+            let _ = w.write_all(&raw);
+        }
+        CachedTile {
+            raw,
+            gzip,
+            br,
+            etag,
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.raw.len() + self.gzip.len() + self.br.len() + self.etag.len() + 64
+    }
+}
+
+struct Inner {
+    lru: lru::LruCache<String, (Arc<CachedTile>, Vec<DatasetId>)>,
+    bytes: usize,
+}
+
+/// Byte-bounded LRU of rendered tiles. A capacity of 0 disables caching (for cold benchmarks).
+pub struct TileCache {
+    inner: Mutex<Inner>,
+    capacity: usize,
+    /// Lookups answered from the cache.
+    pub hits: AtomicU64,
+    /// Lookups that had to render.
+    pub misses: AtomicU64,
+}
+
+impl std::fmt::Debug for TileCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TileCache({} bytes max)", self.capacity)
+    }
+}
+
+impl TileCache {
+    /// A cache holding at most `capacity_mb` megabytes.
+    pub fn new(capacity_mb: usize) -> TileCache {
+        TileCache {
+            inner: Mutex::new(Inner {
+                lru: lru::LruCache::unbounded(),
+                bytes: 0,
+            }),
+            capacity: capacity_mb * 1024 * 1024,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+        }
+    }
+
+    /// The cached tile for `key`, counting the hit or miss.
+    pub fn get(&self, key: &str) -> Option<Arc<CachedTile>> {
+        let found = self
+            .inner
+            .lock()
+            .ok()
+            .and_then(|mut i| i.lru.get(key).map(|(t, _)| t.clone()));
+        let c = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// Store a tile, evicting the least recently used ones past the byte budget.
+    pub fn put(&self, key: String, datasets: Vec<DatasetId>, tile: Arc<CachedTile>) {
+        if self.capacity == 0 {
+            return;
+        }
+        let Ok(mut i) = self.inner.lock() else { return };
+        let size = tile.bytes() + key.len();
+        if size > self.capacity {
+            return;
+        }
+        if let Some((old, _)) = i.lru.put(key.clone(), (tile, datasets)) {
+            i.bytes -= old.bytes() + key.len();
+        }
+        i.bytes += size;
+        while i.bytes > self.capacity {
+            match i.lru.pop_lru() {
+                Some((k, (t, _))) => i.bytes -= t.bytes() + k.len(),
+                None => break,
+            }
+        }
+    }
+
+    /// Drop every entry that contains one of `changed`.
+    pub fn purge(&self, changed: &[DatasetId]) -> usize {
+        let Ok(mut i) = self.inner.lock() else {
+            return 0;
+        };
+        let victims: Vec<String> = i
+            .lru
+            .iter()
+            .filter(|(_, (_, ds))| ds.iter().any(|d| changed.contains(d)))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in &victims {
+            if let Some((t, _)) = i.lru.pop(k) {
+                i.bytes -= t.bytes() + k.len();
+            }
+        }
+        victims.len()
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.inner.lock().map(|i| i.bytes).unwrap_or(0)
+    }
+
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.inner.lock().map(|i| i.lru.len()).unwrap_or(0)
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_and_purged_by_dataset() {
+        let c = TileCache::new(1);
+        let t = |n: usize| Arc::new(CachedTile::new(vec![7u8; n], "e".into()));
+        c.put("a".into(), vec![DatasetId::Flood], t(1000));
+        c.put("b".into(), vec![DatasetId::Wards], t(1000));
+        assert!(c.get("a").is_some());
+        assert_eq!(c.purge(&[DatasetId::Flood]), 1);
+        assert!(c.get("a").is_none());
+        assert!(c.get("b").is_some());
+        for k in 0..2000 {
+            c.put(format!("k{k}"), vec![DatasetId::Roads], t(2000));
+        }
+        assert!(c.bytes() <= 1024 * 1024);
+        assert_eq!(c.hits.load(Ordering::Relaxed), 2);
+        let gz = &t(1000).gzip;
+        let mut d = flate2::read::GzDecoder::new(&gz[..]);
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut d, &mut out).unwrap();
+        assert_eq!(out, vec![7u8; 1000]);
+        let none = TileCache::new(0);
+        none.put("a".into(), vec![], t(10));
+        assert!(none.get("a").is_none());
+    }
+}

@@ -1,0 +1,11 @@
+//! Vector tiles: tile coordinates and Web Mercator maths ([`coord`]), geometry to MVT in tile
+//! space with clipping, grid-snapping simplification and winding ([`render`]), and a cache of
+//! rendered, compressed tiles bounded in bytes ([`cache`]).
+//!
+//! Nothing here knows about HTTP; `http::tiles` turns requests into [`render::render_tile`] calls.
+
+pub mod cache;
+pub mod coord;
+pub mod render;
+
+pub use coord::TileCoord;

@@ -1,0 +1,1 @@
+//! HTTP tests (being written).
