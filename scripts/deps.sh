@@ -34,11 +34,31 @@ ensure_build_deps() {
   ensure_rust
 }
 
-# Test clients: pyproj (PROJ's own answers for the reprojection test).
-ensure_test_deps() {
-  if ! python3 -c 'import pyproj' >/dev/null 2>&1; then
-    echo "installing pyproj from PyPI" >&2
-    python3 -m pip install --quiet pyproj >&2 2>/dev/null \
-      || python3 -m pip install --quiet --break-system-packages pyproj >&2
+pip_install() {
+  local missing=()
+  for m in "$@"; do
+    local mod="${m%%=*}"; mod="${mod%%:*}"; local pkg="${m#*:}"
+    python3 -c "import ${mod}" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing from PyPI: ${missing[*]}" >&2
+    python3 -m pip install --quiet "${missing[@]}" >&2 2>/dev/null \
+      || python3 -m pip install --quiet --break-system-packages "${missing[@]}" >&2
   fi
+}
+
+# Test clients, each a real independent implementation: pyproj (PROJ's own answers for the
+# reprojection test), mapbox-vector-tile + shapely (decode and check our tiles), OWSLib and
+# GDAL's OAPIF driver (OGC API Features clients), ckanapi (a CKAN harvester's client),
+# openapi-spec-validator (checks /openapi.json).
+ensure_test_deps() {
+  apt_install gdal-bin
+  pip_install pyproj:pyproj mapbox_vector_tile:mapbox-vector-tile shapely:shapely \
+    owslib:OWSLib ckanapi:ckanapi openapi_spec_validator:openapi-spec-validator
+}
+
+# The resident map (web/): Node.js + npm build it; headless Chromium tests it.
+ensure_web_deps() {
+  if ! command -v npm >/dev/null 2>&1; then apt_install nodejs npm; fi
+  apt_install chromium
 }

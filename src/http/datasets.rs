@@ -1,10 +1,266 @@
-//! `/datasets/{id}.csv` and `/datasets/{id}.geojson` (placeholder: being written).
+//! `/datasets/{id}.csv` and `/datasets/{id}.geojson`: whole published datasets, streamed.
+//!
+//! The bytes are produced by `crate::export` on a blocking thread and sent in 64 KB chunks
+//! through a bounded channel, so memory stays flat however big the dataset is and a slow client
+//! slows the writer instead of filling memory. gzip is applied on the fly when the client asks.
 
-use super::AppState;
+use super::openapi::{path_param, query, RouteDoc};
+use super::{accepts_encoding, not_modified, ApiError, ApiResult, AppState};
+use crate::dataset::DatasetId;
+use crate::export::{write_csv, write_geojson, CsvEncoding, CsvLayout};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
 use axum::Router;
+use std::collections::HashMap;
+use std::io::{self, Write};
 use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Documented routes (see `openapi`).
+pub const ROUTES: &[RouteDoc] = &[
+    RouteDoc {
+        method: "get",
+        path: "/datasets/{id}.csv",
+        tag: "downloads",
+        summary: "A whole dataset as CSV: shelters in the 03 指定緊急避難場所一覧 layout, \
+                  stockpile/roads/wards in the layouts of datasets/README.md; UTF-8 with BOM, CRLF",
+        params: &[
+            path_param("id", "Dataset id", "shelters"),
+            query("encoding", "string", "utf-8 (default, with BOM) or cp932 (Shift_JIS, for old Excel)"),
+            query("layout", "string", "standard (default) or canonical (every column, English names, fid)"),
+        ],
+        produces: &["text/csv"],
+        errors: &[400, 404],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/datasets/{id}.geojson",
+        tag: "downloads",
+        summary: "A whole dataset as a GeoJSON FeatureCollection (id = feature id)",
+        params: &[path_param("id", "Dataset id with geometry", "wards")],
+        produces: &["application/geo+json"],
+        errors: &[404],
+    },
+];
 
 /// Routes of this module.
 pub fn router() -> Router<Arc<AppState>> {
-    Router::new()
+    Router::new().route("/datasets/{file}", get(get_download))
+}
+
+/// A `Write` that sends 64 KB chunks into a channel (blocking when the client is slow).
+struct ChannelWriter {
+    buf: Vec<u8>,
+    tx: mpsc::Sender<Result<Bytes, io::Error>>,
+}
+
+const CHUNK: usize = 64 * 1024;
+
+impl ChannelWriter {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(
+            &mut self.buf,
+            Vec::with_capacity(CHUNK),
+        ));
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "client went away"))
+    }
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(b);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.send()
+    }
+}
+
+/// Run `produce` on a blocking thread and stream what it writes (gzip-compressed if `gzip`).
+fn stream<F>(gzip: bool, produce: F) -> Body
+where
+    F: FnOnce(&mut dyn Write) -> io::Result<()> + Send + 'static,
+{
+    let (tx, rx) = mpsc::channel(8);
+    let err_tx = tx.clone();
+    tokio::task::spawn_blocking(move || {
+        let w = ChannelWriter {
+            buf: Vec::with_capacity(CHUNK),
+            tx,
+        };
+        let result = if gzip {
+            let mut gz = flate2::write::GzEncoder::new(w, flate2::Compression::fast());
+            produce(&mut gz).and_then(|()| gz.finish()?.flush())
+        } else {
+            let mut w = w;
+            produce(&mut w).and_then(|()| w.flush())
+        };
+        if let Err(e) = result {
+            if e.kind() != io::ErrorKind::BrokenPipe {
+                eprintln!("machimap: download failed: {e}");
+                // Ending the body with an error makes the client see a broken transfer rather
+                // than a silently truncated file.
+                let _ = err_tx.blocking_send(Err(e));
+            }
+        }
+    });
+    Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+}
+
+fn parse_file(file: &str) -> ApiResult<(DatasetId, &'static str)> {
+    let (id, ext) = file.rsplit_once('.').ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no such download: {file} (expected {{id}}.csv or {{id}}.geojson)"
+        ))
+    })?;
+    let d: DatasetId = id
+        .parse()
+        .map_err(|e: crate::dataset::UnknownDataset| ApiError::NotFound(e.to_string()))?;
+    let fmt = match ext {
+        "csv" => "csv",
+        "geojson" => "geojson",
+        other => {
+            return Err(ApiError::NotFound(format!(
+                "no such format: .{other} (offered: .csv, .geojson)"
+            )))
+        }
+    };
+    if fmt == "geojson" && !d.has_geometry() {
+        return Err(ApiError::NotFound(format!(
+            "{d} has no geometry: download {d}.csv instead"
+        )));
+    }
+    Ok((d, fmt))
+}
+
+/// The file name of a download: `{code}_evacuation_space.csv` for shelters (the name the national
+/// guideline gives the 03 file), `{code}_{id}.{ext}` otherwise.
+pub fn file_name(city_code: &str, d: DatasetId, fmt: &str) -> String {
+    match (d, fmt) {
+        (DatasetId::Shelters, "csv") => format!("{city_code}_evacuation_space.csv"),
+        _ => format!("{city_code}_{d}.{fmt}"),
+    }
+}
+
+async fn get_download(
+    State(st): State<Arc<AppState>>,
+    Path(file): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let (d, fmt) = parse_file(&file)?;
+    for k in q.keys() {
+        if !(fmt == "csv" && (k == "encoding" || k == "layout")) {
+            return Err(ApiError::BadRequest(format!(
+                "unknown parameter {k:?} (this download takes {})",
+                if fmt == "csv" {
+                    "encoding and layout"
+                } else {
+                    "no parameters"
+                }
+            )));
+        }
+    }
+    let enc = match q.get("encoding").map(|s| s.to_ascii_lowercase()).as_deref() {
+        None | Some("utf-8" | "utf8") => CsvEncoding::Utf8Bom,
+        Some("cp932" | "shift_jis" | "sjis" | "windows-31j") => CsvEncoding::Cp932,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "encoding must be utf-8 or cp932, got {other:?}"
+            )))
+        }
+    };
+    let layout = match q.get("layout").map(String::as_str) {
+        None | Some("standard") => CsvLayout::Standard,
+        Some("canonical") => CsvLayout::Canonical,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "layout must be standard or canonical, got {other:?}"
+            )))
+        }
+    };
+    let layer = st
+        .snapshot
+        .load()
+        .layer(d)
+        .cloned()
+        .ok_or_else(|| ApiError::NotFound(format!("{d} has no published version yet")))?;
+    let gzip = accepts_encoding(&headers, "gzip");
+    let variant = match (fmt, enc, layout) {
+        ("geojson", _, _) => "geojson".to_string(),
+        (_, e, l) => format!("csv-{e:?}-{l:?}").to_lowercase(),
+    };
+    let etag = format!(
+        "\"{}-{}-{variant}\"",
+        layer.version_tag(),
+        layer.published_at.replace([':', ' '], "")
+    );
+    let base = Response::builder()
+        .header(header::ETAG, &etag)
+        .header(header::CACHE_CONTROL, "public, max-age=60")
+        .header(header::VARY, "Accept-Encoding");
+    if not_modified(&headers, &etag) {
+        return base
+            .status(StatusCode::NOT_MODIFIED)
+            .body(Body::empty())
+            .map_err(|e| ApiError::Internal(e.to_string()));
+    }
+    st.downloads.count(d, fmt);
+    let name = file_name(&st.config.city_code, d, fmt);
+    let content_type = match (fmt, enc) {
+        ("geojson", _) => "application/geo+json",
+        (_, CsvEncoding::Cp932) => "text/csv; charset=Shift_JIS",
+        _ => "text/csv; charset=utf-8",
+    };
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut b = base
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::CONTENT_DISPOSITION, disposition);
+    if gzip {
+        b = b.header(header::CONTENT_ENCODING, "gzip");
+    }
+    let body = if fmt == "csv" {
+        stream(gzip, move |w| write_csv(&layer, layout, enc, w).map(|_| ()))
+    } else {
+        stream(gzip, move |w| write_geojson(&layer, w))
+    };
+    b.body(body).map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_follow_the_guideline() {
+        assert_eq!(
+            file_name("339997", DatasetId::Shelters, "csv"),
+            "339997_evacuation_space.csv"
+        );
+        assert_eq!(
+            file_name("339997", DatasetId::Wards, "geojson"),
+            "339997_wards.geojson"
+        );
+    }
+
+    #[test]
+    fn file_parsing_refuses_unknown_things() {
+        assert!(parse_file("shelters.csv").is_ok());
+        assert!(matches!(parse_file("stockpile.geojson"), Err(ApiError::NotFound(_))));
+        assert!(matches!(parse_file("nope.csv"), Err(ApiError::NotFound(_))));
+        assert!(matches!(parse_file("shelters.xlsx"), Err(ApiError::NotFound(_))));
+        assert!(matches!(parse_file("shelters"), Err(ApiError::NotFound(_))));
+    }
 }

@@ -4,6 +4,7 @@
 //! **Boundary:** this is the only module that knows about axum, status codes or response shapes.
 //! Handlers read an immutable [`Snapshot`] and call into `tiles`, `index` and the exporters.
 
+pub mod admin;
 pub mod catalog;
 pub mod datasets;
 pub mod downloads;
@@ -12,7 +13,9 @@ pub mod metrics;
 pub mod ogc;
 pub mod openapi;
 pub mod risk;
+pub mod search;
 pub mod tiles;
+pub mod web;
 
 use crate::index::Snapshot;
 use crate::store::Store;
@@ -47,6 +50,14 @@ pub struct ServeConfig {
     pub publisher: String,
     /// 全国地方公共団体コード of the city (file names of downloads).
     pub city_code: String,
+    /// Folder holding the built resident map; `None` = `web/dist` beside the sources.
+    pub web_dir: Option<PathBuf>,
+    /// Offer the GSI 淡色地図 raster basemap (off by default: no request leaves the server).
+    pub gsi_basemap: bool,
+    /// Largest staff upload in bytes (default 200 MB).
+    pub upload_limit: u64,
+    /// Limits on uploaded zip archives (entries, total size, compression ratio).
+    pub zip_limits: crate::shp::ZipLimits,
 }
 
 impl Default for ServeConfig {
@@ -59,6 +70,10 @@ impl Default for ServeConfig {
             license_id: "cc-by-4.0".into(),
             publisher: "サンプル市".into(),
             city_code: "339997".into(),
+            web_dir: None,
+            gsi_basemap: false,
+            upload_limit: 200 * 1024 * 1024,
+            zip_limits: crate::shp::ZipLimits::default(),
         }
     }
 }
@@ -77,6 +92,8 @@ pub struct AppState {
     pub db: PathBuf,
     /// Download counts (catalog KPI).
     pub downloads: downloads::Downloads,
+    /// Staff console state: accounts, sessions, audit log, shelter status, the database lock.
+    pub admin: crate::admin::Admin,
 }
 
 impl std::fmt::Debug for AppState {
@@ -96,6 +113,7 @@ impl AppState {
             tiles: TileCache::new(config.cache_mb),
             metrics: metrics::Metrics::default(),
             downloads: downloads::Downloads::beside(&db),
+            admin: crate::admin::Admin::open(&db, crate::admin::AdminConfig::for_server(&config)),
             db,
             config,
         })
@@ -104,6 +122,8 @@ impl AppState {
     /// Look for newly published versions; swap them in and purge their tiles.
     /// Returns the datasets that changed.
     pub fn refresh(&self) -> anyhow::Result<Vec<crate::dataset::DatasetId>> {
+        // One connection per process at a time (the console writes from this process too).
+        let _db = self.admin.lock_db();
         let store = Store::open_read_only_retrying(&self.db, Duration::from_millis(200))?;
         let cur = self.snapshot.load_full();
         let (next, changed) = cur.refresh(&store)?;
@@ -143,6 +163,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(catalog::router())
         .merge(openapi::router())
         .merge(risk::router())
+        .merge(search::router())
+        .merge(web::router())
+        .merge(admin::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
@@ -226,23 +249,28 @@ async fn track(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Res
     resp
 }
 
-/// Which encoding to send, from Accept-Encoding: brotli, then gzip, then none.
-pub fn pick_encoding(headers: &HeaderMap) -> Option<&'static str> {
+/// True when Accept-Encoding accepts `name` (and does not give it q=0).
+pub fn accepts_encoding(headers: &HeaderMap, name: &str) -> bool {
     let ae = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let has = |name: &str| {
-        ae.split(',').any(|part| {
-            let mut it = part.trim().split(';');
-            let n = it.next().unwrap_or("").trim();
-            let q0 = it.any(|p| p.trim().replace(' ', "") == "q=0");
-            n.eq_ignore_ascii_case(name) && !q0
-        })
-    };
-    if has("br") {
+    ae.split(',').any(|part| {
+        let mut it = part.trim().split(';');
+        let n = it.next().unwrap_or("").trim();
+        let q0 = it.any(|p| {
+            let p = p.trim().replace(' ', "");
+            p == "q=0" || p == "q=0.0" || p == "q=0.00" || p == "q=0.000"
+        });
+        n.eq_ignore_ascii_case(name) && !q0
+    })
+}
+
+/// Which encoding to send, from Accept-Encoding: brotli, then gzip, then none.
+pub fn pick_encoding(headers: &HeaderMap) -> Option<&'static str> {
+    if accepts_encoding(headers, "br") {
         Some("br")
-    } else if has("gzip") {
+    } else if accepts_encoding(headers, "gzip") {
         Some("gzip")
     } else {
         None

@@ -1,10 +1,758 @@
-//! OGC API – Features Part 1 under `/ogc` (placeholder: being written).
+//! OGC API – Features Part 1 (Core, GeoJSON, OpenAPI 3.0) under `/ogc`, plus the queryables of
+//! Part 3 for the property=value filters. Items come from the in-memory snapshot: a bbox goes
+//! through the layer's R-tree, so `numberMatched` costs a tree query and a filter pass, never a
+//! database count.
 
-use super::AppState;
+use super::openapi::{path_param, query, In, Param, RouteDoc};
+use super::{ApiError, ApiResult, AppState};
+use crate::dataset::{Column, DatasetId, SqlType, Val};
+use crate::export::feature_json;
+use crate::index::{Feature, Layer};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use axum::Router;
+use geo::{Intersects, Rect};
+use serde_json::{json, Value};
 use std::sync::Arc;
+
+/// Largest `limit` accepted on items (larger values are served as this, as the standard asks).
+pub const MAX_LIMIT: usize = 10_000;
+/// `limit` when none is given.
+pub const DEFAULT_LIMIT: usize = 100;
+
+const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+const GEOJSON: &str = "application/geo+json";
+const JSON: &str = "application/json";
+const OAS30: &str = "application/vnd.oai.openapi+json;version=3.0";
+
+/// Exactly the conformance classes implemented here.
+pub const CONFORMANCE: &[&str] = &[
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+];
+
+const COLLECTION: Param = path_param("collectionId", "Dataset id", "flood");
+const F: Param = Param {
+    name: "f",
+    at: In::Query,
+    required: false,
+    ty: "string",
+    doc: "Response format: json (GeoJSON for items); the only one offered",
+    example: "",
+};
+
+/// Documented routes (see `openapi`).
+pub const ROUTES: &[RouteDoc] = &[
+    RouteDoc {
+        method: "get",
+        path: "/ogc",
+        tag: "ogc",
+        summary: "Landing page of the OGC API – Features service",
+        params: &[F],
+        produces: &[JSON],
+        errors: &[400],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/ogc/conformance",
+        tag: "ogc",
+        summary: "Conformance classes implemented",
+        params: &[F],
+        produces: &[JSON],
+        errors: &[400],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/ogc/api",
+        tag: "ogc",
+        summary: "The API definition (OpenAPI 3.0)",
+        params: &[F],
+        produces: &[OAS30],
+        errors: &[400],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/ogc/collections",
+        tag: "ogc",
+        summary: "Every published dataset as a feature collection",
+        params: &[F],
+        produces: &[JSON],
+        errors: &[400],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/ogc/collections/{collectionId}",
+        tag: "ogc",
+        summary: "One collection: title, extent, links",
+        params: &[COLLECTION, F],
+        produces: &[JSON],
+        errors: &[400, 404],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/ogc/collections/{collectionId}/items",
+        tag: "ogc",
+        summary: "Features of a collection, paged; any queryable property can be a filter \
+                  (property=value)",
+        params: &[
+            COLLECTION,
+            query("limit", "integer", "Page size (values above the maximum are served as the maximum)"),
+            query("offset", "integer", "Features to skip (the next/prev links carry it)"),
+            query("bbox", "string", "minLon,minLat,maxLon,maxLat in CRS84"),
+            query("bbox-crs", "string", "Only CRS84 is offered"),
+            query("datetime", "string", "Accepted; no collection has a temporal extent, so it matches all"),
+            F,
+        ],
+        produces: &[GEOJSON],
+        errors: &[400, 404],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/ogc/collections/{collectionId}/items/{featureId}",
+        tag: "ogc",
+        summary: "One feature by its stable integer id",
+        params: &[COLLECTION, path_param("featureId", "Feature id (fid)", "1"), F],
+        produces: &[GEOJSON],
+        errors: &[400, 404],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/ogc/collections/{collectionId}/queryables",
+        tag: "ogc",
+        summary: "Properties usable as filters, as JSON Schema",
+        params: &[COLLECTION, F],
+        produces: &["application/schema+json"],
+        errors: &[400, 404],
+    },
+];
 
 /// Routes of this module.
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
+        .route("/ogc", get(landing))
+        .route("/ogc/", get(landing))
+        .route("/ogc/conformance", get(conformance))
+        .route("/ogc/api", get(api))
+        .route("/ogc/collections", get(collections))
+        .route("/ogc/collections/{id}", get(collection))
+        .route("/ogc/collections/{id}/items", get(items))
+        .route("/ogc/collections/{id}/items/{fid}", get(item))
+        .route("/ogc/collections/{id}/queryables", get(queryables))
+}
+
+/// Query parameters as decoded pairs, in order.
+fn params(raw: &Option<String>) -> Vec<(String, String)> {
+    raw.as_deref()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(v) => {
+                        out.push(v);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Percent-encode a query component.
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b',') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Refuse parameters other than `allowed` (the standard asks for 400 on unknown parameters) and
+/// formats other than JSON.
+fn check_params(ps: &[(String, String)], allowed: &[&str]) -> ApiResult<()> {
+    for (k, v) in ps {
+        if k == "f" {
+            if !matches!(v.as_str(), "json" | "geojson" | "application/json" | GEOJSON) {
+                return Err(ApiError::NotAcceptable(format!(
+                    "f={v} is not offered; use f=json"
+                )));
+            }
+        } else if !allowed.contains(&k.as_str()) {
+            return Err(ApiError::BadRequest(format!(
+                "unknown parameter {k:?}; this resource takes {}",
+                if allowed.is_empty() {
+                    "only f".to_string()
+                } else {
+                    allowed.join(", ")
+                }
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn reply(content_type: &'static str, body: Vec<u8>, cache: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, cache),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn json_reply(v: &Value) -> Response {
+    reply(JSON, v.to_string().into_bytes(), "public, max-age=60")
+}
+
+fn layer_of(st: &AppState, id: &str) -> ApiResult<Arc<Layer>> {
+    let d: DatasetId = id
+        .parse()
+        .map_err(|_| ApiError::NotFound(format!("no such collection: {id}")))?;
+    st.snapshot
+        .load()
+        .layer(d)
+        .cloned()
+        .ok_or_else(|| ApiError::NotFound(format!("collection {id} has no published version")))
+}
+
+fn link(href: String, rel: &str, ty: &str, title: &str) -> Value {
+    json!({"href": href, "rel": rel, "type": ty, "title": title})
+}
+
+async fn landing(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    check_params(&params(&q), &[])?;
+    let b = st.base_url(&headers);
+    Ok(json_reply(&json!({
+        "title": format!("{} オープンデータ (OGC API – Features)", st.config.publisher),
+        "description": "Wards, hazard zones, roads, shelters and stockpiles of the city, \
+                        as OGC API – Features collections (GeoJSON, CRS84).",
+        "links": [
+            link(format!("{b}/ogc"), "self", JSON, "This document"),
+            link(format!("{b}/ogc/api"), "service-desc", OAS30, "The API definition"),
+            link(format!("{b}/ogc/conformance"), "conformance", JSON, "Conformance classes"),
+            link(format!("{b}/ogc/collections"), "data", JSON, "Collections"),
+            link(format!("{b}/catalog"), "service-doc", "text/html", "Dataset catalog"),
+        ]
+    })))
+}
+
+async fn conformance(RawQuery(q): RawQuery) -> ApiResult<Response> {
+    check_params(&params(&q), &[])?;
+    Ok(json_reply(&json!({ "conformsTo": CONFORMANCE })))
+}
+
+async fn api(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    check_params(&params(&q), &[])?;
+    let doc = super::openapi::document(&st.base_url(&headers));
+    Ok(reply(OAS30, doc.to_string().into_bytes(), "public, max-age=60"))
+}
+
+fn collection_json(b: &str, l: &Layer) -> Value {
+    let d = l.dataset;
+    let mut links = vec![
+        link(format!("{b}/ogc/collections/{d}"), "self", JSON, "This collection"),
+        link(
+            format!("{b}/ogc/collections/{d}/items"),
+            "items",
+            GEOJSON,
+            "Features",
+        ),
+        link(
+            format!("{b}/ogc/collections/{d}/queryables"),
+            "http://www.opengis.net/def/rel/ogc/1.0/queryables",
+            "application/schema+json",
+            "Queryable properties",
+        ),
+        link(
+            format!("{b}/datasets/{d}.csv"),
+            "enclosure",
+            "text/csv",
+            "The whole dataset as CSV",
+        ),
+    ];
+    if d.has_geometry() {
+        links.push(link(
+            format!("{b}/datasets/{d}.geojson"),
+            "enclosure",
+            GEOJSON,
+            "The whole dataset as GeoJSON",
+        ));
+        links.push(link(
+            format!("{b}/tiles/{d}.json"),
+            "describedby",
+            JSON,
+            "Vector tiles (TileJSON)",
+        ));
+    }
+    let mut c = json!({
+        "id": d.as_str(),
+        "title": format!("{} / {}", d.title_ja(), d.title_en()),
+        "description": format!(
+            "{} — version {}, published {}, {} features",
+            d.title_en(), l.version, l.published_at, l.features.len()
+        ),
+        "itemType": "feature",
+        "crs": [CRS84],
+        "links": links,
+    });
+    if let Some(bb) = l.bbox {
+        c["extent"] = json!({"spatial": {"bbox": [bb], "crs": CRS84}});
+    }
+    c
+}
+
+async fn collections(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    check_params(&params(&q), &[])?;
+    let b = st.base_url(&headers);
+    let snap = st.snapshot.load();
+    let cols: Vec<Value> = snap
+        .layers
+        .values()
+        .map(|l| collection_json(&b, l))
+        .collect();
+    Ok(json_reply(&json!({
+        "links": [link(format!("{b}/ogc/collections"), "self", JSON, "Collections")],
+        "collections": cols,
+    })))
+}
+
+async fn collection(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let l = layer_of(&st, &id)?;
+    check_params(&params(&q), &[])?;
+    Ok(json_reply(&collection_json(&st.base_url(&headers), &l)))
+}
+
+fn json_type(c: &Column) -> &'static str {
+    match c.ty {
+        SqlType::Int => "integer",
+        SqlType::Float => "number",
+        SqlType::Bool => "boolean",
+        SqlType::Text | SqlType::Date => "string",
+    }
+}
+
+async fn queryables(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let l = layer_of(&st, &id)?;
+    check_params(&params(&q), &[])?;
+    let b = st.base_url(&headers);
+    let mut props = serde_json::Map::new();
+    for c in l.columns() {
+        let mut p = json!({"title": c.name, "description": c.doc, "type": json_type(c)});
+        if c.ty == SqlType::Date {
+            p["format"] = json!("date");
+        }
+        props.insert(c.name.to_string(), p);
+    }
+    let doc = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": format!("{b}/ogc/collections/{id}/queryables"),
+        "type": "object",
+        "title": l.dataset.title_en(),
+        "properties": props,
+        "additionalProperties": false,
+    });
+    Ok(reply(
+        "application/schema+json",
+        doc.to_string().into_bytes(),
+        "public, max-age=60",
+    ))
+}
+
+/// A parsed property=value filter.
+struct Filter {
+    col: usize,
+    want: Val,
+}
+
+impl Filter {
+    fn parse(cols: &[Column], name: &str, value: &str) -> ApiResult<Option<Filter>> {
+        let Some(col) = cols.iter().position(|c| c.name == name) else {
+            return Ok(None);
+        };
+        let c = &cols[col];
+        let bad = |what: &str| {
+            ApiError::BadRequest(format!("{name} must be {what}, got {value:?}"))
+        };
+        let want = match c.ty {
+            SqlType::Int => Val::Int(value.trim().parse().map_err(|_| bad("an integer"))?),
+            SqlType::Float => {
+                Val::Float(value.trim().parse().map_err(|_| bad("a number"))?)
+            }
+            SqlType::Bool => match value.trim() {
+                "true" | "1" => Val::Bool(true),
+                "false" | "0" => Val::Bool(false),
+                _ => return Err(bad("true or false")),
+            },
+            SqlType::Text | SqlType::Date => Val::Text(value.to_string()),
+        };
+        Ok(Some(Filter { col, want }))
+    }
+
+    fn matches(&self, f: &Feature) -> bool {
+        match (f.values.get(self.col), &self.want) {
+            (Some(Val::Float(a)), Val::Float(b)) => (a - b).abs() < 1e-9,
+            (Some(Val::Bool(a)), Val::Bool(b)) => a == b,
+            // An empty flag is false in the national layouts.
+            (Some(Val::Null), Val::Bool(false)) => true,
+            (Some(v), w) => v == w,
+            (None, _) => false,
+        }
+    }
+}
+
+/// Parse `minx,miny,maxx,maxy` (or the 6-number 3D form) in CRS84.
+fn parse_bbox(s: &str) -> ApiResult<[f64; 4]> {
+    let n: Vec<f64> = s
+        .split(',')
+        .map(|x| x.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| {
+            ApiError::BadRequest(format!(
+                "bbox must be minLon,minLat,maxLon,maxLat (numbers), got {s:?}"
+            ))
+        })?;
+    let b = match n.len() {
+        4 => [n[0], n[1], n[2], n[3]],
+        6 => [n[0], n[1], n[3], n[4]],
+        _ => {
+            return Err(ApiError::BadRequest(format!(
+                "bbox must have 4 numbers (or 6 with heights), got {}",
+                n.len()
+            )))
+        }
+    };
+    if b.iter().any(|x| !x.is_finite())
+        || b[1] > b[3]
+        || b[1] < -90.0
+        || b[3] > 90.0
+        || b[0] < -180.0
+        || b[2] > 180.0
+    {
+        return Err(ApiError::BadRequest(format!(
+            "bbox {s:?} is not a valid CRS84 box (lon −180…180, lat −90…90, minLat ≤ maxLat)"
+        )));
+    }
+    Ok(b)
+}
+
+/// Indices of the features of `l` that intersect `b` (a box crossing the antimeridian when
+/// minLon > maxLon), in fid order. Only features whose bbox pokes out of the box are tested
+/// exactly; those inside it surely intersect.
+fn in_bbox(l: &Layer, b: [f64; 4]) -> Vec<u32> {
+    let boxes: Vec<[f64; 4]> = if b[0] > b[2] {
+        vec![[b[0], b[1], 180.0, b[3]], [-180.0, b[1], b[2], b[3]]]
+    } else {
+        vec![b]
+    };
+    let mut out = Vec::new();
+    for bx in boxes {
+        let rect = Rect::new((bx[0], bx[1]), (bx[2], bx[3]));
+        for i in l.query_bbox(bx) {
+            let f = &l.features[i as usize];
+            let inside = f
+                .bbox
+                .is_some_and(|fb| fb[0] >= bx[0] && fb[1] >= bx[1] && fb[2] <= bx[2] && fb[3] <= bx[3]);
+            if inside || f.geom.as_ref().is_some_and(|g| g.intersects(&rect)) {
+                out.push(i);
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+fn now_iso() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+async fn items(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let l = layer_of(&st, &id)?;
+    let ps = params(&q);
+    let cols = l.columns();
+    let mut limit = DEFAULT_LIMIT;
+    let mut offset = 0usize;
+    let mut bbox = None;
+    let mut filters = Vec::new();
+    let mut passthrough = Vec::new();
+    for (k, v) in &ps {
+        match k.as_str() {
+            "limit" => {
+                let n: i64 = v.trim().parse().map_err(|_| {
+                    ApiError::BadRequest(format!("limit must be a whole number, got {v:?}"))
+                })?;
+                if n < 1 {
+                    return Err(ApiError::BadRequest(format!(
+                        "limit must be at least 1, got {n}"
+                    )));
+                }
+                limit = usize::try_from(n).unwrap_or(MAX_LIMIT).min(MAX_LIMIT);
+            }
+            "offset" | "startindex" => {
+                offset = v.trim().parse().map_err(|_| {
+                    ApiError::BadRequest(format!(
+                        "offset must be a whole number ≥ 0, got {v:?}"
+                    ))
+                })?;
+            }
+            "bbox" => {
+                bbox = Some(parse_bbox(v)?);
+                passthrough.push((k.clone(), v.clone()));
+            }
+            "bbox-crs" => {
+                if v != CRS84 {
+                    return Err(ApiError::BadRequest(format!(
+                        "bbox-crs {v:?} is not offered; only {CRS84}"
+                    )));
+                }
+                passthrough.push((k.clone(), v.clone()));
+            }
+            "datetime" => {
+                if v.trim().is_empty() {
+                    return Err(ApiError::BadRequest(
+                        "datetime must be an RFC 3339 instant or interval".into(),
+                    ));
+                }
+                passthrough.push((k.clone(), v.clone()));
+            }
+            "f" => {
+                check_params(&[(k.clone(), v.clone())], &[])?;
+                passthrough.push((k.clone(), v.clone()));
+            }
+            _ => match Filter::parse(cols, k, v)? {
+                Some(f) => {
+                    filters.push(f);
+                    passthrough.push((k.clone(), v.clone()));
+                }
+                None => {
+                    return Err(ApiError::BadRequest(format!(
+                        "unknown parameter {k:?}: use limit, offset, bbox, bbox-crs, datetime, \
+                         f, or a queryable property (see /ogc/collections/{id}/queryables)"
+                    )))
+                }
+            },
+        }
+    }
+    let base = st.base_url(&headers);
+    let body = tokio::task::spawn_blocking(move || {
+        render_items(&l, &base, limit, offset, bbox, &filters, &passthrough)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    Ok(reply(GEOJSON, body, "public, max-age=60"))
+}
+
+fn render_items(
+    l: &Layer,
+    base: &str,
+    limit: usize,
+    offset: usize,
+    bbox: Option<[f64; 4]>,
+    filters: &[Filter],
+    passthrough: &[(String, String)],
+) -> ApiResult<Vec<u8>> {
+    let d = l.dataset;
+    let keep = |f: &Feature| filters.iter().all(|flt| flt.matches(f));
+    // Page and count in one pass over the candidates.
+    let mut page: Vec<&Feature> = Vec::with_capacity(limit.min(1024));
+    let mut matched = 0usize;
+    let candidates: Box<dyn Iterator<Item = &Feature>> = match bbox {
+        Some(b) => Box::new(
+            in_bbox(l, b)
+                .into_iter()
+                .map(|i| &l.features[i as usize]),
+        ),
+        None => Box::new(l.features.iter()),
+    };
+    for f in candidates {
+        if keep(f) {
+            if matched >= offset && page.len() < limit {
+                page.push(f);
+            }
+            matched += 1;
+        }
+    }
+    let qs = |off: usize| {
+        let mut s = format!("limit={limit}&offset={off}");
+        for (k, v) in passthrough {
+            s.push('&');
+            s.push_str(&encode(k));
+            s.push('=');
+            s.push_str(&encode(v));
+        }
+        s
+    };
+    let url = format!("{base}/ogc/collections/{d}/items");
+    let mut links = vec![
+        link(format!("{url}?{}", qs(offset)), "self", GEOJSON, "This page"),
+        link(format!("{base}/ogc/collections/{d}"), "collection", JSON, "The collection"),
+    ];
+    if offset + page.len() < matched {
+        links.push(link(
+            format!("{url}?{}", qs(offset + page.len())),
+            "next",
+            GEOJSON,
+            "Next page",
+        ));
+    }
+    if offset > 0 {
+        links.push(link(
+            format!("{url}?{}", qs(offset.saturating_sub(limit))),
+            "prev",
+            GEOJSON,
+            "Previous page",
+        ));
+    }
+    let mut out = Vec::with_capacity(256 + page.len() * 512);
+    out.extend_from_slice(b"{\"type\":\"FeatureCollection\",\"features\":[");
+    for (i, f) in page.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        feature_json(l, f, &mut out).map_err(|e| ApiError::Internal(e.to_string()))?;
+    }
+    let tail = json!({
+        "numberMatched": matched,
+        "numberReturned": page.len(),
+        "timeStamp": now_iso(),
+        "links": links,
+    });
+    out.extend_from_slice(b"],");
+    let t = tail.to_string();
+    out.extend_from_slice(&t.as_bytes()[1..]);
+    Ok(out)
+}
+
+async fn item(
+    State(st): State<Arc<AppState>>,
+    Path((id, fid)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> ApiResult<Response> {
+    let l = layer_of(&st, &id)?;
+    check_params(&params(&q), &[])?;
+    let f = fid
+        .parse::<i64>()
+        .ok()
+        .and_then(|n| l.by_fid(n))
+        .ok_or_else(|| ApiError::NotFound(format!("collection {id} has no feature {fid}")))?;
+    let b = st.base_url(&headers);
+    let d = l.dataset;
+    let mut out = Vec::with_capacity(1024);
+    feature_json(&l, f, &mut out).map_err(|e| ApiError::Internal(e.to_string()))?;
+    out.pop(); // the Feature's closing brace: links go inside it
+    let links = json!([
+        link(format!("{b}/ogc/collections/{d}/items/{}", f.fid), "self", GEOJSON, "This feature"),
+        link(format!("{b}/ogc/collections/{d}"), "collection", JSON, "The collection"),
+    ]);
+    out.extend_from_slice(format!(",\"links\":{links}}}").as_bytes());
+    Ok(reply(GEOJSON, out, "public, max-age=60"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bbox_parsing() {
+        assert_eq!(parse_bbox("133.8,34.5,134,34.7").unwrap(), [133.8, 34.5, 134.0, 34.7]);
+        assert_eq!(parse_bbox("1,2,0,3,4,0").unwrap(), [1.0, 2.0, 3.0, 4.0]);
+        for bad in ["", "1,2,3", "a,b,c,d", "0,10,1,5", "0,0,181,1", "NaN,0,1,1"] {
+            assert!(parse_bbox(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn query_strings_round_trip() {
+        let raw = Some("name=%E7%AC%AC%E4%B8%80+x&bbox=1,2,3,4&z=%ZZ".to_string());
+        let p = params(&raw);
+        assert_eq!(p[0], ("name".into(), "第一 x".into()));
+        assert_eq!(p[1].1, "1,2,3,4");
+        assert_eq!(p[2].1, "%ZZ");
+        assert_eq!(decode(&encode("第一 x&y=1")), "第一 x&y=1");
+    }
+
+    #[test]
+    fn timestamps_are_iso() {
+        let t = now_iso();
+        assert_eq!(t.len(), 20, "{t}");
+        assert!(t.starts_with("20") && t.ends_with('Z'));
+    }
 }

@@ -1,10 +1,60 @@
-//! `/api/risk` (placeholder: being written).
+//! `GET /api/risk?lat=&lon=&lang=ja|en|easy`: hazard zones at a point, the action to take, and
+//! the nearest suitable shelters (logic in `crate::risk`).
 
-use super::AppState;
-use axum::Router;
+use super::openapi::{query, In, Param, RouteDoc};
+use super::{ApiError, ApiResult, AppState};
+use crate::risk::{assess, Lang};
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use std::collections::HashMap;
 use std::sync::Arc;
+
+/// Documented routes (see `openapi`).
+pub const ROUTES: &[RouteDoc] = &[RouteDoc {
+    method: "get",
+    path: "/api/risk",
+    tag: "risk",
+    summary: "Hazard zones at a point, the action to take, and the nearest suitable shelters",
+    params: &[
+        Param { name: "lat", at: In::Query, required: true, ty: "number", doc: "Latitude (JGD2011/WGS84 decimal degrees)", example: "34.61" },
+        Param { name: "lon", at: In::Query, required: true, ty: "number", doc: "Longitude", example: "133.92" },
+        query("lang", "string", "ja (default), en, or easy (やさしい日本語)"),
+    ],
+    produces: &["application/json"],
+    errors: &[400],
+}];
 
 /// Routes of this module.
 pub fn router() -> Router<Arc<AppState>> {
-    Router::new()
+    Router::new().route("/api/risk", get(get_risk))
+}
+
+fn coord(q: &HashMap<String, String>, name: &str, min: f64, max: f64) -> ApiResult<f64> {
+    let v = q
+        .get(name)
+        .ok_or_else(|| ApiError::BadRequest(format!("{name} is required (decimal degrees)")))?;
+    let x: f64 = v
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("{name} must be a decimal number, got {v:?}")))?;
+    if !x.is_finite() || x < min || x > max {
+        return Err(ApiError::BadRequest(format!("{name} must be between {min} and {max}, got {v}")));
+    }
+    Ok(x)
+}
+
+async fn get_risk(State(st): State<Arc<AppState>>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Response> {
+    let lat = coord(&q, "lat", -90.0, 90.0)?;
+    let lon = coord(&q, "lon", -180.0, 180.0)?;
+    let lang = match q.get("lang").map(String::as_str) {
+        None | Some("") => Lang::Ja,
+        Some(l) => Lang::parse(l).ok_or_else(|| ApiError::BadRequest(format!("lang must be ja, en or easy, got {l:?}")))?,
+    };
+    let snap = st.snapshot.load_full();
+    let risk = tokio::task::spawn_blocking(move || assess(&snap, lat, lon, lang))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(([(axum::http::header::CACHE_CONTROL, "no-cache")], Json(risk)).into_response())
 }

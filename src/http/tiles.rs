@@ -1,6 +1,7 @@
 //! `/tiles/{ids}/{z}/{x}/{y}.mvt` and `/tiles/{ids}.json` (TileJSON 3.0.0). `ids` is one dataset
 //! or several joined by commas (one source-layer each).
 
+use super::openapi::{path_param, query, Param, RouteDoc};
 use super::{send_cached, ApiError, ApiResult, AppState};
 use crate::dataset::{DatasetId, SqlType};
 use crate::index::Layer;
@@ -20,6 +21,40 @@ use std::sync::Arc;
 pub const MINZOOM: u8 = 5;
 /// See [`MINZOOM`].
 pub const MAXZOOM: u8 = 16;
+
+const IDS: Param = path_param(
+    "ids",
+    "A dataset id, or several joined by commas (one source-layer each)",
+    "flood,landslide",
+);
+
+/// Documented routes (see `openapi`).
+pub const ROUTES: &[RouteDoc] = &[
+    RouteDoc {
+        method: "get",
+        path: "/tiles/{ids}.json",
+        tag: "tiles",
+        summary: "TileJSON 3.0.0 of one dataset or a comma-joined composite",
+        params: &[IDS],
+        produces: &["application/json"],
+        errors: &[404],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/tiles/{ids}/{z}/{x}/{y}.mvt",
+        tag: "tiles",
+        summary: "A Mapbox Vector Tile (MVT 2.1); add ?v=VERSION for an immutable URL",
+        params: &[
+            IDS,
+            path_param("z", "Zoom 0–22 (overzoomed above 16)", "12"),
+            path_param("x", "Column", "3571"),
+            path_param("y", "Row", "1627"),
+            query("v", "string", "Data version token from TileJSON; makes the response immutable"),
+        ],
+        produces: &["application/vnd.mapbox-vector-tile"],
+        errors: &[400, 404],
+    },
+];
 
 /// Routes of this module.
 pub fn router() -> Router<Arc<AppState>> {
