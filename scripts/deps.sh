@@ -50,11 +50,11 @@ pip_install() {
 # Test clients, each a real independent implementation: pyproj (PROJ's own answers for the
 # reprojection test), mapbox-vector-tile + shapely (decode and check our tiles), OWSLib and
 # GDAL's OAPIF driver (OGC API Features clients), ckanapi (a CKAN harvester's client),
-# openapi-spec-validator (checks /openapi.json).
+# openapi-spec-validator (checks /openapi.json), rdflib (parses the DCAT JSON-LD).
 ensure_test_deps() {
   apt_install gdal-bin
   pip_install pyproj:pyproj mapbox_vector_tile:mapbox-vector-tile shapely:shapely \
-    owslib:OWSLib ckanapi:ckanapi openapi_spec_validator:openapi-spec-validator
+    owslib:OWSLib ckanapi:ckanapi openapi_spec_validator:openapi-spec-validator rdflib:rdflib pmtiles:pmtiles
 }
 
 # The resident map (web/): Node.js + npm build it; headless Chromium tests it.

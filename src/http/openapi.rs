@@ -140,11 +140,30 @@ fn error_schema() -> Value {
     })
 }
 
+fn ckan_error_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["success", "error"],
+        "properties": {
+            "help": {"type": "string"},
+            "success": {"type": "boolean", "enum": [false]},
+            "error": {
+                "type": "object",
+                "properties": {
+                    "__type": {"type": "string", "description": "e.g. Not Found Error, Validation Error"},
+                    "message": {"type": "string"}
+                }
+            }
+        }
+    })
+}
+
 fn reason(status: u16) -> &'static str {
     match status {
         400 => "Bad request (malformed parameter)",
         404 => "Not found (unknown dataset, feature or tile outside the pyramid)",
         406 => "Not acceptable (unsupported format)",
+        409 => "Conflict (CKAN validation or search error)",
         500 => "Internal error",
         503 => "Not ready",
         _ => "Error",
@@ -160,7 +179,7 @@ pub fn document(base: &str) -> Value {
             .iter()
             .map(|p| {
                 let mut schema = json!({"type": p.ty});
-                if p.name == "limit" {
+                if p.name == "limit" && r.path.starts_with("/ogc") {
                     schema = json!({"type": "integer", "minimum": 1,
                         "maximum": super::ogc::MAX_LIMIT, "default": super::ogc::DEFAULT_LIMIT});
                 }
@@ -193,11 +212,17 @@ pub fn document(base: &str) -> Value {
                 json!({"description": "Not modified (If-None-Match matched the ETag)"}),
             );
         }
+        // The CKAN Action API answers in CKAN's own envelope, which harvesters parse.
+        let schema = if r.path.starts_with("/api/3") || r.path.starts_with("/api/action") {
+            "#/components/schemas/CkanError"
+        } else {
+            "#/components/schemas/Error"
+        };
         for e in r.errors {
             responses.insert(
                 e.to_string(),
                 json!({"description": reason(*e), "content": {"application/json":
-                    {"schema": {"$ref": "#/components/schemas/Error"}}}}),
+                    {"schema": {"$ref": schema}}}}),
             );
         }
         let op = json!({
@@ -234,7 +259,7 @@ pub fn document(base: &str) -> Value {
             {"name": "ops", "description": "Health, metrics, this document"}
         ],
         "paths": paths,
-        "components": {"schemas": {"Error": error_schema()}},
+        "components": {"schemas": {"Error": error_schema(), "CkanError": ckan_error_schema()}},
     })
 }
 

@@ -6,7 +6,7 @@ use super::{send_cached, ApiError, ApiResult, AppState};
 use crate::dataset::{DatasetId, SqlType};
 use crate::index::Layer;
 use crate::tiles::cache::CachedTile;
-use crate::tiles::render::{render_tile, LayerRef, RenderOptions};
+use crate::tiles::render::render_layers;
 use crate::tiles::TileCoord;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -61,6 +61,7 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/tiles/{file}", get(get_tilejson))
         .route("/tiles/{ids}/{z}/{x}/{file}", get(get_tile))
+        .route("/pmtiles/{z}/{x}/{file}", get(get_pmtile))
 }
 
 /// Parse `flood,landslide` into published layers (404 for unknown or unpublished ones).
@@ -131,18 +132,8 @@ async fn get_tile(
             let etag = format!("\"{:016x}\"", h.finish());
             let ls = layers.clone();
             let t = tokio::task::spawn_blocking(move || {
-                let refs: Vec<LayerRef<'_>> = ls
-                    .iter()
-                    .map(|l| LayerRef {
-                        layer: l,
-                        name: l.dataset.to_string(),
-                        labels: matches!(
-                            l.dataset.kind(),
-                            crate::dataset::Kind::Ward | crate::dataset::Kind::Hazard
-                        ),
-                    })
-                    .collect();
-                let raw = render_tile(&refs, coord, &RenderOptions::default());
+                let refs: Vec<&Layer> = ls.iter().map(|l| l.as_ref()).collect();
+                let raw = render_layers(&refs, coord);
                 Arc::new(CachedTile::new(raw, etag))
             })
             .await
@@ -158,6 +149,42 @@ async fn get_tile(
         "application/vnd.mapbox-vector-tile",
         cache_control,
     ))
+}
+
+/// A tile from the PMTiles archive given to `serve --pmtiles` (204 where it has none, as
+/// static tile servers answer for empty tiles).
+async fn get_pmtile(
+    State(st): State<Arc<AppState>>,
+    Path((z, x, file)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let archive = st
+        .pmtiles
+        .as_ref()
+        .ok_or_else(|| ApiError::NotFound("no PMTiles archive is served (serve --pmtiles FILE)".into()))?;
+    let y = file
+        .strip_suffix(".mvt")
+        .ok_or_else(|| ApiError::NotFound(format!("tiles end in .mvt, got {file:?}")))?;
+    let coord = TileCoord::new(num(&z, "z")?, num(&x, "x")?, num(y, "y")?)
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let version = archive.metadata["version"].as_str().unwrap_or("").to_string();
+    match archive
+        .tile(coord.z, u64::from(coord.x), u64::from(coord.y))
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+    {
+        Some(raw) => {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (&version, coord.z, coord.x, coord.y).hash(&mut h);
+            let t = CachedTile::new(raw, format!("\"p{:016x}\"", h.finish()));
+            Ok(send_cached(
+                &headers,
+                &t,
+                "application/vnd.mapbox-vector-tile",
+                "public, max-age=60",
+            ))
+        }
+        None => Ok(axum::http::StatusCode::NO_CONTENT.into_response()),
+    }
 }
 
 fn field_type(t: SqlType) -> &'static str {

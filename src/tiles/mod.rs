@@ -6,6 +6,7 @@
 
 pub mod cache;
 pub mod coord;
+pub mod pmtiles;
 pub mod render;
 
 pub use coord::TileCoord;

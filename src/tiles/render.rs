@@ -46,6 +46,23 @@ pub struct LayerRef<'a> {
     pub labels: bool,
 }
 
+/// Render published layers as the server and the PMTiles export do: one source-layer per
+/// dataset, named by its id, plus a label-point layer for wards and hazard polygons.
+pub fn render_layers(layers: &[&crate::index::Layer], coord: TileCoord) -> Vec<u8> {
+    let refs: Vec<LayerRef<'_>> = layers
+        .iter()
+        .map(|l| LayerRef {
+            layer: l,
+            name: l.dataset.to_string(),
+            labels: matches!(
+                l.dataset.kind(),
+                crate::dataset::Kind::Ward | crate::dataset::Kind::Hazard
+            ),
+        })
+        .collect();
+    render_tile(&refs, coord, &RenderOptions::default())
+}
+
 /// Render the features of `layers` that touch `coord` into an uncompressed MVT.
 pub fn render_tile(layers: &[LayerRef<'_>], coord: TileCoord, o: &RenderOptions) -> Vec<u8> {
     let mut tile = Tile::new(o.extent);
