@@ -60,5 +60,5 @@ ensure_test_deps() {
 # The resident map (web/): Node.js + npm build it; headless Chromium tests it.
 ensure_web_deps() {
   if ! command -v npm >/dev/null 2>&1; then apt_install nodejs npm; fi
-  apt_install chromium
+  apt_install chromium fonts-noto-cjk
 }

@@ -556,7 +556,10 @@ mod tests {
     fn shelters_csv_is_the_03_layout_with_bom_crlf_and_flags() {
         let l = layer(
             DatasetId::Shelters,
-            vec![shelter(1, "第一小学校, 体育館", true), shelter(2, "福祉センター", false)],
+            vec![
+                shelter(1, "第一小学校, 体育館", true),
+                shelter(2, "福祉センター", false),
+            ],
         );
         let mut out = Vec::new();
         write_csv(&l, CsvLayout::Standard, CsvEncoding::Utf8Bom, &mut out).unwrap();
@@ -567,7 +570,11 @@ mod tests {
         assert!(lines[0].starts_with("全国地方公共団体コード,ID,名称,名称_カナ,名称_英字,"));
         assert!(lines[0].ends_with(",URL,画像,画像_ライセンス,備考"));
         // Quoted name; flood 1, tsunami empty; the shelter-only row is not in the 03 list.
-        assert!(lines[1].starts_with(",S1,\"第一小学校, 体育館\","), "{}", lines[1]);
+        assert!(
+            lines[1].starts_with(",S1,\"第一小学校, 体育館\","),
+            "{}",
+            lines[1]
+        );
         assert_eq!(lines.len(), 3, "{lines:?}");
         assert_eq!(lines[2], "");
         let mut r = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
@@ -616,7 +623,11 @@ mod tests {
         assert_eq!(f0["geometry"]["type"], "Polygon");
         assert_eq!(f0["geometry"]["coordinates"][0][2][1], 34.1234568);
         // The geojson crate (an independent parser) reads it.
-        match String::from_utf8(out).unwrap().parse::<geojson::GeoJson>().unwrap() {
+        match String::from_utf8(out)
+            .unwrap()
+            .parse::<geojson::GeoJson>()
+            .unwrap()
+        {
             geojson::GeoJson::FeatureCollection(fc) => assert_eq!(fc.features.len(), 2),
             other => panic!("not a FeatureCollection: {other:?}"),
         }

@@ -142,6 +142,62 @@ impl Snapshot {
     }
 }
 
+/// Load the features of any stored version of `d`, in fid order.
+pub fn load_features(
+    store: &Store,
+    d: DatasetId,
+    version: i64,
+) -> Result<Vec<Feature>, StoreError> {
+    let cols = d.columns();
+    let mut select = String::from("SELECT fid");
+    for c in cols {
+        if c.ty == SqlType::Date {
+            select.push_str(&format!(", strftime(\"{}\", '%Y-%m-%d')", c.name));
+        } else {
+            select.push_str(&format!(", \"{}\"", c.name));
+        }
+    }
+    select.push_str(&format!(
+        ", geom, minx, miny, maxx, maxy, label_lon, label_lat FROM \"{d}\" WHERE version = ? ORDER BY fid"
+    ));
+    let mut st = store.conn().prepare(&select)?;
+    let n = cols.len();
+    let mut rows = st.query(duckdb::params![version])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let mut values = Vec::with_capacity(n);
+        for (i, c) in cols.iter().enumerate() {
+            let idx = i + 1;
+            values.push(match c.ty {
+                SqlType::Text | SqlType::Date => r
+                    .get::<_, Option<String>>(idx)?
+                    .map_or(Val::Null, Val::Text),
+                SqlType::Int => r.get::<_, Option<i64>>(idx)?.map_or(Val::Null, Val::Int),
+                SqlType::Float => r.get::<_, Option<f64>>(idx)?.map_or(Val::Null, Val::Float),
+                SqlType::Bool => r.get::<_, Option<bool>>(idx)?.map_or(Val::Null, Val::Bool),
+            });
+        }
+        let wkb: Option<Vec<u8>> = r.get(n + 1)?;
+        let geom = wkb.and_then(|b| crate::geom::from_wkb(&b).ok());
+        let bbox = match r.get::<_, Option<f64>>(n + 2)? {
+            Some(x0) => Some([x0, r.get(n + 3)?, r.get(n + 4)?, r.get(n + 5)?]),
+            None => None,
+        };
+        let label = match r.get::<_, Option<f64>>(n + 6)? {
+            Some(x) => Some([x, r.get(n + 7)?]),
+            None => None,
+        };
+        out.push(Feature {
+            fid: r.get(0)?,
+            values,
+            geom,
+            bbox,
+            label,
+        });
+    }
+    Ok(out)
+}
+
 /// Load the published version of `d`, if any.
 pub fn load_layer(store: &Store, d: DatasetId) -> Result<Option<Layer>, StoreError> {
     let conn = store.conn();
@@ -166,53 +222,7 @@ pub fn load_layer(store: &Store, d: DatasetId) -> Result<Option<Layer>, StoreErr
         Err(duckdb::Error::QueryReturnedNoRows) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let cols = d.columns();
-    let mut select = String::from("SELECT fid");
-    for c in cols {
-        if c.ty == SqlType::Date {
-            select.push_str(&format!(", strftime(\"{}\", '%Y-%m-%d')", c.name));
-        } else {
-            select.push_str(&format!(", \"{}\"", c.name));
-        }
-    }
-    select.push_str(&format!(
-        ", geom, minx, miny, maxx, maxy, label_lon, label_lat FROM \"{d}\" WHERE version = ? ORDER BY fid"
-    ));
-    let mut st = conn.prepare(&select)?;
-    let n = cols.len();
-    let mut rows = st.query(duckdb::params![version])?;
-    let mut features = Vec::new();
-    while let Some(r) = rows.next()? {
-        let mut values = Vec::with_capacity(n);
-        for (i, c) in cols.iter().enumerate() {
-            let idx = i + 1;
-            values.push(match c.ty {
-                SqlType::Text | SqlType::Date => r
-                    .get::<_, Option<String>>(idx)?
-                    .map_or(Val::Null, Val::Text),
-                SqlType::Int => r.get::<_, Option<i64>>(idx)?.map_or(Val::Null, Val::Int),
-                SqlType::Float => r.get::<_, Option<f64>>(idx)?.map_or(Val::Null, Val::Float),
-                SqlType::Bool => r.get::<_, Option<bool>>(idx)?.map_or(Val::Null, Val::Bool),
-            });
-        }
-        let wkb: Option<Vec<u8>> = r.get(n + 1)?;
-        let geom = wkb.and_then(|b| crate::geom::from_wkb(&b).ok());
-        let bbox = match r.get::<_, Option<f64>>(n + 2)? {
-            Some(x0) => Some([x0, r.get(n + 3)?, r.get(n + 4)?, r.get(n + 5)?]),
-            None => None,
-        };
-        let label = match r.get::<_, Option<f64>>(n + 6)? {
-            Some(x) => Some([x, r.get(n + 7)?]),
-            None => None,
-        };
-        features.push(Feature {
-            fid: r.get(0)?,
-            values,
-            geom,
-            bbox,
-            label,
-        });
-    }
+    let features = load_features(store, d, version)?;
     let entries: Vec<TreeEntry> = features
         .iter()
         .enumerate()

@@ -11,8 +11,10 @@
 //!
 //! See ARCHITECTURE.md for the data flow and invariants.
 
+pub mod admin;
 pub mod crs;
 pub mod dataset;
+pub mod export;
 pub mod geom;
 pub mod http;
 pub mod index;
@@ -20,6 +22,7 @@ pub mod ingest;
 pub mod kinds;
 pub mod read;
 pub mod report;
+pub mod risk;
 pub mod sample;
 pub mod shp;
 pub mod store;

@@ -93,6 +93,27 @@ enum Cmd {
         #[command(flatten)]
         opts: ServeOpts,
     },
+    /// Staff accounts of the console at /admin (kept in FILE.admin/ beside the database).
+    User {
+        #[command(subcommand)]
+        cmd: UserCmd,
+    },
+    /// Write every published layer, pre-rendered, into a PMTiles v3 archive (static fallback
+    /// for object storage / a CDN; `serve --pmtiles` answers from it too).
+    ExportPmtiles {
+        /// DuckDB file.
+        #[arg(long)]
+        db: PathBuf,
+        /// Archive to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Smallest zoom.
+        #[arg(long, default_value_t = 5)]
+        minzoom: u8,
+        /// Largest zoom (clients overzoom above it).
+        #[arg(long, default_value_t = 14)]
+        maxzoom: u8,
+    },
     /// Make the sample city if missing, ingest it, and serve it.
     Demo {
         /// DuckDB file.
@@ -106,6 +127,44 @@ enum Cmd {
         bind: String,
         #[command(flatten)]
         opts: ServeOpts,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Add a user. The password is asked for on the terminal, or read from standard input
+    /// (first line) when that is not a terminal.
+    Add {
+        /// Login name (letters, digits, . _ - @).
+        name: String,
+        /// editor (uploads, publishes, shelter status) or admin (also users, tokens, rollbacks).
+        #[arg(long)]
+        role: machimap::admin::Role,
+        /// DuckDB file.
+        #[arg(long)]
+        db: PathBuf,
+    },
+    /// Set a user's password (read like `add`).
+    Passwd {
+        /// Login name.
+        name: String,
+        /// DuckDB file.
+        #[arg(long)]
+        db: PathBuf,
+    },
+    /// Disable a user: they can no longer sign in and their API tokens stop working.
+    Disable {
+        /// Login name.
+        name: String,
+        /// DuckDB file.
+        #[arg(long)]
+        db: PathBuf,
+    },
+    /// List users.
+    List {
+        /// DuckDB file.
+        #[arg(long)]
+        db: PathBuf,
     },
 }
 
@@ -130,6 +189,27 @@ struct ServeOpts {
     /// 全国地方公共団体コード of the city (download file names).
     #[arg(long, default_value = "339997")]
     city_code: String,
+    /// Folder of the built resident map (web/dist); defaults to the one beside the sources.
+    #[arg(long)]
+    web_dir: Option<PathBuf>,
+    /// Also serve this PMTiles archive (from export-pmtiles) under /pmtiles/{z}/{x}/{y}.mvt.
+    #[arg(long)]
+    pmtiles: Option<PathBuf>,
+    /// Show GSI 淡色地図 raster tiles under the map (for deployments that are online).
+    #[arg(long)]
+    gsi_basemap: bool,
+    /// Largest file staff may upload in the console, in MB.
+    #[arg(long, default_value_t = 200)]
+    upload_limit_mb: u64,
+    /// Most entries an uploaded zip may hold.
+    #[arg(long, default_value_t = 1000)]
+    zip_max_entries: usize,
+    /// Most bytes an uploaded zip may uncompress to, in MB.
+    #[arg(long, default_value_t = 2048)]
+    zip_max_total_mb: u64,
+    /// Highest compression ratio of an entry (over 1 MB) of an uploaded zip.
+    #[arg(long, default_value_t = 200)]
+    zip_max_ratio: u64,
 }
 
 impl ServeOpts {
@@ -141,6 +221,15 @@ impl ServeOpts {
             license_id: self.license,
             publisher: self.publisher,
             city_code: self.city_code,
+            web_dir: self.web_dir,
+            pmtiles: self.pmtiles,
+            gsi_basemap: self.gsi_basemap,
+            upload_limit: self.upload_limit_mb.saturating_mul(1024 * 1024),
+            zip_limits: machimap::shp::ZipLimits {
+                max_entries: self.zip_max_entries,
+                max_total_uncompressed: self.zip_max_total_mb.saturating_mul(1024 * 1024),
+                max_ratio: self.zip_max_ratio,
+            },
             ..machimap::http::ServeConfig::default()
         }
     }
@@ -269,6 +358,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             serve_blocking(db, &bind, opts.config())
         }
+        Cmd::User { cmd } => user(cmd),
+        Cmd::ExportPmtiles {
+            db,
+            out,
+            minzoom,
+            maxzoom,
+        } => export_pmtiles(&db, &out, minzoom, maxzoom),
         Cmd::Demo {
             db,
             data,
@@ -276,6 +372,35 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             opts,
         } => demo(&db, &data, &bind, opts.config()),
     }
+}
+
+fn export_pmtiles(db: &Path, out: &Path, minzoom: u8, maxzoom: u8) -> anyhow::Result<ExitCode> {
+    if minzoom > maxzoom || maxzoom > 18 {
+        eprintln!("machimap: need minzoom ≤ maxzoom ≤ 18");
+        return Ok(ExitCode::from(2));
+    }
+    if !db.is_file() {
+        eprintln!("machimap: no such database: {}", db.display());
+        return Ok(ExitCode::from(2));
+    }
+    let store =
+        machimap::store::Store::open_read_only_retrying(db, std::time::Duration::from_secs(30))?;
+    let snap = machimap::index::Snapshot::load(&store)?;
+    drop(store);
+    let bar = indicatif::ProgressBar::new(0);
+    let stats = machimap::tiles::pmtiles::export(&snap, out, minzoom, maxzoom, |done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })?;
+    bar.finish_and_clear();
+    eprintln!(
+        "machimap: wrote {} ({} tiles, {} distinct, {} bytes)",
+        out.display(),
+        stats.tiles,
+        stats.contents,
+        stats.bytes
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn outcome_json(o: Outcome) -> serde_json::Value {
@@ -308,6 +433,88 @@ fn outcome_text(d: DatasetId, o: Outcome) -> String {
             "{d}: エラーがあるため取り込みませんでした。公開中のデータは変わりません / rejected: published data unchanged"
         ),
     }
+}
+
+/// Read a password: from the terminal without echo (asked twice), or the first line of stdin.
+fn read_password() -> anyhow::Result<String> {
+    use std::io::BufRead;
+    let tty = std::io::stdin().is_terminal();
+    let read_line = || -> anyhow::Result<String> {
+        let mut s = String::new();
+        std::io::stdin().lock().read_line(&mut s)?;
+        Ok(s.trim_end_matches(['\r', '\n']).to_string())
+    };
+    if !tty {
+        return read_line();
+    }
+    let stty = |arg: &str| {
+        let _ = std::process::Command::new("stty")
+            .arg(arg)
+            .stdin(std::process::Stdio::inherit())
+            .status();
+    };
+    eprint!("パスワード / Password: ");
+    stty("-echo");
+    let a = read_line();
+    eprint!("\nもう一度 / Again: ");
+    let b = read_line();
+    stty("echo");
+    eprintln!();
+    let (a, b) = (a?, b?);
+    if a != b {
+        anyhow::bail!("パスワードが一致しません / the passwords differ");
+    }
+    Ok(a)
+}
+
+fn user(cmd: UserCmd) -> anyhow::Result<ExitCode> {
+    use machimap::admin::{accounts::Accounts, admin_dir, audit::Audit};
+    let db = match &cmd {
+        UserCmd::Add { db, .. }
+        | UserCmd::Passwd { db, .. }
+        | UserCmd::Disable { db, .. }
+        | UserCmd::List { db } => db.clone(),
+    };
+    let dir = admin_dir(&db);
+    let accounts = Accounts::open(&dir);
+    let audit = Audit::open(&dir);
+    match cmd {
+        UserCmd::Add { name, role, .. } => {
+            let pw = read_password()?;
+            accounts.add_user(&name, role, &pw, "cli")?;
+            audit.log("cli", "cli", "user_add", &name, role.as_str());
+            println!(
+                "ユーザー {name}（{}）を追加しました / added {name} as {}",
+                role.ja(),
+                role.as_str()
+            );
+        }
+        UserCmd::Passwd { name, .. } => {
+            let pw = read_password()?;
+            accounts.set_password(&name, &pw, "cli")?;
+            audit.log("cli", "cli", "user_password", &name, "");
+            println!("{name}: パスワードを変更しました / password changed");
+        }
+        UserCmd::Disable { name, .. } => {
+            accounts.disable(&name, "cli")?;
+            audit.log("cli", "cli", "user_disable", &name, "");
+            println!("{name}: 無効にしました / disabled");
+        }
+        UserCmd::List { .. } => {
+            println!("name\trole\tstate\tcreated_at\tcreated_by");
+            for u in accounts.users() {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    u.name,
+                    u.role.as_str(),
+                    if u.disabled { "disabled" } else { "active" },
+                    u.created_at,
+                    u.created_by
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Ingest the sample city in dependency order (shelters before stockpile).

@@ -180,7 +180,7 @@ fn flag(f: &Feature, l: &Layer, c: &str) -> bool {
 }
 
 /// Features of `l` whose geometry contains the point.
-pub fn containing<'a>(l: &'a Layer, lon: f64, lat: f64) -> Vec<&'a Feature> {
+pub fn containing(l: &Layer, lon: f64, lat: f64) -> Vec<&Feature> {
     let p = Point::new(lon, lat);
     l.query_bbox([lon, lat, lon, lat])
         .into_iter()
@@ -446,15 +446,23 @@ pub fn assess(snap: &Snapshot, lat: f64, lon: f64, lang: Lang) -> Risk {
                 in_zone: false,
                 zones: vec![],
                 message: match lang {
-                    Lang::En => format!("No {} map is published yet.", title(h, lang).to_lowercase()),
-                    _ => format!("{}の想定区域データはまだ公開されていません。", title(h, lang)),
+                    Lang::En => {
+                        format!("No {} map is published yet.", title(h, lang).to_lowercase())
+                    }
+                    _ => format!(
+                        "{}の想定区域データはまだ公開されていません。",
+                        title(h, lang)
+                    ),
                 },
                 data_date: None,
                 shelters: vec![],
             });
             continue;
         };
-        let mut zones: Vec<Zone> = containing(l, lon, lat).into_iter().map(|f| zone_of(f, l)).collect();
+        let mut zones: Vec<Zone> = containing(l, lon, lat)
+            .into_iter()
+            .map(|f| zone_of(f, l))
+            .collect();
         zones.sort_by(|a, b| severity(b).total_cmp(&severity(a)));
         let shelters = if zones.is_empty() {
             vec![]
@@ -534,10 +542,26 @@ mod tests {
             is_shelter: true,
             stock: StockSummary::default(),
         };
-        let ja = message(DatasetId::Flood, &[z.clone()], &[s.clone()], Lang::Ja);
-        assert!(ja.contains("3m以上5m未満") && ja.contains("桜台小学校") && ja.contains("2階"), "{ja}");
-        let en = message(DatasetId::Flood, &[z.clone()], &[s.clone()], Lang::En);
-        assert!(en.contains("3 to 5 m") && en.contains("Sakuradai Elementary School"), "{en}");
+        let ja = message(
+            DatasetId::Flood,
+            std::slice::from_ref(&z),
+            std::slice::from_ref(&s),
+            Lang::Ja,
+        );
+        assert!(
+            ja.contains("3m以上5m未満") && ja.contains("桜台小学校") && ja.contains("2階"),
+            "{ja}"
+        );
+        let en = message(
+            DatasetId::Flood,
+            std::slice::from_ref(&z),
+            std::slice::from_ref(&s),
+            Lang::En,
+        );
+        assert!(
+            en.contains("3 to 5 m") && en.contains("Sakuradai Elementary School"),
+            "{en}"
+        );
         let easy = message(DatasetId::Flood, &[z], &[s], Lang::Easy);
         assert!(easy.contains("にげて"), "{easy}");
         let none = message(DatasetId::Tsunami, &[], &[], Lang::Ja);

@@ -491,6 +491,38 @@ impl Store {
             |r| r.get(0),
         )?)
     }
+
+    /// Discard a staged version (never published, not current): delete its rows and mark it
+    /// `discarded` in the history, in one transaction. Returns false, changing nothing, when
+    /// the version is not staged.
+    pub fn discard_version(&mut self, dataset: DatasetId, version: i64) -> Result<bool> {
+        let tx = self.conn.transaction()?;
+        let status: Option<String> = match tx.query_row(
+            "SELECT status FROM versions WHERE dataset = ? AND version = ?",
+            params![dataset.as_str(), version],
+            |r| r.get(0),
+        ) {
+            Ok(s) => Some(s),
+            Err(duckdb::Error::QueryReturnedNoRows) => None,
+            Err(e) => return Err(e.into()),
+        };
+        let Some(status) = status else {
+            return Err(StoreError::NoSuchVersion(dataset, version));
+        };
+        if status != "staged" || self_current(&tx, dataset)? == Some(version) {
+            return Ok(false);
+        }
+        tx.execute(
+            &format!("DELETE FROM \"{dataset}\" WHERE version = ?"),
+            params![version],
+        )?;
+        tx.execute(
+            "UPDATE versions SET status = 'discarded' WHERE dataset = ? AND version = ?",
+            params![dataset.as_str(), version],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
 }
 
 fn is_lock_error(e: &StoreError) -> bool {

@@ -29,8 +29,16 @@ pub const ROUTES: &[RouteDoc] = &[
                   stockpile/roads/wards in the layouts of datasets/README.md; UTF-8 with BOM, CRLF",
         params: &[
             path_param("id", "Dataset id", "shelters"),
-            query("encoding", "string", "utf-8 (default, with BOM) or cp932 (Shift_JIS, for old Excel)"),
-            query("layout", "string", "standard (default) or canonical (every column, English names, fid)"),
+            query(
+                "encoding",
+                "string",
+                "utf-8 (default, with BOM) or cp932 (Shift_JIS, for old Excel)",
+            ),
+            query(
+                "layout",
+                "string",
+                "standard (default) or canonical (every column, English names, fid)",
+            ),
         ],
         produces: &["text/csv"],
         errors: &[400, 404],
@@ -64,10 +72,7 @@ impl ChannelWriter {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let chunk = Bytes::from(std::mem::replace(
-            &mut self.buf,
-            Vec::with_capacity(CHUNK),
-        ));
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
         self.tx
             .blocking_send(Ok(chunk))
             .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "client went away"))
@@ -258,9 +263,15 @@ mod tests {
     #[test]
     fn file_parsing_refuses_unknown_things() {
         assert!(parse_file("shelters.csv").is_ok());
-        assert!(matches!(parse_file("stockpile.geojson"), Err(ApiError::NotFound(_))));
+        assert!(matches!(
+            parse_file("stockpile.geojson"),
+            Err(ApiError::NotFound(_))
+        ));
         assert!(matches!(parse_file("nope.csv"), Err(ApiError::NotFound(_))));
-        assert!(matches!(parse_file("shelters.xlsx"), Err(ApiError::NotFound(_))));
+        assert!(matches!(
+            parse_file("shelters.xlsx"),
+            Err(ApiError::NotFound(_))
+        ));
         assert!(matches!(parse_file("shelters"), Err(ApiError::NotFound(_))));
     }
 }

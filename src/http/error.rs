@@ -22,6 +22,21 @@ pub enum ApiError {
     /// 500: a bug or a failing dependency; the message is logged, not returned.
     #[error("internal error: {0}")]
     Internal(String),
+    /// 401: no valid session or API token.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: authenticated, but the role (or a missing CSRF token) does not allow it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 409: the action does not fit the current state.
+    #[error("{0}")]
+    Conflict(String),
+    /// 413: the upload or archive is too large.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// 429: too many failed sign-ins.
+    #[error("{0}")]
+    TooManyRequests(String),
 }
 
 impl ApiError {
@@ -33,6 +48,11 @@ impl ApiError {
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -44,6 +64,11 @@ impl ApiError {
             ApiError::NotAcceptable(_) => "not_acceptable",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::TooManyRequests(_) => "too_many_requests",
         }
     }
 }
@@ -51,6 +76,31 @@ impl ApiError {
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         ApiError::Internal(e.to_string())
+    }
+}
+
+/// The one place where the staff console's errors become statuses (pages draw the same status).
+impl From<crate::admin::AdminError> for ApiError {
+    fn from(e: crate::admin::AdminError) -> Self {
+        use crate::admin::AdminError as E;
+        match e {
+            E::Unauthenticated => ApiError::Unauthorized(e.to_string()),
+            E::Forbidden(m) => ApiError::Forbidden(m),
+            E::LockedOut(_) => ApiError::TooManyRequests(e.to_string()),
+            E::BadInput(m) => ApiError::BadRequest(m),
+            E::NotFound(m) => ApiError::NotFound(m),
+            E::Conflict(m) => ApiError::Conflict(m),
+            E::TooLarge(_) => ApiError::PayloadTooLarge(e.to_string()),
+            E::ArchiveRefused {
+                message,
+                too_large: true,
+            } => ApiError::PayloadTooLarge(message),
+            E::ArchiveRefused { message, .. } => ApiError::BadRequest(message),
+            E::Store(crate::store::StoreError::NoSuchVersion(d, v)) => {
+                ApiError::NotFound(format!("{d} has no version {v}"))
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }
 

@@ -52,6 +52,8 @@ pub struct ServeConfig {
     pub city_code: String,
     /// Folder holding the built resident map; `None` = `web/dist` beside the sources.
     pub web_dir: Option<PathBuf>,
+    /// A PMTiles archive (from `machimap export-pmtiles`) to serve under `/pmtiles/`.
+    pub pmtiles: Option<PathBuf>,
     /// Offer the GSI 淡色地図 raster basemap (off by default: no request leaves the server).
     pub gsi_basemap: bool,
     /// Largest staff upload in bytes (default 200 MB).
@@ -71,6 +73,7 @@ impl Default for ServeConfig {
             publisher: "サンプル市".into(),
             city_code: "339997".into(),
             web_dir: None,
+            pmtiles: None,
             gsi_basemap: false,
             upload_limit: 200 * 1024 * 1024,
             zip_limits: crate::shp::ZipLimits::default(),
@@ -94,6 +97,8 @@ pub struct AppState {
     pub downloads: downloads::Downloads,
     /// Staff console state: accounts, sessions, audit log, shelter status, the database lock.
     pub admin: crate::admin::Admin,
+    /// A PMTiles archive served under `/pmtiles/` (`serve --pmtiles`).
+    pub pmtiles: Option<crate::tiles::pmtiles::Archive>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -113,6 +118,10 @@ impl AppState {
             tiles: TileCache::new(config.cache_mb),
             metrics: metrics::Metrics::default(),
             downloads: downloads::Downloads::beside(&db),
+            pmtiles: match &config.pmtiles {
+                Some(p) => Some(crate::tiles::pmtiles::Archive::open(p)?),
+                None => None,
+            },
             admin: crate::admin::Admin::open(&db, crate::admin::AdminConfig::for_server(&config)),
             db,
             config,
@@ -223,11 +232,11 @@ async fn track(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Res
             );
             h.insert(
                 header::ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static("GET, HEAD, OPTIONS"),
+                HeaderValue::from_static("GET, HEAD, POST, OPTIONS"),
             );
             h.insert(
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static("If-None-Match, Accept, Accept-Encoding"),
+                HeaderValue::from_static("If-None-Match, Accept, Accept-Encoding, Content-Type"),
             );
             h.insert(
                 header::ACCESS_CONTROL_EXPOSE_HEADERS,
@@ -247,6 +256,37 @@ async fn track(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Res
     st.metrics
         .record(&route, resp.status().as_u16(), start.elapsed(), bytes);
     resp
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decode a query-string or form component (`+` is a space; a malformed `%` stays as is).
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// True when Accept-Encoding accepts `name` (and does not give it q=0).

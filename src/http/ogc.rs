@@ -101,11 +101,23 @@ pub const ROUTES: &[RouteDoc] = &[
                   (property=value)",
         params: &[
             COLLECTION,
-            query("limit", "integer", "Page size (values above the maximum are served as the maximum)"),
-            query("offset", "integer", "Features to skip (the next/prev links carry it)"),
+            query(
+                "limit",
+                "integer",
+                "Page size (values above the maximum are served as the maximum)",
+            ),
+            query(
+                "offset",
+                "integer",
+                "Features to skip (the next/prev links carry it)",
+            ),
             query("bbox", "string", "minLon,minLat,maxLon,maxLat in CRS84"),
             query("bbox-crs", "string", "Only CRS84 is offered"),
-            query("datetime", "string", "Accepted; no collection has a temporal extent, so it matches all"),
+            query(
+                "datetime",
+                "string",
+                "Accepted; no collection has a temporal extent, so it matches all",
+            ),
             F,
         ],
         produces: &[GEOJSON],
@@ -116,7 +128,11 @@ pub const ROUTES: &[RouteDoc] = &[
         path: "/ogc/collections/{collectionId}/items/{featureId}",
         tag: "ogc",
         summary: "One feature by its stable integer id",
-        params: &[COLLECTION, path_param("featureId", "Feature id (fid)", "1"), F],
+        params: &[
+            COLLECTION,
+            path_param("featureId", "Feature id (fid)", "1"),
+            F,
+        ],
         produces: &[GEOJSON],
         errors: &[400, 404],
     },
@@ -153,33 +169,9 @@ fn params(raw: &Option<String>) -> Vec<(String, String)> {
         .filter(|p| !p.is_empty())
         .map(|p| {
             let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
+            (super::percent_decode(k), super::percent_decode(v))
         })
         .collect()
-}
-
-fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("");
-                match u8::from_str_radix(hex, 16) {
-                    Ok(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Percent-encode a query component.
@@ -200,7 +192,10 @@ pub fn encode(s: &str) -> String {
 fn check_params(ps: &[(String, String)], allowed: &[&str]) -> ApiResult<()> {
     for (k, v) in ps {
         if k == "f" {
-            if !matches!(v.as_str(), "json" | "geojson" | "application/json" | GEOJSON) {
+            if !matches!(
+                v.as_str(),
+                "json" | "geojson" | "application/json" | GEOJSON
+            ) {
                 return Err(ApiError::NotAcceptable(format!(
                     "f={v} is not offered; use f=json"
                 )));
@@ -282,13 +277,22 @@ async fn api(
 ) -> ApiResult<Response> {
     check_params(&params(&q), &[])?;
     let doc = super::openapi::document(&st.base_url(&headers));
-    Ok(reply(OAS30, doc.to_string().into_bytes(), "public, max-age=60"))
+    Ok(reply(
+        OAS30,
+        doc.to_string().into_bytes(),
+        "public, max-age=60",
+    ))
 }
 
 fn collection_json(b: &str, l: &Layer) -> Value {
     let d = l.dataset;
     let mut links = vec![
-        link(format!("{b}/ogc/collections/{d}"), "self", JSON, "This collection"),
+        link(
+            format!("{b}/ogc/collections/{d}"),
+            "self",
+            JSON,
+            "This collection",
+        ),
         link(
             format!("{b}/ogc/collections/{d}/items"),
             "items",
@@ -422,14 +426,11 @@ impl Filter {
             return Ok(None);
         };
         let c = &cols[col];
-        let bad = |what: &str| {
-            ApiError::BadRequest(format!("{name} must be {what}, got {value:?}"))
-        };
+        let bad =
+            |what: &str| ApiError::BadRequest(format!("{name} must be {what}, got {value:?}"));
         let want = match c.ty {
             SqlType::Int => Val::Int(value.trim().parse().map_err(|_| bad("an integer"))?),
-            SqlType::Float => {
-                Val::Float(value.trim().parse().map_err(|_| bad("a number"))?)
-            }
+            SqlType::Float => Val::Float(value.trim().parse().map_err(|_| bad("a number"))?),
             SqlType::Bool => match value.trim() {
                 "true" | "1" => Val::Bool(true),
                 "false" | "0" => Val::Bool(false),
@@ -501,9 +502,9 @@ fn in_bbox(l: &Layer, b: [f64; 4]) -> Vec<u32> {
         let rect = Rect::new((bx[0], bx[1]), (bx[2], bx[3]));
         for i in l.query_bbox(bx) {
             let f = &l.features[i as usize];
-            let inside = f
-                .bbox
-                .is_some_and(|fb| fb[0] >= bx[0] && fb[1] >= bx[1] && fb[2] <= bx[2] && fb[3] <= bx[3]);
+            let inside = f.bbox.is_some_and(|fb| {
+                fb[0] >= bx[0] && fb[1] >= bx[1] && fb[2] <= bx[2] && fb[3] <= bx[3]
+            });
             if inside || f.geom.as_ref().is_some_and(|g| g.intersects(&rect)) {
                 out.push(i);
             }
@@ -567,9 +568,7 @@ async fn items(
             }
             "offset" | "startindex" => {
                 offset = v.trim().parse().map_err(|_| {
-                    ApiError::BadRequest(format!(
-                        "offset must be a whole number ≥ 0, got {v:?}"
-                    ))
+                    ApiError::BadRequest(format!("offset must be a whole number ≥ 0, got {v:?}"))
                 })?;
             }
             "bbox" => {
@@ -634,11 +633,7 @@ fn render_items(
     let mut page: Vec<&Feature> = Vec::with_capacity(limit.min(1024));
     let mut matched = 0usize;
     let candidates: Box<dyn Iterator<Item = &Feature>> = match bbox {
-        Some(b) => Box::new(
-            in_bbox(l, b)
-                .into_iter()
-                .map(|i| &l.features[i as usize]),
-        ),
+        Some(b) => Box::new(in_bbox(l, b).into_iter().map(|i| &l.features[i as usize])),
         None => Box::new(l.features.iter()),
     };
     for f in candidates {
@@ -661,8 +656,18 @@ fn render_items(
     };
     let url = format!("{base}/ogc/collections/{d}/items");
     let mut links = vec![
-        link(format!("{url}?{}", qs(offset)), "self", GEOJSON, "This page"),
-        link(format!("{base}/ogc/collections/{d}"), "collection", JSON, "The collection"),
+        link(
+            format!("{url}?{}", qs(offset)),
+            "self",
+            GEOJSON,
+            "This page",
+        ),
+        link(
+            format!("{base}/ogc/collections/{d}"),
+            "collection",
+            JSON,
+            "The collection",
+        ),
     ];
     if offset + page.len() < matched {
         links.push(link(
@@ -719,8 +724,18 @@ async fn item(
     feature_json(&l, f, &mut out).map_err(|e| ApiError::Internal(e.to_string()))?;
     out.pop(); // the Feature's closing brace: links go inside it
     let links = json!([
-        link(format!("{b}/ogc/collections/{d}/items/{}", f.fid), "self", GEOJSON, "This feature"),
-        link(format!("{b}/ogc/collections/{d}"), "collection", JSON, "The collection"),
+        link(
+            format!("{b}/ogc/collections/{d}/items/{}", f.fid),
+            "self",
+            GEOJSON,
+            "This feature"
+        ),
+        link(
+            format!("{b}/ogc/collections/{d}"),
+            "collection",
+            JSON,
+            "The collection"
+        ),
     ]);
     out.extend_from_slice(format!(",\"links\":{links}}}").as_bytes());
     Ok(reply(GEOJSON, out, "public, max-age=60"))
@@ -732,7 +747,10 @@ mod tests {
 
     #[test]
     fn bbox_parsing() {
-        assert_eq!(parse_bbox("133.8,34.5,134,34.7").unwrap(), [133.8, 34.5, 134.0, 34.7]);
+        assert_eq!(
+            parse_bbox("133.8,34.5,134,34.7").unwrap(),
+            [133.8, 34.5, 134.0, 34.7]
+        );
         assert_eq!(parse_bbox("1,2,0,3,4,0").unwrap(), [1.0, 2.0, 3.0, 4.0]);
         for bad in ["", "1,2,3", "a,b,c,d", "0,10,1,5", "0,0,181,1", "NaN,0,1,1"] {
             assert!(parse_bbox(bad).is_err(), "{bad}");
@@ -746,7 +764,10 @@ mod tests {
         assert_eq!(p[0], ("name".into(), "第一 x".into()));
         assert_eq!(p[1].1, "1,2,3,4");
         assert_eq!(p[2].1, "%ZZ");
-        assert_eq!(decode(&encode("第一 x&y=1")), "第一 x&y=1");
+        assert_eq!(
+            super::super::percent_decode(&encode("第一 x&y=1")),
+            "第一 x&y=1"
+        );
     }
 
     #[test]

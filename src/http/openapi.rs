@@ -232,9 +232,7 @@ pub fn document(base: &str) -> Value {
             "parameters": params,
             "responses": responses,
         });
-        let entry = paths
-            .entry(r.path.to_string())
-            .or_insert_with(|| json!({}));
+        let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
         if let Some(m) = entry.as_object_mut() {
             m.insert(r.method.to_string(), op);
         }
@@ -256,6 +254,8 @@ pub fn document(base: &str) -> Value {
             {"name": "downloads", "description": "Whole datasets as CSV and GeoJSON"},
             {"name": "catalog", "description": "Dataset catalog: HTML, DCAT, CKAN Action API"},
             {"name": "risk", "description": "Hazard risk at a point, for residents"},
+            {"name": "web", "description": "The resident hazard map and its helpers"},
+            {"name": "admin", "description": "Staff console API (authentication required)"},
             {"name": "ops", "description": "Health, metrics, this document"}
         ],
         "paths": paths,

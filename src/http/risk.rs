@@ -18,9 +18,27 @@ pub const ROUTES: &[RouteDoc] = &[RouteDoc {
     tag: "risk",
     summary: "Hazard zones at a point, the action to take, and the nearest suitable shelters",
     params: &[
-        Param { name: "lat", at: In::Query, required: true, ty: "number", doc: "Latitude (JGD2011/WGS84 decimal degrees)", example: "34.61" },
-        Param { name: "lon", at: In::Query, required: true, ty: "number", doc: "Longitude", example: "133.92" },
-        query("lang", "string", "ja (default), en, or easy (やさしい日本語)"),
+        Param {
+            name: "lat",
+            at: In::Query,
+            required: true,
+            ty: "number",
+            doc: "Latitude (JGD2011/WGS84 decimal degrees)",
+            example: "34.61",
+        },
+        Param {
+            name: "lon",
+            at: In::Query,
+            required: true,
+            ty: "number",
+            doc: "Longitude",
+            example: "133.92",
+        },
+        query(
+            "lang",
+            "string",
+            "ja (default), en, or easy (やさしい日本語)",
+        ),
     ],
     produces: &["application/json"],
     errors: &[400],
@@ -40,21 +58,32 @@ fn coord(q: &HashMap<String, String>, name: &str, min: f64, max: f64) -> ApiResu
         .parse()
         .map_err(|_| ApiError::BadRequest(format!("{name} must be a decimal number, got {v:?}")))?;
     if !x.is_finite() || x < min || x > max {
-        return Err(ApiError::BadRequest(format!("{name} must be between {min} and {max}, got {v}")));
+        return Err(ApiError::BadRequest(format!(
+            "{name} must be between {min} and {max}, got {v}"
+        )));
     }
     Ok(x)
 }
 
-async fn get_risk(State(st): State<Arc<AppState>>, Query(q): Query<HashMap<String, String>>) -> ApiResult<Response> {
+async fn get_risk(
+    State(st): State<Arc<AppState>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
     let lat = coord(&q, "lat", -90.0, 90.0)?;
     let lon = coord(&q, "lon", -180.0, 180.0)?;
     let lang = match q.get("lang").map(String::as_str) {
         None | Some("") => Lang::Ja,
-        Some(l) => Lang::parse(l).ok_or_else(|| ApiError::BadRequest(format!("lang must be ja, en or easy, got {l:?}")))?,
+        Some(l) => Lang::parse(l).ok_or_else(|| {
+            ApiError::BadRequest(format!("lang must be ja, en or easy, got {l:?}"))
+        })?,
     };
     let snap = st.snapshot.load_full();
     let risk = tokio::task::spawn_blocking(move || assess(&snap, lat, lon, lang))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(([(axum::http::header::CACHE_CONTROL, "no-cache")], Json(risk)).into_response())
+    Ok((
+        [(axum::http::header::CACHE_CONTROL, "no-cache")],
+        Json(risk),
+    )
+        .into_response())
 }

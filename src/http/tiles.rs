@@ -49,7 +49,11 @@ pub const ROUTES: &[RouteDoc] = &[
             path_param("z", "Zoom 0–22 (overzoomed above 16)", "12"),
             path_param("x", "Column", "3571"),
             path_param("y", "Row", "1627"),
-            query("v", "string", "Data version token from TileJSON; makes the response immutable"),
+            query(
+                "v",
+                "string",
+                "Data version token from TileJSON; makes the response immutable",
+            ),
         ],
         produces: &["application/vnd.mapbox-vector-tile"],
         errors: &[400, 404],
@@ -158,16 +162,18 @@ async fn get_pmtile(
     Path((z, x, file)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let archive = st
-        .pmtiles
-        .as_ref()
-        .ok_or_else(|| ApiError::NotFound("no PMTiles archive is served (serve --pmtiles FILE)".into()))?;
+    let archive = st.pmtiles.as_ref().ok_or_else(|| {
+        ApiError::NotFound("no PMTiles archive is served (serve --pmtiles FILE)".into())
+    })?;
     let y = file
         .strip_suffix(".mvt")
         .ok_or_else(|| ApiError::NotFound(format!("tiles end in .mvt, got {file:?}")))?;
     let coord = TileCoord::new(num(&z, "z")?, num(&x, "x")?, num(y, "y")?)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let version = archive.metadata["version"].as_str().unwrap_or("").to_string();
+    let version = archive.metadata["version"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
     match archive
         .tile(coord.z, u64::from(coord.x), u64::from(coord.y))
         .map_err(|e| ApiError::Internal(e.to_string()))?

@@ -144,7 +144,9 @@ fn read_dir(gz: &[u8]) -> Result<Vec<Entry>, PmtilesError> {
     let mut p = 0;
     let n = read_varint(&b, &mut p)? as usize;
     if n > b.len() {
-        return Err(PmtilesError::Format("directory entry count too large".into()));
+        return Err(PmtilesError::Format(
+            "directory entry count too large".into(),
+        ));
     }
     let mut es = vec![
         Entry {
@@ -242,7 +244,14 @@ pub fn export(
     let bbox = layers
         .iter()
         .filter_map(|l| l.bbox)
-        .reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])])
+        .reduce(|a, b| {
+            [
+                a[0].min(b[0]),
+                a[1].min(b[1]),
+                a[2].max(b[2]),
+                a[3].max(b[3]),
+            ]
+        })
         .ok_or(PmtilesError::Empty)?;
     let mut coords = Vec::new();
     for z in minzoom..=maxzoom {
@@ -317,8 +326,10 @@ pub fn export(
                 l.dataset.kind(),
                 crate::dataset::Kind::Ward | crate::dataset::Kind::Hazard
             ) {
-                v.push(serde_json::json!({"id": format!("{}_label", l.dataset), "fields": {},
-                    "minzoom": minzoom, "maxzoom": maxzoom}));
+                v.push(
+                    serde_json::json!({"id": format!("{}_label", l.dataset), "fields": {},
+                    "minzoom": minzoom, "maxzoom": maxzoom}),
+                );
             }
             v
         })
@@ -357,7 +368,14 @@ pub fn export(
     ] {
         h.extend_from_slice(&v.to_le_bytes());
     }
-    h.extend_from_slice(&[1, COMPRESSION_GZIP, COMPRESSION_GZIP, TILE_TYPE_MVT, minzoom, maxzoom]);
+    h.extend_from_slice(&[
+        1,
+        COMPRESSION_GZIP,
+        COMPRESSION_GZIP,
+        TILE_TYPE_MVT,
+        minzoom,
+        maxzoom,
+    ]);
     for v in [e7(bbox[0]), e7(bbox[1]), e7(bbox[2]), e7(bbox[3])] {
         h.extend_from_slice(&v.to_le_bytes());
     }
@@ -474,11 +492,9 @@ impl Archive {
             ));
         }
         let root = read_dir(slice(u64_at(&bytes, 8), u64_at(&bytes, 16))?)?;
-        let metadata = serde_json::from_slice(&gunzip(slice(
-            u64_at(&bytes, 24),
-            u64_at(&bytes, 32),
-        )?)?)
-        .map_err(|e| PmtilesError::Format(format!("metadata: {e}")))?;
+        let metadata =
+            serde_json::from_slice(&gunzip(slice(u64_at(&bytes, 24), u64_at(&bytes, 32))?)?)
+                .map_err(|e| PmtilesError::Format(format!("metadata: {e}")))?;
         Ok(Archive {
             leaf_off: u64_at(&bytes, 40),
             data_off: u64_at(&bytes, 56),

@@ -27,8 +27,7 @@ fn records(text: &str, key: &str) -> BTreeMap<String, BTreeMap<String, String>> 
 
 /// Same value: equal text, or equal numbers (`43.0643100` and `43.06431` are one latitude).
 fn same(a: &str, b: &str) -> bool {
-    a == b
-        || matches!((a.parse::<f64>(), b.parse::<f64>()), (Ok(x), Ok(y)) if (x - y).abs() < 1e-9)
+    a == b || matches!((a.parse::<f64>(), b.parse::<f64>()), (Ok(x), Ok(y)) if (x - y).abs() < 1e-9)
 }
 
 #[test]
@@ -48,7 +47,11 @@ fn shelters_csv_is_the_03_layout() {
     assert_eq!(first, HEADERS_03);
     assert_eq!(first.split(',').count(), 39);
     assert!(body.ends_with("\r\n"));
-    assert_eq!(body.matches('\n').count(), body.matches("\r\n").count(), "CRLF only");
+    assert_eq!(
+        body.matches('\n').count(),
+        body.matches("\r\n").count(),
+        "CRLF only"
+    );
     // Flags are 1 or empty.
     let recs = records(&text, "ID");
     assert!(!recs.is_empty());
@@ -84,7 +87,10 @@ fn standard_csv_round_trips_field_for_field() {
             let hv = h
                 .get(k)
                 .unwrap_or_else(|| panic!("column {k} lost in the download"));
-            assert!(same(wv, hv), "record {id}, {k}: sent {wv:?}, downloaded {hv:?}");
+            assert!(
+                same(wv, hv),
+                "record {id}, {k}: sent {wv:?}, downloaded {hv:?}"
+            );
             compared += 1;
         }
     }
@@ -123,9 +129,21 @@ fn stockpile_roads_and_wards_round_trip() {
         "stockpile changed on the round trip"
     );
     for (d, first, key) in [
-        ("stockpile", "全国地方公共団体コード,ID,避難所_共通ID,避難所_ID,保管場所名称", "ID"),
-        ("roads", "路線番号,路線名,道路種別,起点,終点,実延長,幅員,認定年月日,備考,計測延長", "路線番号"),
-        ("wards", "地域コード,町丁字名,町丁字名_カナ,全国地方公共団体コード,人口,世帯数", "地域コード"),
+        (
+            "stockpile",
+            "全国地方公共団体コード,ID,避難所_共通ID,避難所_ID,保管場所名称",
+            "ID",
+        ),
+        (
+            "roads",
+            "路線番号,路線名,道路種別,起点,終点,実延長,幅員,認定年月日,備考,計測延長",
+            "路線番号",
+        ),
+        (
+            "wards",
+            "地域コード,町丁字名,町丁字名_カナ,全国地方公共団体コード,人口,世帯数",
+            "地域コード",
+        ),
     ] {
         let r = s.get(&format!("/datasets/{d}.csv"));
         assert_eq!(r.status, 200);
@@ -133,8 +151,13 @@ fn stockpile_roads_and_wards_round_trip() {
             r.header("content-disposition"),
             Some(format!("attachment; filename=\"339997_{d}.csv\"").as_str())
         );
-        assert!(r.text().trim_start_matches('\u{feff}').starts_with(first), "{d}");
-        let n = s.get("/healthz").json()["datasets"][d]["features"].as_u64().unwrap();
+        assert!(
+            r.text().trim_start_matches('\u{feff}').starts_with(first),
+            "{d}"
+        );
+        let n = s.get("/healthz").json()["datasets"][d]["features"]
+            .as_u64()
+            .unwrap();
         assert_eq!(records(&r.text(), key).len() as u64, n, "{d}");
     }
 }
@@ -145,7 +168,10 @@ fn cp932_for_excel_holds_the_same_records() {
     let utf8 = s.get("/datasets/shelters.csv");
     let sj = s.get("/datasets/shelters.csv?encoding=cp932");
     assert_eq!(sj.status, 200);
-    assert_eq!(sj.header("content-type"), Some("text/csv; charset=Shift_JIS"));
+    assert_eq!(
+        sj.header("content-type"),
+        Some("text/csv; charset=Shift_JIS")
+    );
     assert!(!sj.body.starts_with(&[0xEF, 0xBB, 0xBF]), "no BOM in CP932");
     let (text, _, bad) = encoding_rs::SHIFT_JIS.decode(&sj.body);
     assert!(!bad, "valid CP932");
@@ -160,7 +186,9 @@ fn geojson_gzip_etag_and_canonical_layout() {
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("application/geo+json"));
     let j = r.json();
-    let n = s.get("/healthz").json()["datasets"]["wards"]["features"].as_u64().unwrap();
+    let n = s.get("/healthz").json()["datasets"]["wards"]["features"]
+        .as_u64()
+        .unwrap();
     assert_eq!(j["features"].as_array().unwrap().len() as u64, n);
     assert!(j["features"][0]["id"].is_i64());
     assert!(j["features"][0]["properties"]["population"].is_i64());
@@ -181,7 +209,12 @@ fn geojson_gzip_etag_and_canonical_layout() {
 
     let c = s.get("/datasets/flood.csv?layout=canonical");
     let t = c.text();
-    let head = t.trim_start_matches('\u{feff}').split("\r\n").next().unwrap().to_string();
+    let head = t
+        .trim_start_matches('\u{feff}')
+        .split("\r\n")
+        .next()
+        .unwrap()
+        .to_string();
     assert!(head.starts_with("fid,hazard,scenario,depth_rank"), "{head}");
     assert!(head.ends_with("label_lat,label_lon"), "{head}");
     // Hazards have no Japanese layout: the standard CSV is the canonical one.

@@ -4,10 +4,15 @@
 
 mod support;
 
+mod admin;
 mod catalog;
+mod downloads;
 mod ingest_cli;
 mod kill;
 mod ogc;
+mod openapi;
+mod pmtiles;
+mod replicas;
 mod reproject;
 mod risk;
 mod sample_city;

@@ -45,7 +45,10 @@ fn landing_conformance_collections_and_queryables() {
         .collect();
     assert!(classes.contains(&"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core"));
     assert!(classes.contains(&"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson"));
-    assert!(!classes.iter().any(|c| c.ends_with("/conf/html")), "no HTML is offered");
+    assert!(
+        !classes.iter().any(|c| c.ends_with("/conf/html")),
+        "no HTML is offered"
+    );
 
     let api = s.get("/ogc/api");
     assert_eq!(api.status, 200);
@@ -83,7 +86,9 @@ fn landing_conformance_collections_and_queryables() {
     let flood = s.get("/ogc/collections/flood").json();
     let bb = flood["extent"]["spatial"]["bbox"][0].as_array().unwrap();
     assert!(bb[0].as_f64().unwrap() > 133.8 && bb[2].as_f64().unwrap() < 134.1);
-    assert!(link(&flood, "items").unwrap().ends_with("/ogc/collections/flood/items"));
+    assert!(link(&flood, "items")
+        .unwrap()
+        .ends_with("/ogc/collections/flood/items"));
     // stockpile is a collection without geometry: no spatial extent.
     let st = s.get("/ogc/collections/stockpile").json();
     assert!(st["extent"].is_null());
@@ -112,7 +117,11 @@ fn paging_visits_every_feature_once() {
         let feats = j["features"].as_array().unwrap();
         assert_eq!(j["numberReturned"].as_u64(), Some(feats.len() as u64));
         for f in feats {
-            assert!(seen.insert(f["id"].as_i64().unwrap()), "duplicate {}", f["id"]);
+            assert!(
+                seen.insert(f["id"].as_i64().unwrap()),
+                "duplicate {}",
+                f["id"]
+            );
             assert_eq!(f["type"], "Feature");
             assert!(f["properties"]["depth_label"].is_string());
         }
@@ -156,14 +165,19 @@ fn bbox_and_property_filters_agree_with_the_full_download() {
     assert_eq!(got, rank3);
     assert_eq!(j["numberMatched"].as_u64(), Some(rank3.len() as u64));
     // Text filters too, with percent-encoded Japanese.
-    let scen = feats[0]["properties"]["scenario"].as_str().unwrap().to_string();
+    let scen = feats[0]["properties"]["scenario"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let n_scen = feats
         .iter()
         .filter(|f| f["properties"]["scenario"] == scen.as_str())
         .count();
     let enc: String = scen.bytes().map(|b| format!("%{b:02X}")).collect();
     let j = s
-        .get(&format!("/ogc/collections/flood/items?scenario={enc}&limit=1"))
+        .get(&format!(
+            "/ogc/collections/flood/items?scenario={enc}&limit=1"
+        ))
         .json();
     assert_eq!(j["numberMatched"].as_u64(), Some(n_scen as u64));
     assert!(link(&j, "next").unwrap().contains("scenario="));
@@ -173,7 +187,9 @@ fn bbox_and_property_filters_agree_with_the_full_download() {
     let bbox = [133.80, 34.50, 133.915, 34.70];
     let b = bbox.map(|x| x.to_string()).join(",");
     let j = s
-        .get(&format!("/ogc/collections/flood/items?bbox={b}&limit=10000"))
+        .get(&format!(
+            "/ogc/collections/flood/items?bbox={b}&limit=10000"
+        ))
         .json();
     let inside: BTreeSet<i64> = j["features"]
         .as_array()
@@ -262,8 +278,21 @@ fn gdal_ogrinfo_reads_every_collection() {
         .output()
         .expect("ogrinfo (Debian gdal-bin; scripts/test installs it)");
     let listing = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{listing}{}", String::from_utf8_lossy(&out.stderr));
-    for d in ["wards", "flood", "landslide", "tsunami", "storm_surge", "roads", "shelters", "stockpile"] {
+    assert!(
+        out.status.success(),
+        "{listing}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for d in [
+        "wards",
+        "flood",
+        "landslide",
+        "tsunami",
+        "storm_surge",
+        "roads",
+        "shelters",
+        "stockpile",
+    ] {
         assert!(listing.contains(d), "ogrinfo does not list {d}:\n{listing}");
     }
     for d in ["wards", "flood", "roads", "shelters", "stockpile"] {
@@ -273,7 +302,11 @@ fn gdal_ogrinfo_reads_every_collection() {
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{d}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{d}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let n = text.matches("OGRFeature(").count() as u64;
         assert_eq!(n, count(&s, d), "ogrinfo read {n} features of {d}");
     }
@@ -307,7 +340,16 @@ print(json.dumps(out))
     );
     let out = py(&script, b"");
     let j: Value = serde_json::from_str(&out).unwrap();
-    for d in ["wards", "flood", "landslide", "tsunami", "storm_surge", "roads", "shelters", "stockpile"] {
+    for d in [
+        "wards",
+        "flood",
+        "landslide",
+        "tsunami",
+        "storm_surge",
+        "roads",
+        "shelters",
+        "stockpile",
+    ] {
         let total = count(&s, d);
         assert_eq!(j[d][0].as_u64(), Some(total), "{d}: {j}");
         assert_eq!(j[d][1].as_u64(), Some(total), "{d}: {j}");

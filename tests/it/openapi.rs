@@ -67,7 +67,9 @@ fn every_documented_route_answers() {
         let ct = r.header("content-type").unwrap_or("");
         let essence = ct.split(';').next().unwrap_or("");
         assert!(
-            documented.iter().any(|d| d.split(';').next() == Some(essence)),
+            documented
+                .iter()
+                .any(|d| d.split(';').next() == Some(essence)),
             "{path}: content-type {ct} not among {documented:?}"
         );
     }

@@ -44,7 +44,11 @@ print(json.dumps({{"minzoom": h["min_zoom"], "maxzoom": h["max_zoom"], "tile_typ
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(j["minzoom"], 8);
     assert_eq!(j["maxzoom"], 14);
-    assert!(j["tile_type"].as_str().unwrap().contains("MVT"), "{}", j["tile_type"]);
+    assert!(
+        j["tile_type"].as_str().unwrap().contains("MVT"),
+        "{}",
+        j["tile_type"]
+    );
     let ids: Vec<&str> = j["layers"]
         .as_array()
         .unwrap()
@@ -59,7 +63,11 @@ print(json.dumps({{"minzoom": h["min_zoom"], "maxzoom": h["max_zoom"], "tile_typ
     let composite = ids.join(",");
     let mut zooms = std::collections::BTreeSet::new();
     for t in tiles {
-        let (z, x, y) = (t[0].as_u64().unwrap(), t[1].as_u64().unwrap(), t[2].as_u64().unwrap());
+        let (z, x, y) = (
+            t[0].as_u64().unwrap(),
+            t[1].as_u64().unwrap(),
+            t[2].as_u64().unwrap(),
+        );
         zooms.insert(z);
         let r = s.get(&format!("/tiles/{composite}/{z}/{x}/{y}.mvt"));
         assert_eq!(r.status, 200);
@@ -74,12 +82,27 @@ print(json.dumps({{"minzoom": h["min_zoom"], "maxzoom": h["max_zoom"], "tile_typ
     // `serve --pmtiles` answers from the archive with the same bytes.
     let p = Server::start_with(sample_db(), &["--pmtiles", out.to_str().unwrap()]);
     for t in tiles.iter().step_by(7) {
-        let (z, x, y) = (t[0].as_u64().unwrap(), t[1].as_u64().unwrap(), t[2].as_u64().unwrap());
+        let (z, x, y) = (
+            t[0].as_u64().unwrap(),
+            t[1].as_u64().unwrap(),
+            t[2].as_u64().unwrap(),
+        );
         let r = p.get(&format!("/pmtiles/{z}/{x}/{y}.mvt"));
         assert_eq!(r.status, 200);
-        assert_eq!(format!("{:x}", Sha256::digest(&r.body)), t[3].as_str().unwrap());
+        assert_eq!(
+            format!("{:x}", Sha256::digest(&r.body)),
+            t[3].as_str().unwrap()
+        );
     }
-    assert_eq!(p.get("/pmtiles/3/0/0.mvt").status, 204, "outside the archive");
+    assert_eq!(
+        p.get("/pmtiles/3/0/0.mvt").status,
+        204,
+        "outside the archive"
+    );
     assert_eq!(p.get("/pmtiles/99/0/0.mvt").status, 400);
-    assert_eq!(s.get("/pmtiles/8/0/0.mvt").status, 404, "no archive configured");
+    assert_eq!(
+        s.get("/pmtiles/8/0/0.mvt").status,
+        404,
+        "no archive configured"
+    );
 }

@@ -23,10 +23,9 @@ fn a_publish_reaches_every_replica_without_a_failed_request() {
         "/healthz",
     ];
     // The new flood version: every other feature of the sample file.
-    let src: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(sample_dir().join("flood_A31a.geojson")).unwrap(),
-    )
-    .unwrap();
+    let src: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sample_dir().join("flood_A31a.geojson")).unwrap())
+            .unwrap();
     let mut fc = src.clone();
     let feats: Vec<serde_json::Value> = src["features"]
         .as_array()
@@ -51,10 +50,11 @@ fn a_publish_reaches_every_replica_without_a_failed_request() {
                         if resp.status == 200 {
                             ok.fetch_add(1, Ordering::Relaxed);
                         } else {
-                            failed
-                                .lock()
-                                .unwrap()
-                                .push(format!("{path}: {} {}", resp.status, resp.text()));
+                            failed.lock().unwrap().push(format!(
+                                "{path}: {} {}",
+                                resp.status,
+                                resp.text()
+                            ));
                         }
                         i += 1;
                     }
@@ -77,13 +77,24 @@ fn a_publish_reaches_every_replica_without_a_failed_request() {
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
-        eprintln!("both replicas switched {:?} after the publish", t0.elapsed());
+        eprintln!(
+            "both replicas switched {:?} after the publish",
+            t0.elapsed()
+        );
         std::thread::sleep(Duration::from_millis(500));
         stop.store(true, Ordering::Relaxed);
     });
     let failed = failed.into_inner().unwrap();
-    assert!(failed.is_empty(), "{} failed requests: {:?}", failed.len(), &failed[..failed.len().min(5)]);
-    assert!(ok.load(Ordering::Relaxed) > 50, "load too light to mean anything");
+    assert!(
+        failed.is_empty(),
+        "{} failed requests: {:?}",
+        failed.len(),
+        &failed[..failed.len().min(5)]
+    );
+    assert!(
+        ok.load(Ordering::Relaxed) > 50,
+        "load too light to mean anything"
+    );
     let n = |r: &Server| r.get("/healthz").json()["datasets"]["flood"]["features"].as_u64();
     assert_eq!(n(&replicas[0]), n(&replicas[1]));
     assert_eq!(

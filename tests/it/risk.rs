@@ -7,14 +7,18 @@ use geo::{Contains, Geometry, Point};
 /// Polygons of the sample flood file with their A31a rank property.
 fn flood_polygons() -> Vec<(serde_json::Value, Geometry<f64>)> {
     let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(sample_dir().join("flood_A31a.geojson")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(sample_dir().join("flood_A31a.geojson")).unwrap())
+            .unwrap();
     v["features"]
         .as_array()
         .unwrap()
         .iter()
         .map(|f| {
             let g: geojson::Geometry = serde_json::from_value(f["geometry"].clone()).unwrap();
-            (f["properties"].clone(), Geometry::<f64>::try_from(g).unwrap())
+            (
+                f["properties"].clone(),
+                Geometry::<f64>::try_from(g).unwrap(),
+            )
         })
         .collect()
 }
@@ -22,7 +26,10 @@ fn flood_polygons() -> Vec<(serde_json::Value, Geometry<f64>)> {
 /// A point inside the 想定最大規模 rank-3 (3–5 m) polygon, found on a grid.
 fn rank3_point() -> Point<f64> {
     let polys = flood_polygons();
-    let (_, g) = polys.iter().find(|(p, _)| p["A31a_205"] == 3).expect("rank 3 polygon");
+    let (_, g) = polys
+        .iter()
+        .find(|(p, _)| p["A31a_205"] == 3)
+        .expect("rank 3 polygon");
     let b = geo::BoundingRect::bounding_rect(g).unwrap();
     for i in 1..200 {
         for j in 1..200 {
@@ -45,14 +52,27 @@ fn flooded_point_gets_depth_action_and_safe_shelters() {
     let r = s.get(&format!("/api/risk?lat={}&lon={}&lang=ja", p.y(), p.x()));
     assert_eq!(r.status, 200);
     let j = r.json();
-    let flood = j["hazards"].as_array().unwrap().iter().find(|h| h["hazard"] == "flood").unwrap();
+    let flood = j["hazards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["hazard"] == "flood")
+        .unwrap();
     assert_eq!(flood["in_zone"], true);
-    let max = flood["zones"].as_array().unwrap().iter().find(|z| z["scenario"] == "想定最大規模").unwrap();
+    let max = flood["zones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|z| z["scenario"] == "想定最大規模")
+        .unwrap();
     assert_eq!(max["depth_min_m"], 3.0);
     assert_eq!(max["depth_max_m"], 5.0);
     assert_eq!(max["depth_rank"], 3);
     let msg = flood["message"].as_str().unwrap();
-    assert!(msg.contains("3m以上5m未満") && msg.contains("避難"), "{msg}");
+    assert!(
+        msg.contains("3m以上5m未満") && msg.contains("避難"),
+        "{msg}"
+    );
     // Suggested shelters are designated for floods and not inside any flood zone.
     let polys = flood_polygons();
     let shelters = flood["shelters"].as_array().unwrap();
@@ -60,7 +80,11 @@ fn flooded_point_gets_depth_action_and_safe_shelters() {
     let mut last = 0.0;
     for sh in shelters {
         let pt = Point::new(sh["lon"].as_f64().unwrap(), sh["lat"].as_f64().unwrap());
-        assert!(polys.iter().all(|(_, g)| !g.contains(&pt)), "{} is in a flood zone", sh["name"]);
+        assert!(
+            polys.iter().all(|(_, g)| !g.contains(&pt)),
+            "{} is in a flood zone",
+            sh["name"]
+        );
         let d = sh["distance_m"].as_f64().unwrap();
         assert!(d >= last);
         last = d;
@@ -68,9 +92,17 @@ fn flooded_point_gets_depth_action_and_safe_shelters() {
         assert!(sh["stock"]["water"].as_f64().unwrap() > 0.0);
         assert!(msg.contains(sh["name"].as_str().unwrap()) || shelters.len() > 2);
     }
-    let en = s.get(&format!("/api/risk?lat={}&lon={}&lang=en", p.y(), p.x())).json();
-    assert!(en["summary"].as_str().unwrap().contains("3 to 5 m"), "{}", en["summary"]);
-    let easy = s.get(&format!("/api/risk?lat={}&lon={}&lang=easy", p.y(), p.x())).json();
+    let en = s
+        .get(&format!("/api/risk?lat={}&lon={}&lang=en", p.y(), p.x()))
+        .json();
+    assert!(
+        en["summary"].as_str().unwrap().contains("3 to 5 m"),
+        "{}",
+        en["summary"]
+    );
+    let easy = s
+        .get(&format!("/api/risk?lat={}&lon={}&lang=easy", p.y(), p.x()))
+        .json();
     assert!(easy["summary"].as_str().unwrap().contains("にげて"));
 }
 
@@ -84,7 +116,10 @@ fn point_outside_every_zone() {
         assert_eq!(h["data_available"], true);
         assert!(h["shelters"].as_array().unwrap().is_empty());
     }
-    assert!(j["summary"].as_str().unwrap().contains("outside every mapped hazard zone"));
+    assert!(j["summary"]
+        .as_str()
+        .unwrap()
+        .contains("outside every mapped hazard zone"));
     let near = j["nearest_shelters"].as_array().unwrap();
     assert_eq!(near.len(), 3);
     assert!(near[0]["distance_m"].as_f64().unwrap() > 500_000.0);
@@ -93,7 +128,16 @@ fn point_outside_every_zone() {
 #[test]
 fn risk_input_errors() {
     let s = Server::start(sample_db());
-    for q in ["", "?lat=34.6", "?lon=133.9", "?lat=abc&lon=133.9", "?lat=91&lon=133.9", "?lat=34.6&lon=181", "?lat=34.6&lon=133.9&lang=fr", "?lat=NaN&lon=133.9"] {
+    for q in [
+        "",
+        "?lat=34.6",
+        "?lon=133.9",
+        "?lat=abc&lon=133.9",
+        "?lat=91&lon=133.9",
+        "?lat=34.6&lon=181",
+        "?lat=34.6&lon=133.9&lang=fr",
+        "?lat=NaN&lon=133.9",
+    ] {
         let r = s.get(&format!("/api/risk{q}"));
         assert_eq!(r.status, 400, "{q}: {}", r.text());
         assert_eq!(r.json()["code"], "bad_request");

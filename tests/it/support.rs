@@ -248,3 +248,273 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Staff console helpers (tests/it/admin.rs).
+
+impl Server {
+    /// Start serving `db` with extra `serve` flags and environment variables.
+    pub fn start_env(db: &Path, extra: &[&str], envs: &[(&str, &str)]) -> Server {
+        use std::io::BufRead;
+        let mut child = Command::new(bin())
+            .args([
+                "serve",
+                "--db",
+                db.to_str().expect("utf-8 path"),
+                "--bind",
+                "127.0.0.1:0",
+            ])
+            .args(extra)
+            .envs(envs.iter().copied())
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("machimap serve starts");
+        let stderr = child.stderr.take().expect("stderr piped");
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let mut base = None;
+        for line in lines.by_ref() {
+            let line = line.expect("stderr line");
+            if let Some(rest) = line.split("serving on ").nth(1) {
+                base = Some(
+                    rest.split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .trim_end_matches('/')
+                        .to_string(),
+                );
+                break;
+            }
+        }
+        std::thread::spawn(move || for _ in lines {});
+        let base = base.expect("server printed its address");
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Server { base, child, agent }
+    }
+
+    /// SIGKILL the server now and reap it.
+    pub fn kill_now(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP client that keeps cookies (like a browser) and never follows redirects.
+pub struct Client {
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    agent: ureq::Agent,
+    cookies: std::cell::RefCell<Vec<(String, String)>>,
+}
+
+impl Client {
+    /// A client of `base`.
+    pub fn new(base: &str) -> Client {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .build()
+            .into();
+        Client {
+            base: base.to_string(),
+            agent,
+            cookies: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .borrow()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn finish(
+        &self,
+        r: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<Resp, String> {
+        let mut r = r.map_err(|e| e.to_string())?;
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        for sc in headers.get_all("set-cookie") {
+            let Ok(sc) = sc.to_str() else { continue };
+            let first = sc.split(';').next().unwrap_or("");
+            if let Some((k, v)) = first.split_once('=') {
+                let mut c = self.cookies.borrow_mut();
+                c.retain(|(n, _)| n != k.trim());
+                let expired = sc.contains("Max-Age=0");
+                if !expired && !v.is_empty() {
+                    c.push((k.trim().to_string(), v.to_string()));
+                }
+            }
+        }
+        let body = r
+            .body_mut()
+            .with_config()
+            .limit(1 << 30)
+            .read_to_vec()
+            .map_err(|e| e.to_string())?;
+        Ok(Resp {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    /// GET with extra headers.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Resp {
+        let mut req = self.agent.get(&format!("{}{path}", self.base));
+        let c = self.cookie_header();
+        if !c.is_empty() {
+            req = req.header("cookie", &c);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.finish(req.call())
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// GET.
+    pub fn get(&self, path: &str) -> Resp {
+        self.get_with(path, &[])
+    }
+
+    /// POST a body of `content_type` with extra headers; errors (connection refused or cut) are
+    /// returned, not panicked on.
+    pub fn try_post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &[u8],
+        headers: &[(&str, &str)],
+    ) -> Result<Resp, String> {
+        let mut req = self
+            .agent
+            .post(&format!("{}{path}", self.base))
+            .header("content-type", content_type);
+        let c = self.cookie_header();
+        if !c.is_empty() {
+            req = req.header("cookie", &c);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.finish(req.send(body))
+    }
+
+    /// POST an urlencoded form.
+    pub fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let body: String = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", form_encode(k), form_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.try_post(
+            path,
+            "application/x-www-form-urlencoded",
+            body.as_bytes(),
+            &[],
+        )
+        .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
+    /// POST JSON with extra headers.
+    pub fn post_json(&self, path: &str, v: &serde_json::Value, headers: &[(&str, &str)]) -> Resp {
+        self.try_post(path, "application/json", v.to_string().as_bytes(), headers)
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
+    /// POST multipart/form-data: text `fields` first, then `files` as (field, file name, bytes).
+    pub fn try_post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+        headers: &[(&str, &str)],
+    ) -> Result<Resp, String> {
+        let boundary = "----machimap-test-boundary-7d3f";
+        let mut body = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        for (k, name, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        self.try_post(
+            path,
+            &format!("multipart/form-data; boundary={boundary}"),
+            &body,
+            headers,
+        )
+    }
+
+    /// POST multipart/form-data, panicking on a transport error.
+    pub fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        self.try_post_multipart(path, fields, files, headers)
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+}
+
+/// Percent-encode for application/x-www-form-urlencoded.
+pub fn form_encode(s: &str) -> String {
+    let mut o = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                o.push(b as char)
+            }
+            b' ' => o.push('+'),
+            _ => o.push_str(&format!("%{b:02X}")),
+        }
+    }
+    o
+}
+
+/// `machimap user add NAME --role ROLE --db DB` with the password on stdin.
+pub fn add_user(db: &Path, name: &str, role: &str, password: &str) {
+    use std::io::Write;
+    let mut c = Command::new(bin())
+        .args(["user", "add", name, "--role", role, "--db"])
+        .arg(db)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("machimap user add");
+    c.stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("password written");
+    let o = c.wait_with_output().expect("user add ran");
+    assert!(
+        o.status.success(),
+        "user add {name}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

@@ -21,7 +21,11 @@ fn py_tile(tile: &[u8], checks: &str) -> String {
         .expect("python3 with mapbox-vector-tile (scripts/test installs it)");
     child.stdin.take().unwrap().write_all(tile).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "python check failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "python check failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -39,17 +43,34 @@ fn tilejson_describes_layers_and_versioned_urls() {
     let j = r.json();
     assert_eq!(j["tilejson"], "3.0.0");
     let url = j["tiles"][0].as_str().unwrap();
-    assert!(url.starts_with(&format!("{}/tiles/flood,wards/{{z}}/{{x}}/{{y}}.mvt?v=flood-v1,wards-v1", s.base)), "{url}");
-    let ids: Vec<&str> = j["vector_layers"].as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
+    assert!(
+        url.starts_with(&format!(
+            "{}/tiles/flood,wards/{{z}}/{{x}}/{{y}}.mvt?v=flood-v1,wards-v1",
+            s.base
+        )),
+        "{url}"
+    );
+    let ids: Vec<&str> = j["vector_layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, vec!["flood", "flood_label", "wards", "wards_label"]);
     assert_eq!(j["vector_layers"][0]["fields"]["depth_rank"], "Number");
     let b = j["bounds"].as_array().unwrap();
     assert!(b[0].as_f64().unwrap() > 133.8 && b[2].as_f64().unwrap() < 134.1);
     assert!(j["minzoom"].as_u64().unwrap() < j["maxzoom"].as_u64().unwrap());
     // Behind a proxy the configured base URL is used.
-    let p = Server::start_with(sample_db(), &["--base-url", "https://data.example.lg.jp/map/"]);
+    let p = Server::start_with(
+        sample_db(),
+        &["--base-url", "https://data.example.lg.jp/map/"],
+    );
     let j = p.get("/tiles/shelters.json").json();
-    assert!(j["tiles"][0].as_str().unwrap().starts_with("https://data.example.lg.jp/map/tiles/shelters/"));
+    assert!(j["tiles"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("https://data.example.lg.jp/map/tiles/shelters/"));
 }
 
 #[test]
@@ -57,10 +78,19 @@ fn tiles_decode_valid_with_ids_and_labels_inside_their_polygons() {
     let s = Server::start(sample_db());
     for z in [12u8, 13, 14, 15] {
         let (x, y) = city_tile(z);
-        let r = s.get(&format!("/tiles/wards,flood,shelters,roads/{z}/{x}/{y}.mvt"));
+        let r = s.get(&format!(
+            "/tiles/wards,flood,shelters,roads/{z}/{x}/{y}.mvt"
+        ));
         assert_eq!(r.status, 200);
-        assert_eq!(r.header("content-type"), Some("application/vnd.mapbox-vector-tile"));
-        assert!(r.body.len() < 500 * 1024, "z{z} tile is {} bytes", r.body.len());
+        assert_eq!(
+            r.header("content-type"),
+            Some("application/vnd.mapbox-vector-tile")
+        );
+        assert!(
+            r.body.len() < 500 * 1024,
+            "z{z} tile is {} bytes",
+            r.body.len()
+        );
         let out = py_tile(
             &r.body,
             r#"
@@ -83,7 +113,10 @@ print(inside, len(t['wards']['features']))
         );
         let mut it = out.split_whitespace().map(|v| v.parse::<usize>().unwrap());
         let (labels, wards) = (it.next().unwrap(), it.next().unwrap());
-        assert!(wards > 0 && labels > 0, "z{z}: {wards} wards, {labels} labels");
+        assert!(
+            wards > 0 && labels > 0,
+            "z{z}: {wards} wards, {labels} labels"
+        );
     }
 }
 
@@ -136,7 +169,10 @@ fn caching_headers_compression_and_304() {
     assert_eq!(nm.status, 304);
     assert!(nm.body.is_empty());
     let imm = s.get(&format!("{path}?v=flood-v1"));
-    assert_eq!(imm.header("cache-control"), Some("public, max-age=31536000, immutable"));
+    assert_eq!(
+        imm.header("cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
     // CORS for browsers on other origins.
     let c = s.get_with(&path, &[("Origin", "https://example.org")]);
     assert_eq!(c.header("access-control-allow-origin"), Some("*"));
@@ -150,7 +186,9 @@ fn caching_headers_compression_and_304() {
         .parse()
         .unwrap();
     assert!(hits >= 4, "{m}");
-    assert!(m.contains("machimap_http_requests_total{route=\"/tiles/{ids}/{z}/{x}/{file}\",status=\"200\"}"));
+    assert!(m.contains(
+        "machimap_http_requests_total{route=\"/tiles/{ids}/{z}/{x}/{file}\",status=\"200\"}"
+    ));
     assert!(m.contains("machimap_http_request_duration_seconds_bucket"));
 }
 
@@ -193,9 +231,14 @@ fn publish_changes_that_datasets_tiles_only_without_restart() {
     let wards_path = format!("/tiles/wards/13/{x}/{y}.mvt");
     let f1 = s.get(&flood_path);
     let w1 = s.get(&wards_path);
-    let (fe, we) = (f1.header("etag").unwrap().to_string(), w1.header("etag").unwrap().to_string());
+    let (fe, we) = (
+        f1.header("etag").unwrap().to_string(),
+        w1.header("etag").unwrap().to_string(),
+    );
     // A new flood version: the 想定最大規模 features only.
-    let src: serde_json::Value = serde_json::from_slice(&std::fs::read(sample_dir().join("flood_A31a.geojson")).unwrap()).unwrap();
+    let src: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sample_dir().join("flood_A31a.geojson")).unwrap())
+            .unwrap();
     let mut fc = src.clone();
     let feats: Vec<serde_json::Value> = src["features"]
         .as_array()
@@ -226,5 +269,8 @@ fn publish_changes_that_datasets_tiles_only_without_restart() {
     let w2 = s.get_with(&wards_path, &[("If-None-Match", &we)]);
     assert_eq!(w2.status, 304, "wards tile must not change");
     let tj = s.get("/tiles/flood,wards.json").json();
-    assert!(tj["tiles"][0].as_str().unwrap().ends_with("?v=flood-v2,wards-v1"));
+    assert!(tj["tiles"][0]
+        .as_str()
+        .unwrap()
+        .ends_with("?v=flood-v2,wards-v1"));
 }

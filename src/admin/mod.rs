@@ -1,0 +1,288 @@
+//! The staff console's logic, without HTTP: accounts, sessions and API tokens ([`accounts`]),
+//! the append-only audit log ([`audit`]), uploads staged as unpublished versions and their
+//! publication ([`uploads`]), the preview of what a version changes ([`diff`]), shelter status
+//! on a disaster day ([`status`]) and the server-rendered pages ([`pages`]).
+//!
+//! **Where the state lives.** DuckDB allows one writing process per file and the server only
+//! opens the main database briefly, so staff state is kept beside it in `{db}.admin/` as
+//! append-only JSON-lines files written with `fsync` (users and tokens, audit log, shelter
+//! status events). The command line (`machimap user add`) appends to the same files while a
+//! server runs; the server notices the file grew and reloads it. Browser sessions live in the
+//! server's memory only. Writes to the main database (staging, publishing, discarding) open it
+//! read-write for the moment they need, one at a time ([`Admin::db_lock`]).
+
+pub mod accounts;
+pub mod audit;
+pub mod diff;
+pub mod jsonl;
+pub mod pages;
+pub mod status;
+pub mod uploads;
+
+use crate::shp::ZipLimits;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Errors of the staff console. Mapped to HTTP statuses in one place (`http::error`).
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// No valid session or token.
+    #[error("ログインが必要です / authentication required")]
+    Unauthenticated,
+    /// Signed in, but the role does not allow it (or a CSRF token is missing or wrong).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Too many failed logins: locked for the given number of seconds.
+    #[error("ログイン失敗が続いたため一時的にロックしています（{0}秒） / too many failed logins: locked for {0} s")]
+    LockedOut(u64),
+    /// The request is malformed (bad field, unknown dataset…).
+    #[error("{0}")]
+    BadInput(String),
+    /// No such version, user, token or shelter.
+    #[error("{0}")]
+    NotFound(String),
+    /// The action does not fit the current state (publish a discarded version, user exists…).
+    #[error("{0}")]
+    Conflict(String),
+    /// The upload is larger than the configured limit (bytes).
+    #[error(
+        "アップロードが上限 {0} バイトを超えています / upload larger than the limit of {0} bytes"
+    )]
+    TooLarge(u64),
+    /// A zip archive refused before extraction; `too_large` for bombs and size limits.
+    #[error("{message}")]
+    ArchiveRefused {
+        /// ja / en message.
+        message: String,
+        /// True for entry-count, size and ratio limits (413), false for unsafe paths and links (400).
+        too_large: bool,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The ingest failed for a reason other than the data.
+    #[error(transparent)]
+    Ingest(#[from] crate::ingest::IngestError),
+    /// File system error.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+    /// A bug or a failing dependency.
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Result alias of this module.
+pub type Result<T, E = AdminError> = std::result::Result<T, E>;
+
+/// What a staff member may do.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Uploads, publishes and discards versions; sets shelter status.
+    Editor,
+    /// Everything an editor does, plus users, API tokens, rollbacks and the audit log.
+    Admin,
+}
+
+impl Role {
+    /// `editor` or `admin`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Editor => "editor",
+            Role::Admin => "admin",
+        }
+    }
+    /// Japanese label.
+    pub fn ja(self) -> &'static str {
+        match self {
+            Role::Editor => "編集者",
+            Role::Admin => "管理者",
+        }
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Role, String> {
+        match s {
+            "editor" => Ok(Role::Editor),
+            "admin" => Ok(Role::Admin),
+            other => Err(format!("unknown role {other:?}: editor or admin")),
+        }
+    }
+}
+
+/// The folder of staff state beside the database: `{db}.admin`.
+pub fn admin_dir(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".admin");
+    PathBuf::from(name)
+}
+
+/// Settings of the console.
+#[derive(Debug, Clone)]
+pub struct AdminConfig {
+    /// Largest upload in bytes.
+    pub upload_limit: u64,
+    /// Limits applied to uploaded zip archives.
+    pub zip_limits: ZipLimits,
+    /// Mark cookies `Secure` (the public base URL is https).
+    pub secure_cookies: bool,
+    /// A session ends after this long without a request.
+    pub session_idle: std::time::Duration,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        AdminConfig {
+            upload_limit: 200 * 1024 * 1024,
+            zip_limits: ZipLimits::default(),
+            secure_cookies: false,
+            session_idle: std::time::Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+impl AdminConfig {
+    /// The console settings of a server: its upload and zip limits, `Secure` cookies when the
+    /// public base URL is https, and the session idle time (30 minutes; the environment
+    /// variable `MACHIMAP_SESSION_IDLE_SECS` overrides it, for tests).
+    pub fn for_server(c: &crate::http::ServeConfig) -> AdminConfig {
+        let idle = std::env::var("MACHIMAP_SESSION_IDLE_SECS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|v| *v > 0)
+            .map_or(
+                AdminConfig::default().session_idle,
+                std::time::Duration::from_secs,
+            );
+        AdminConfig {
+            upload_limit: c.upload_limit,
+            zip_limits: c.zip_limits,
+            secure_cookies: c
+                .base_url
+                .as_deref()
+                .is_some_and(|u| u.to_ascii_lowercase().starts_with("https://")),
+            session_idle: idle,
+        }
+    }
+}
+
+/// All staff state of one server.
+#[derive(Debug)]
+pub struct Admin {
+    /// The main DuckDB file.
+    pub db: PathBuf,
+    /// `{db}.admin`.
+    pub dir: PathBuf,
+    /// Held while this process has the main database open (read-write for staging and
+    /// publishing, read-only for previews and the publish poll), so two connections of one
+    /// process never overlap.
+    pub db_lock: Mutex<()>,
+    /// Users and API tokens.
+    pub accounts: accounts::Accounts,
+    /// Browser sessions and login lockout.
+    pub sessions: accounts::Sessions,
+    /// The audit log.
+    pub audit: audit::Audit,
+    /// Shelter status.
+    pub status: status::StatusBoard,
+    /// Settings.
+    pub config: AdminConfig,
+}
+
+impl Admin {
+    /// The staff state of `db` (files are created on the first write).
+    pub fn open(db: &Path, config: AdminConfig) -> Admin {
+        let dir = admin_dir(db);
+        // Leftovers of uploads interrupted by a crash.
+        let _ = std::fs::remove_dir_all(dir.join("uploads"));
+        Admin {
+            db: db.to_path_buf(),
+            accounts: accounts::Accounts::open(&dir),
+            sessions: accounts::Sessions::new(config.session_idle),
+            audit: audit::Audit::open(&dir),
+            status: status::StatusBoard::open(&dir),
+            dir,
+            db_lock: Mutex::new(()),
+            config,
+        }
+    }
+
+    /// Lock the main database for this process (poisoning is ignored: the guard holds no data).
+    pub fn lock_db(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.db_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Now, UTC, ISO 8601 to the second.
+pub fn now_iso() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    iso_from_secs(secs)
+}
+
+/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn iso_from_secs(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// `n` random bytes from the operating system, as hex.
+pub fn random_hex(n: usize) -> String {
+    use argon2::password_hash::rand_core::{OsRng, RngCore};
+    let mut buf = vec![0u8; n];
+    OsRng.fill_bytes(&mut buf);
+    hex(&buf)
+}
+
+/// SHA-256 of text, hex.
+pub fn sha256_hex(s: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex(&Sha256::digest(s.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_dates() {
+        assert_eq!(iso_from_secs(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso_from_secs(1_711_929_600 + 3661), "2024-04-01T01:01:01Z");
+    }
+
+    #[test]
+    fn random_is_random() {
+        let a = random_hex(32);
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, random_hex(32));
+    }
+}

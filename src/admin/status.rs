@@ -1,0 +1,204 @@
+//! Shelter status on a disaster day: an editor marks a shelter 開設 (open), 満員 (full) or
+//! 閉鎖 (closed) with its evacuee count. Every change is an event in
+//! `{db}.admin/shelter_status.jsonl`; the current status is the last event of each shelter.
+//! Changes are broadcast to the public event stream.
+
+use super::{jsonl, now_iso, AdminError, Result};
+use crate::dataset::{DatasetId, Val};
+use crate::index::Snapshot;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// State of a shelter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShelterState {
+    /// 開設: open and taking evacuees.
+    Open,
+    /// 満員: open but full.
+    Full,
+    /// 閉鎖: closed.
+    Closed,
+}
+
+impl ShelterState {
+    /// All states, in the order the page shows them.
+    pub const ALL: [ShelterState; 3] =
+        [ShelterState::Open, ShelterState::Full, ShelterState::Closed];
+    /// `open`, `full`, `closed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShelterState::Open => "open",
+            ShelterState::Full => "full",
+            ShelterState::Closed => "closed",
+        }
+    }
+    /// 開設, 満員, 閉鎖.
+    pub fn ja(self) -> &'static str {
+        match self {
+            ShelterState::Open => "開設",
+            ShelterState::Full => "満員",
+            ShelterState::Closed => "閉鎖",
+        }
+    }
+}
+
+impl std::str::FromStr for ShelterState {
+    type Err = AdminError;
+    fn from_str(s: &str) -> Result<ShelterState> {
+        match s {
+            "open" | "開設" => Ok(ShelterState::Open),
+            "full" | "満員" => Ok(ShelterState::Full),
+            "closed" | "閉鎖" => Ok(ShelterState::Closed),
+            _ => Err(AdminError::BadInput(
+                "状態は open（開設）・full（満員）・closed（閉鎖）のいずれかです / status is open, full or closed".into(),
+            )),
+        }
+    }
+}
+
+/// One status change.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct StatusEvent {
+    /// Shelter fid (stable across versions).
+    pub fid: i64,
+    /// New state.
+    pub status: ShelterState,
+    /// Evacuees now in the shelter.
+    pub evacuees: Option<u32>,
+    /// When (UTC).
+    pub at: String,
+    /// Who (not published).
+    pub by: String,
+}
+
+/// Current status of every shelter that has one, and the channel of changes.
+#[derive(Debug)]
+pub struct StatusBoard {
+    path: PathBuf,
+    current: Mutex<(BTreeMap<i64, StatusEvent>, u64)>,
+    /// Tells the event streams that something changed (the value is the change count).
+    pub changes: tokio::sync::watch::Sender<u64>,
+}
+
+impl StatusBoard {
+    /// The board of the admin folder `dir`, loaded from its events.
+    pub fn open(dir: &Path) -> StatusBoard {
+        let path = dir.join("shelter_status.jsonl");
+        let (events, _): (Vec<StatusEvent>, u64) = jsonl::read_all(&path).unwrap_or_default();
+        let n = events.len() as u64;
+        let mut cur = BTreeMap::new();
+        for e in events {
+            cur.insert(e.fid, e);
+        }
+        StatusBoard {
+            path,
+            current: Mutex::new((cur, n)),
+            changes: tokio::sync::watch::channel(n).0,
+        }
+    }
+
+    /// Record a change (after checking the shelter is published).
+    pub fn set(
+        &self,
+        snap: &Snapshot,
+        fid: i64,
+        status: ShelterState,
+        evacuees: Option<u32>,
+        by: &str,
+    ) -> Result<StatusEvent> {
+        let known = snap
+            .layer(DatasetId::Shelters)
+            .is_some_and(|l| l.by_fid(fid).is_some());
+        if !known {
+            return Err(AdminError::NotFound(format!(
+                "避難所 {fid} は公開されていません / no published shelter {fid}"
+            )));
+        }
+        let e = StatusEvent {
+            fid,
+            status,
+            evacuees,
+            at: now_iso(),
+            by: by.into(),
+        };
+        let mut g = self
+            .current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        jsonl::append(&self.path, &e)?;
+        g.0.insert(fid, e.clone());
+        g.1 += 1;
+        let n = g.1;
+        drop(g);
+        self.changes.send_replace(n);
+        Ok(e)
+    }
+
+    /// Current status by fid, and the number of changes so far.
+    pub fn current(&self) -> (BTreeMap<i64, StatusEvent>, u64) {
+        self.current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// One shelter's public status.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PublicStatus {
+    /// Shelter fid.
+    pub fid: i64,
+    /// Shelter ID of the 03 layout.
+    pub id: Option<String>,
+    /// 名称.
+    pub name: Option<String>,
+    /// `open`, `full` or `closed`.
+    pub status: &'static str,
+    /// 開設, 満員, 閉鎖.
+    pub status_ja: &'static str,
+    /// Evacuees.
+    pub evacuees: Option<u32>,
+    /// 想定収容人数.
+    pub capacity: Option<i64>,
+    /// When the status was set.
+    pub updated_at: String,
+    /// Longitude.
+    pub lon: Option<f64>,
+    /// Latitude.
+    pub lat: Option<f64>,
+}
+
+/// The public status document: every published shelter with a status.
+pub fn public(snap: &Snapshot, board: &StatusBoard) -> (Vec<PublicStatus>, String) {
+    let (cur, _) = board.current();
+    let mut out = Vec::new();
+    let mut updated = String::new();
+    if let Some(l) = snap.layer(DatasetId::Shelters) {
+        let cols = l.columns();
+        for (fid, e) in &cur {
+            let Some(f) = l.by_fid(*fid) else { continue };
+            let text = |c: &str| f.get(cols, c).and_then(Val::as_text);
+            if e.at > updated {
+                updated = e.at.clone();
+            }
+            out.push(PublicStatus {
+                fid: *fid,
+                id: text("id"),
+                name: text("name"),
+                status: e.status.as_str(),
+                status_ja: e.status.ja(),
+                evacuees: e.evacuees,
+                capacity: match f.get(cols, "capacity") {
+                    Some(Val::Int(i)) => Some(*i),
+                    _ => None,
+                },
+                updated_at: e.at.clone(),
+                lon: f.label.map(|p| p[0]),
+                lat: f.label.map(|p| p[1]),
+            });
+        }
+    }
+    (out, updated)
+}

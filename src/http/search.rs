@@ -1,0 +1,489 @@
+//! `GET /api/search?q=&limit=`: find wards, shelters and roads by name for the resident map, and
+//! `GET /api/shelters/{fid}`: one shelter with its stockpile rows (the map's shelter detail).
+//!
+//! Both read the in-memory [`Snapshot`]; nothing touches the database. Matching folds width,
+//! case and katakana/hiragana ([`search_fold`]), so 「ｻｸﾗ」, 「さくら」 and 「サクラ」 find the same
+//! place, and it also matches readings (名称_カナ) and English names.
+
+use super::openapi::{path_param, query, In, Param, RouteDoc};
+use super::{ApiError, ApiResult, AppState};
+use crate::dataset::{DatasetId, Val};
+use crate::index::{Feature, Layer, Snapshot};
+use crate::text::search_fold;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Results when `limit` is not given.
+pub const DEFAULT_LIMIT: usize = 10;
+/// Largest `limit` accepted.
+pub const MAX_LIMIT: usize = 50;
+/// Longest query accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 100;
+
+/// Documented routes (see `openapi`).
+pub const ROUTES: &[RouteDoc] = &[
+    RouteDoc {
+        method: "get",
+        path: "/api/search",
+        tag: "risk",
+        summary: "Find wards, shelters and roads by name (width, case and kana insensitive)",
+        params: &[
+            Param {
+                name: "q",
+                at: In::Query,
+                required: true,
+                ty: "string",
+                doc: "Name, reading or English name to look for (e.g. 小学校, しょうがっこう, ｼｮｳｶﾞｯｺｳ, school)",
+                example: "school",
+            },
+            query(
+                "limit",
+                "integer",
+                "Most results to return (1–50, default 10)",
+            ),
+        ],
+        produces: &["application/json"],
+        errors: &[400],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/shelters/{fid}",
+        tag: "risk",
+        summary: "One shelter with the fields residents need and its stockpile rows",
+        params: &[path_param("fid", "Feature id in the shelters dataset", "1")],
+        produces: &["application/json"],
+        errors: &[400, 404],
+    },
+];
+
+/// Routes of this module.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/search", get(get_search))
+        .route("/api/shelters/{fid}", get(get_shelter))
+}
+
+/// What was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HitKind {
+    /// A 町丁・字.
+    Ward,
+    /// An evacuation site or shelter.
+    Shelter,
+    /// A road of the ledger.
+    Road,
+}
+
+/// One search result.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    /// Name to show (Japanese).
+    pub name: String,
+    /// English name, when the data has one (shelters).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_en: Option<String>,
+    /// Reading or other detail (address, route number) to tell similar names apart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// ward | shelter | road.
+    pub kind: HitKind,
+    /// Dataset id.
+    pub dataset: DatasetId,
+    /// Feature id in the dataset.
+    pub fid: i64,
+    /// A point on or inside the feature (JGD2011 longitude).
+    pub lon: f64,
+    /// Latitude of that point.
+    pub lat: f64,
+    /// Bounding box `[minx, miny, maxx, maxy]`.
+    pub bbox: Option<[f64; 4]>,
+    #[serde(skip)]
+    score: u32,
+}
+
+fn text<'a>(f: &'a Feature, l: &Layer, c: &str) -> Option<&'a str> {
+    match f.get(l.columns(), c) {
+        Some(Val::Text(s)) if !s.is_empty() => Some(s.as_str()),
+        _ => None,
+    }
+}
+
+/// How well `folded_q` matches a folded candidate: 0 = not at all, higher is better.
+fn score(folded_q: &str, candidate: &str) -> u32 {
+    let c = search_fold(candidate);
+    if c.is_empty() {
+        0
+    } else if c == folded_q {
+        4
+    } else if c.starts_with(folded_q) {
+        3
+    } else if c.contains(folded_q) {
+        2
+    } else {
+        0
+    }
+}
+
+/// Which columns are searched in each dataset: (dataset, kind, name column, other columns).
+const SEARCHED: &[(DatasetId, HitKind, &str, &[&str])] = &[
+    (
+        DatasetId::Wards,
+        HitKind::Ward,
+        "name",
+        &["name_kana", "code"],
+    ),
+    (
+        DatasetId::Shelters,
+        HitKind::Shelter,
+        "name",
+        &["name_kana", "name_en", "address"],
+    ),
+    (DatasetId::Roads, HitKind::Road, "route_name", &["route_no"]),
+];
+
+/// Search the snapshot; results best first (exact, prefix, substring; names before readings),
+/// then shelters before wards before roads, then by name.
+pub fn search(snap: &Snapshot, q: &str, limit: usize) -> Vec<Hit> {
+    let fq = search_fold(q);
+    if fq.is_empty() {
+        return Vec::new();
+    }
+    let mut hits = Vec::new();
+    for (d, kind, name_col, others) in SEARCHED {
+        let Some(l) = snap.layer(*d) else { continue };
+        for f in &l.features {
+            let Some(name) = text(f, l, name_col) else {
+                continue;
+            };
+            // A match on the name counts double a match on a reading or an address.
+            let mut best = score(&fq, name) * 2;
+            for c in *others {
+                if let Some(v) = text(f, l, c) {
+                    best = best.max(score(&fq, v) * 2 - u32::from(score(&fq, v) > 0));
+                }
+            }
+            if best == 0 {
+                continue;
+            }
+            let (lon, lat) = match (f.label, f.bbox) {
+                (Some([x, y]), _) => (x, y),
+                (None, Some(b)) => ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0),
+                (None, None) => continue,
+            };
+            let detail = match kind {
+                HitKind::Ward => text(f, l, "name_kana"),
+                HitKind::Shelter => text(f, l, "address"),
+                HitKind::Road => text(f, l, "route_no"),
+            };
+            hits.push(Hit {
+                name: name.to_string(),
+                name_en: text(f, l, "name_en")
+                    .filter(|_| *kind == HitKind::Shelter)
+                    .map(str::to_string),
+                detail: detail.map(str::to_string),
+                kind: *kind,
+                dataset: *d,
+                fid: f.fid,
+                lon,
+                lat,
+                bbox: f.bbox,
+                score: best,
+            });
+        }
+    }
+    let rank = |k: HitKind| match k {
+        HitKind::Shelter => 0,
+        HitKind::Ward => 1,
+        HitKind::Road => 2,
+    };
+    hits.sort_by(|a, b| {
+        b.score
+            .cmp(&a.score)
+            .then(rank(a.kind).cmp(&rank(b.kind)))
+            .then(a.name.chars().count().cmp(&b.name.chars().count()))
+            .then(a.name.cmp(&b.name))
+            .then(a.fid.cmp(&b.fid))
+    });
+    hits.truncate(limit);
+    hits
+}
+
+fn parse_limit(q: &HashMap<String, String>) -> ApiResult<usize> {
+    match q.get("limit").map(|s| s.trim()) {
+        None | Some("") => Ok(DEFAULT_LIMIT),
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            _ => Err(ApiError::BadRequest(format!(
+                "limit must be an integer from 1 to {MAX_LIMIT}, got {s:?}"
+            ))),
+        },
+    }
+}
+
+async fn get_search(
+    State(st): State<Arc<AppState>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let text = q.get("q").map(|s| s.trim()).unwrap_or("");
+    if text.is_empty() {
+        return Err(ApiError::BadRequest(
+            "q is required: a ward, shelter or road name".into(),
+        ));
+    }
+    if text.chars().count() > MAX_QUERY_CHARS {
+        return Err(ApiError::BadRequest(format!(
+            "q is too long (at most {MAX_QUERY_CHARS} characters)"
+        )));
+    }
+    let limit = parse_limit(&q)?;
+    let snap = st.snapshot.load_full();
+    let hits = search(&snap, text, limit);
+    Ok((
+        [(header::CACHE_CONTROL, "no-cache")],
+        Json(serde_json::json!({"query": text, "count": hits.len(), "results": hits})),
+    )
+        .into_response())
+}
+
+fn val_json(v: &Val) -> Value {
+    match v {
+        Val::Null => Value::Null,
+        Val::Int(i) => Value::from(*i),
+        Val::Float(x) => serde_json::Number::from_f64(*x).map_or(Value::Null, Value::Number),
+        Val::Text(s) => Value::from(s.as_str()),
+        Val::Bool(b) => Value::from(*b),
+    }
+}
+
+fn props(f: &Feature, l: &Layer) -> Map<String, Value> {
+    l.columns()
+        .iter()
+        .zip(&f.values)
+        .map(|(c, v)| (c.name.to_string(), val_json(v)))
+        .collect()
+}
+
+/// A shelter and its stockpile rows as JSON, or `None` when `fid` is not a published shelter.
+pub fn shelter_detail(snap: &Snapshot, fid: i64) -> Option<Value> {
+    let sl = snap.layer(DatasetId::Shelters)?;
+    let f = sl.by_fid(fid)?;
+    let stock: Vec<Value> = snap
+        .layer(DatasetId::Stockpile)
+        .map(|l| {
+            l.features
+                .iter()
+                .filter(
+                    |s| matches!(s.get(l.columns(), "shelter_fid"), Some(Val::Int(i)) if *i == fid),
+                )
+                .map(|s| {
+                    let mut m = props(s, l);
+                    m.insert("fid".into(), Value::from(s.fid));
+                    Value::Object(m)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let stock_date = snap
+        .layer(DatasetId::Stockpile)
+        .map(|l| l.published_at.clone());
+    Some(serde_json::json!({
+        "fid": f.fid,
+        "properties": props(f, sl),
+        "lon": f.label.map(|p| p[0]),
+        "lat": f.label.map(|p| p[1]),
+        "published_at": sl.published_at,
+        "stockpile": stock,
+        "stockpile_published_at": stock_date,
+    }))
+}
+
+async fn get_shelter(
+    State(st): State<Arc<AppState>>,
+    Path(fid): Path<String>,
+) -> ApiResult<Response> {
+    let n: i64 = fid
+        .trim()
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("fid must be an integer, got {fid:?}")))?;
+    let snap = st.snapshot.load_full();
+    let v = shelter_detail(&snap, n)
+        .ok_or_else(|| ApiError::NotFound(format!("no published shelter with fid {n}")))?;
+    Ok(([(header::CACHE_CONTROL, "no-cache")], Json(v)).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::TreeEntry;
+    use rstar::RTree;
+
+    /// fid, column values by name, label point.
+    type Row<'a> = (i64, Vec<(&'a str, Val)>, [f64; 2]);
+
+    fn layer(d: DatasetId, rows: Vec<Row<'_>>) -> Arc<Layer> {
+        let cols = d.columns();
+        let features = rows
+            .into_iter()
+            .map(|(fid, vals, p)| {
+                let values = cols
+                    .iter()
+                    .map(|c| {
+                        vals.iter()
+                            .find(|(n, _)| *n == c.name)
+                            .map_or(Val::Null, |(_, v)| v.clone())
+                    })
+                    .collect();
+                Feature {
+                    fid,
+                    values,
+                    geom: None,
+                    bbox: Some([p[0], p[1], p[0], p[1]]),
+                    label: Some(p),
+                }
+            })
+            .collect();
+        Arc::new(Layer {
+            dataset: d,
+            version: 1,
+            published_at: "2025-04-01T00:00:00Z".into(),
+            created_at: "2025-04-01T00:00:00Z".into(),
+            source_names: String::new(),
+            source_sha256: String::new(),
+            features,
+            tree: RTree::<TreeEntry>::new(),
+            bbox: None,
+        })
+    }
+
+    fn snap() -> Snapshot {
+        let t = |s: &str| Val::Text(s.into());
+        let mut s = Snapshot::default();
+        s.layers.insert(
+            DatasetId::Shelters,
+            layer(
+                DatasetId::Shelters,
+                vec![
+                    (
+                        1,
+                        vec![
+                            ("name", t("桜台小学校")),
+                            ("name_kana", t("サクラダイショウガッコウ")),
+                            ("name_en", t("Sakuradai Elementary School")),
+                        ],
+                        [133.9, 34.6],
+                    ),
+                    (
+                        2,
+                        vec![
+                            ("name", t("港公民館")),
+                            ("name_kana", t("ミナトコウミンカン")),
+                        ],
+                        [133.91, 34.61],
+                    ),
+                ],
+            ),
+        );
+        s.layers.insert(
+            DatasetId::Wards,
+            layer(
+                DatasetId::Wards,
+                vec![(
+                    7,
+                    vec![
+                        ("name", t("桜台一丁目")),
+                        ("name_kana", t("サクラダイ1チョウメ")),
+                    ],
+                    [133.92, 34.62],
+                )],
+            ),
+        );
+        s.layers.insert(
+            DatasetId::Roads,
+            layer(
+                DatasetId::Roads,
+                vec![(
+                    3,
+                    vec![("route_name", t("市道桜台線")), ("route_no", t("1-12"))],
+                    [133.93, 34.63],
+                )],
+            ),
+        );
+        s.layers.insert(
+            DatasetId::Stockpile,
+            layer(
+                DatasetId::Stockpile,
+                vec![
+                    (
+                        10,
+                        vec![("shelter_fid", Val::Int(1)), ("item", t("毛布"))],
+                        [0.0, 0.0],
+                    ),
+                    (
+                        11,
+                        vec![("shelter_fid", Val::Int(2)), ("item", t("水"))],
+                        [0.0, 0.0],
+                    ),
+                ],
+            ),
+        );
+        s
+    }
+
+    #[test]
+    fn folds_width_and_kana() {
+        let s = snap();
+        for q in [
+            "さくらだい",
+            "ｻｸﾗﾀﾞｲ",
+            "サクラダイ",
+            "桜台",
+            "ｓａｋｕｒａｄａｉ",
+            "sakuradai",
+        ] {
+            let hits = search(&s, q, 10);
+            assert!(
+                hits.iter()
+                    .any(|h| h.kind == HitKind::Shelter && h.fid == 1),
+                "{q}: {hits:?}"
+            );
+        }
+        let hits = search(&s, "桜台", 10);
+        assert_eq!(hits.len(), 3, "{hits:?}");
+        // Shelters first among equal scores; the road comes last.
+        assert_eq!(hits[0].kind, HitKind::Shelter);
+        assert_eq!(hits[2].kind, HitKind::Road);
+        assert_eq!(hits[0].lon, 133.9);
+        assert!(search(&s, "みなと", 10).iter().all(|h| h.fid == 2));
+        assert!(search(&s, "存在しない", 10).is_empty());
+        assert!(search(&s, "  ", 10).is_empty());
+        assert_eq!(search(&s, "桜台", 1).len(), 1);
+    }
+
+    #[test]
+    fn exact_names_rank_above_readings_and_substrings() {
+        let s = snap();
+        let hits = search(&s, "市道桜台線", 10);
+        assert_eq!(hits[0].kind, HitKind::Road);
+        let hits = search(&s, "1-12", 10);
+        assert_eq!(hits[0].fid, 3);
+    }
+
+    #[test]
+    fn shelter_detail_links_stockpile_rows() {
+        let s = snap();
+        let d = shelter_detail(&s, 1).expect("shelter 1");
+        assert_eq!(d["properties"]["name"], "桜台小学校");
+        let stock = d["stockpile"].as_array().expect("array");
+        assert_eq!(stock.len(), 1);
+        assert_eq!(stock[0]["item"], "毛布");
+        assert!(shelter_detail(&s, 99).is_none());
+    }
+}

@@ -1,0 +1,501 @@
+//! The resident hazard map: the built front end (`web/dist`, made by `bash scripts/build-web`)
+//! at `/` and `/assets/…`, the MapLibre styles at `/styles/…`, and `/config.json` (what the page
+//! needs to know about this server: basemap switch, data dates, extent).
+//!
+//! `index.html` is templated per request (language, config) and sent with a strict
+//! Content-Security-Policy that only allows this server (plus the GSI tile host when the server
+//! runs with `--gsi-basemap`). Hashed asset names are cached forever; the build writes `.br` and
+//! `.gz` siblings that are sent when the client accepts them.
+
+use super::openapi::{path_param, query, RouteDoc};
+use super::{not_modified, pick_encoding, ApiError, ApiResult, AppState};
+use crate::dataset::DatasetId;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+
+/// Host of the GSI 淡色地図 tiles (allowed by the CSP only with `--gsi-basemap`).
+pub const GSI_HOST: &str = "https://cyberjapandata.gsi.go.jp";
+/// URL template of the GSI 淡色地図 tiles.
+pub const GSI_PALE_TILES: &str = "https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png";
+
+/// The built front end when `ServeConfig.web_dir` is not set.
+pub const DEFAULT_WEB_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/web/dist");
+/// The style sources, used when the built front end has no `styles/` copy.
+pub const SOURCE_STYLES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/styles");
+
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+const NO_CACHE: &str = "no-cache";
+
+/// Documented routes (see `openapi`).
+pub const ROUTES: &[RouteDoc] = &[
+    RouteDoc {
+        method: "get",
+        path: "/",
+        tag: "web",
+        summary: "The resident hazard map (503 until `bash scripts/build-web` has been run)",
+        params: &[query(
+            "lang",
+            "string",
+            "ja (default), en, or easy (やさしい日本語)",
+        )],
+        produces: &["text/html"],
+        errors: &[503],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/config.json",
+        tag: "web",
+        summary: "Settings of the resident map: basemap switch, data dates, extent",
+        params: &[],
+        produces: &["application/json"],
+        errors: &[],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/styles/{file}",
+        tag: "web",
+        summary: "MapLibre style of the hazard map (national hazard-map colours)",
+        params: &[path_param("file", "Style file name", "hazard.json")],
+        produces: &["application/json"],
+        errors: &[404],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/assets/{file}",
+        tag: "web",
+        summary: "Built scripts, stylesheets and images of the resident map (hashed names)",
+        params: &[path_param(
+            "file",
+            "Asset file name as written by the build",
+            "manifest.json",
+        )],
+        produces: &[
+            "application/javascript",
+            "text/css",
+            "image/svg+xml",
+            "application/json",
+        ],
+        errors: &[404],
+    },
+];
+
+/// Routes of this module.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(get_index))
+        .route("/index.html", get(get_index))
+        .route("/config.json", get(get_config))
+        .route("/assets/{*path}", get(get_asset))
+        .route("/styles/{*path}", get(get_style))
+}
+
+/// The folder of the built front end.
+pub fn web_dir(st: &AppState) -> PathBuf {
+    st.config
+        .web_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_WEB_DIR))
+}
+
+/// Content type by file extension.
+pub fn content_type(path: &str) -> &'static str {
+    let ext = path.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "html" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" | "map" => "application/json",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        "pbf" => "application/x-protobuf",
+        "txt" => "text/plain; charset=utf-8",
+        "webmanifest" => "application/manifest+json",
+        _ => "application/octet-stream",
+    }
+}
+
+/// True for names the build made unique by content (`name-HASH8.ext`): cached forever.
+pub fn is_hashed(name: &str) -> bool {
+    let file = name.rsplit('/').next().unwrap_or(name);
+    let stem = file.split('.').next().unwrap_or("");
+    stem.rsplit_once('-').is_some_and(|(_, h)| {
+        h.len() >= 8
+            && h.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    })
+}
+
+/// A relative path of plain segments (letters, digits, `-`, `_`, `.`; no dot files, no `..`).
+pub fn safe_relative(path: &str) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for seg in path.split('/') {
+        let ok = !seg.is_empty()
+            && !seg.starts_with('.')
+            && seg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if !ok {
+            return None;
+        }
+        out.push(seg);
+    }
+    (!out.as_os_str().is_empty()).then_some(out)
+}
+
+/// The Content-Security-Policy of the HTML page.
+pub fn csp(gsi: bool) -> String {
+    let extra = if gsi {
+        format!(" {GSI_HOST}")
+    } else {
+        String::new()
+    };
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{extra}; \
+         connect-src 'self'{extra}; worker-src 'self'; child-src 'self'; font-src 'self'; \
+         object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+fn etag_of(bytes: &[u8]) -> String {
+    let h = Sha256::digest(bytes);
+    let hex: String = h.iter().take(12).map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+fn compress(bytes: &[u8], enc: &str) -> Option<Vec<u8>> {
+    match enc {
+        "br" => {
+            let mut out = Vec::new();
+            {
+                let mut w = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+                w.write_all(bytes).ok()?;
+            }
+            Some(out)
+        }
+        "gzip" => {
+            let mut w = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+            w.write_all(bytes).ok()?;
+            w.finish().ok()
+        }
+        _ => None,
+    }
+}
+
+fn compressible(ct: &str) -> bool {
+    ct.starts_with("text/") || ct.starts_with("application/json") || ct.starts_with("image/svg")
+}
+
+/// Answer with `bytes`: ETag/304, and a compressed body when asked and worth it. `pre` holds
+/// pre-compressed variants read from disk (`.br`, `.gz`).
+fn send(
+    headers: &HeaderMap,
+    bytes: Vec<u8>,
+    pre: Vec<(&'static str, Vec<u8>)>,
+    ct: &str,
+    cache: &str,
+    extra: &[(header::HeaderName, HeaderValue)],
+) -> Response {
+    let etag = etag_of(&bytes);
+    let mut b = Response::builder()
+        .header(header::ETAG, &etag)
+        .header(header::CACHE_CONTROL, cache)
+        .header(header::VARY, "Accept-Encoding")
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    for (k, v) in extra {
+        b = b.header(k, v);
+    }
+    if not_modified(headers, &etag) {
+        return b
+            .status(StatusCode::NOT_MODIFIED)
+            .body(Body::empty())
+            .unwrap_or_default();
+    }
+    b = b.header(header::CONTENT_TYPE, ct);
+    let enc = pick_encoding(headers);
+    let wanted: Vec<&str> = match enc {
+        Some("br") => vec!["br", "gzip"],
+        Some("gzip") => vec!["gzip"],
+        _ => vec![],
+    };
+    let mut body = None;
+    for w in &wanted {
+        if let Some((e, v)) = pre.iter().find(|(e, _)| e == w) {
+            body = Some((*e, v.clone()));
+            break;
+        }
+    }
+    if body.is_none() && bytes.len() > 1024 && compressible(ct) {
+        if let Some(e) = wanted.first() {
+            body = compress(&bytes, e).map(|v| (*e, v));
+        }
+    }
+    let (enc, body) = match body {
+        Some((e, v)) => (Some(e), v),
+        None => (None, bytes),
+    };
+    if let Some(e) = enc {
+        b = b.header(header::CONTENT_ENCODING, e);
+    }
+    b.header(header::CONTENT_LENGTH, body.len())
+        .body(Body::from(body))
+        .unwrap_or_default()
+}
+
+/// A file and its pre-compressed `.br` / `.gz` siblings.
+type Variants = (Vec<u8>, Vec<(&'static str, Vec<u8>)>);
+
+/// Read a file and its `.br` / `.gz` siblings (on the blocking pool).
+async fn read_with_variants(path: PathBuf) -> Option<Variants> {
+    tokio::task::spawn_blocking(move || {
+        let bytes = std::fs::read(&path).ok()?;
+        let mut pre = Vec::new();
+        for (enc, ext) in [("br", "br"), ("gzip", "gz")] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(".");
+            p.push(ext);
+            if let Ok(v) = std::fs::read(PathBuf::from(p)) {
+                pre.push((enc, v));
+            }
+        }
+        Some((bytes, pre))
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// What the page needs to know about this server.
+pub fn config_json(st: &AppState, lang: &str) -> serde_json::Value {
+    let snap = st.snapshot.load();
+    let mut data = serde_json::Map::new();
+    let mut bounds: Option<[f64; 4]> = None;
+    for (d, l) in &snap.layers {
+        data.insert(
+            d.to_string(),
+            serde_json::json!({"version": l.version, "published_at": l.published_at,
+                "features": l.features.len()}),
+        );
+        if *d != DatasetId::Stockpile {
+            if let Some(b) = l.bbox {
+                bounds = Some(match bounds {
+                    None => b,
+                    Some(a) => [
+                        a[0].min(b[0]),
+                        a[1].min(b[1]),
+                        a[2].max(b[2]),
+                        a[3].max(b[3]),
+                    ],
+                });
+            }
+        }
+    }
+    let tile_layers: Vec<&str> = snap
+        .layers
+        .keys()
+        .filter(|d| d.has_geometry())
+        .map(|d| d.as_str())
+        .collect();
+    serde_json::json!({
+        "lang": lang,
+        "publisher": st.config.publisher,
+        "gsi_basemap": st.config.gsi_basemap,
+        "gsi_tiles": if st.config.gsi_basemap { Some(GSI_PALE_TILES) } else { None },
+        "bounds": bounds,
+        "tile_layers": tile_layers,
+        "datasets": data,
+    })
+}
+
+fn lang_of(q: &HashMap<String, String>) -> &'static str {
+    match q.get("lang").map(String::as_str) {
+        Some("en") => "en",
+        Some("easy" | "ja-easy" | "yasashii") => "easy",
+        _ => "ja",
+    }
+}
+
+async fn get_config(
+    State(st): State<Arc<AppState>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    (
+        [(header::CACHE_CONTROL, NO_CACHE)],
+        axum::Json(config_json(&st, lang_of(&q))),
+    )
+        .into_response()
+}
+
+/// Text escaped for HTML.
+pub fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// `index.html` with the language, the city name (`{city}`) and the config filled in.
+pub fn render_index(template: &str, lang: &str, config: &serde_json::Value) -> String {
+    let html_lang = if lang == "en" { "en" } else { "ja" };
+    let city = html_escape(config["publisher"].as_str().unwrap_or(""));
+    // `<` escaped so the JSON can never close the script element.
+    let json = config.to_string().replace('<', "\\u003c");
+    template
+        .replace("{city}", &city)
+        .replacen(
+            "<html lang=\"ja\"",
+            &format!("<html lang=\"{html_lang}\""),
+            1,
+        )
+        .replacen(
+            "<!--MACHIMAP_CONFIG-->",
+            &format!("<script type=\"application/json\" id=\"machimap-config\">{json}</script>"),
+            1,
+        )
+}
+
+async fn get_index(
+    State(st): State<Arc<AppState>>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let dir = web_dir(&st);
+    let index = dir.join("index.html");
+    let read = tokio::task::spawn_blocking(move || std::fs::read_to_string(index)).await;
+    let Ok(Ok(template)) = read else {
+        return Err(ApiError::Unavailable(format!(
+            "the resident map is not built (no {}): run `bash scripts/build-web` / \
+             住民向けマップがビルドされていません。`bash scripts/build-web` を実行してください",
+            dir.join("index.html").display()
+        )));
+    };
+    let lang = lang_of(&q);
+    let html = render_index(&template, lang, &config_json(&st, lang));
+    let policy = HeaderValue::from_str(&csp(st.config.gsi_basemap))
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let extra = [
+        (header::CONTENT_SECURITY_POLICY, policy),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("strict-origin-when-cross-origin"),
+        ),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        (
+            header::HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static("geolocation=(self), camera=(), microphone=()"),
+        ),
+    ];
+    Ok(send(
+        &headers,
+        html.into_bytes(),
+        Vec::new(),
+        "text/html; charset=utf-8",
+        NO_CACHE,
+        &extra,
+    ))
+}
+
+async fn get_asset(
+    State(st): State<Arc<AppState>>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let not_found = || ApiError::NotFound(format!("no such asset: /assets/{path}"));
+    let rel = safe_relative(&path).ok_or_else(not_found)?;
+    let full = web_dir(&st).join("assets").join(rel);
+    let (bytes, pre) = read_with_variants(full).await.ok_or_else(not_found)?;
+    let cache = if is_hashed(&path) {
+        IMMUTABLE
+    } else {
+        NO_CACHE
+    };
+    Ok(send(&headers, bytes, pre, content_type(&path), cache, &[]))
+}
+
+async fn get_style(
+    State(st): State<Arc<AppState>>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let not_found = || ApiError::NotFound(format!("no such style file: /styles/{path}"));
+    let rel = safe_relative(&path).ok_or_else(not_found)?;
+    let built = web_dir(&st).join("styles").join(&rel);
+    let found = match read_with_variants(built).await {
+        Some(v) => Some(v),
+        None => read_with_variants(FsPath::new(SOURCE_STYLES_DIR).join(&rel)).await,
+    };
+    let (bytes, pre) = found.ok_or_else(not_found)?;
+    Ok(send(
+        &headers,
+        bytes,
+        pre,
+        content_type(&path),
+        NO_CACHE,
+        &[],
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_confined() {
+        assert!(safe_relative("main-ABCD1234.js").is_some());
+        assert!(safe_relative("img/icon.svg").is_some());
+        for bad in [
+            "../x", "a/../b", ".env", "a//b", "", "a\\b", "a/.git/x", "%2e%2e",
+        ] {
+            assert!(safe_relative(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hashed_names_are_recognised() {
+        assert!(is_hashed("main-5KQ2ZP7A.js"));
+        assert!(is_hashed("maplibre-gl-csp-worker-ABCDEFGH.js"));
+        assert!(!is_hashed("manifest.json"));
+        assert!(!is_hashed("main.js"));
+        assert!(!is_hashed("maplibre-gl.css"));
+    }
+
+    #[test]
+    fn csp_allows_gsi_only_when_enabled() {
+        assert!(!csp(false).contains("gsi.go.jp"));
+        assert!(csp(true).contains(GSI_HOST));
+        assert!(csp(false).contains("frame-ancestors 'none'"));
+    }
+
+    #[test]
+    fn index_template_gets_lang_and_escaped_config() {
+        let t = "<!doctype html><html lang=\"ja\"><head><!--MACHIMAP_CONFIG--></head></html>";
+        let out = render_index(t, "en", &serde_json::json!({"x": "</script>"}));
+        let city = render_index(
+            "<h1>{city} map</h1>",
+            "ja",
+            &serde_json::json!({"publisher": "<b>市"}),
+        );
+        assert_eq!(city, "<h1>&lt;b&gt;市 map</h1>");
+        assert!(out.contains("<html lang=\"en\""));
+        assert!(out.contains("id=\"machimap-config\""));
+        assert!(!out.contains("</script></script>"));
+        assert!(out.contains("\\u003c/script>"));
+    }
+
+    #[test]
+    fn content_types() {
+        assert_eq!(content_type("a.js"), "text/javascript; charset=utf-8");
+        assert_eq!(content_type("a.css"), "text/css; charset=utf-8");
+        assert_eq!(content_type("hazard.json"), "application/json");
+    }
+}

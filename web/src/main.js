@@ -1,0 +1,892 @@
+// machimap resident hazard map: "is my home at risk, and where do I go?"
+// Everything comes from this server: tiles, risk, search, shelters. No CDN, no external fonts.
+
+// MapLibre GL JS (CSP build, from npm) is its own deferred script, loaded before this one: the
+// browser evaluates it in a separate task and caches it apart from our code.
+import 'maplibre-gl/dist/maplibre-gl.css';
+import './app.css';
+import baseStyle from '../../styles/hazard.json';
+import ja from './strings/ja.json';
+import en from './strings/en.json';
+import easy from './strings/easy.json';
+import { addIcons, iconUrl } from './icons.js';
+import { wardLabels } from './labels.js';
+
+/* global __WORKER_URL__ */
+const { maplibregl } = window;
+maplibregl.setWorkerUrl(__WORKER_URL__);
+
+const STRINGS = { ja, en, easy };
+const LANGS = ['ja', 'en', 'easy'];
+const GROUPS = ['flood', 'landslide', 'tsunami', 'storm_surge', 'shelters', 'wards', 'roads'];
+const DEFAULT_LAYERS = ['flood', 'landslide', 'shelters', 'wards', 'roads'];
+const SCENARIOS = { max: '想定最大規模', plan: '計画規模' };
+const FLOOD_COLOURS = ['#F7F5A9', '#FFD8C0', '#FFB7B7', '#FF9191', '#F285C9', '#DC7ADC'];
+const TSUNAMI_COLOURS = ['#FFFFB3', '#F7F5A9', '#F8E1A6', '#FFD8C0', '#FFB7B7', '#FF9191', '#F285C9', '#DC7ADC'];
+const reducedMotion = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+
+const cfg = readConfig();
+const state = {
+  lang: LANGS.includes(cfg.lang) ? cfg.lang : 'ja',
+  layers: new Set(DEFAULT_LAYERS),
+  scenario: 'max',
+  basemap: !!cfg.gsi_basemap,
+  at: null, // [lon, lat] of the checked place
+  shelter: null, // fid of the open shelter detail
+  risk: null,
+  detail: null,
+  via: 'pointer',
+};
+readUrl();
+
+const $ = (id) => document.getElementById(id);
+const S = () => STRINGS[state.lang];
+
+/** A string with `{name}` placeholders filled. */
+function t(key, vars = {}) {
+  const s = S()[key] ?? ja[key] ?? key;
+  return s.replace(/\{(\w+)\}/g, (_, k) => (vars[k] ?? ''));
+}
+
+/** Build a DOM element: h('p', {class: 'x'}, 'text', child). Text is never parsed as HTML. */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k === 'class') el.className = v;
+    else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+function readConfig() {
+  const el = document.getElementById('machimap-config');
+  try {
+    return el ? JSON.parse(el.textContent) : {};
+  } catch {
+    return {};
+  }
+}
+
+// ---------- URL: language in the query, view, layers and place in the hash ----------
+
+function readUrl() {
+  const q = new URLSearchParams(location.search);
+  if (LANGS.includes(q.get('lang'))) state.lang = q.get('lang');
+  const hp = new URLSearchParams(location.hash.slice(1));
+  const m = (hp.get('map') || '').split('/').map(Number);
+  if (m.length === 3 && m.every(Number.isFinite)) state.view = { zoom: m[0], center: [m[2], m[1]] };
+  if (hp.has('layers')) {
+    state.layers = new Set(hp.get('layers').split(',').filter((g) => GROUPS.includes(g) || g === 'basemap'));
+    state.basemap = !!cfg.gsi_basemap && state.layers.has('basemap');
+    state.layers.delete('basemap');
+  }
+  if (SCENARIOS[hp.get('scenario')]) state.scenario = hp.get('scenario');
+  const at = (hp.get('at') || '').split(',').map(Number);
+  if (at.length === 2 && at.every(Number.isFinite)) state.at = [at[1], at[0]];
+  const sh = Number(hp.get('shelter'));
+  if (Number.isInteger(sh) && sh > 0) state.shelter = sh;
+}
+
+let urlTimer = 0;
+function writeUrl() {
+  clearTimeout(urlTimer);
+  urlTimer = setTimeout(() => {
+    const hp = new URLSearchParams();
+    if (map) {
+      const c = map.getCenter();
+      hp.set('map', `${map.getZoom().toFixed(2)}/${c.lat.toFixed(5)}/${c.lng.toFixed(5)}`);
+    }
+    const layers = GROUPS.filter((g) => state.layers.has(g));
+    if (state.basemap) layers.push('basemap');
+    hp.set('layers', layers.join(','));
+    hp.set('scenario', state.scenario);
+    if (state.at) hp.set('at', `${state.at[1].toFixed(5)},${state.at[0].toFixed(5)}`);
+    if (state.shelter) hp.set('shelter', String(state.shelter));
+    const q = new URLSearchParams(location.search);
+    if (state.lang === 'ja') q.delete('lang');
+    else q.set('lang', state.lang);
+    const qs = q.toString();
+    const url = `${location.pathname}${qs ? `?${qs}` : ''}#${hp.toString().replace(/%2F/g, '/').replace(/%2C/g, ',')}`;
+    history.replaceState(null, '', url);
+  }, 150);
+}
+
+// ---------- Static text ----------
+
+function dataDate() {
+  const ds = cfg.datasets || {};
+  const dates = Object.values(ds)
+    .map((d) => d.published_at)
+    .filter(Boolean)
+    .sort();
+  return dates.length ? dates[dates.length - 1] : null;
+}
+
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+function fmtDate(iso) {
+  if (!iso) return '';
+  const d = new Date(iso.length === 10 ? `${iso}T00:00:00+09:00` : iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  // Dates are shown in Japan time.
+  const j = new Date(d.getTime() + 9 * 3600e3);
+  const [y, m, day] = [j.getUTCFullYear(), j.getUTCMonth() + 1, j.getUTCDate()];
+  return t('date', { y, m, d: day, mon: MONTHS[m - 1] });
+}
+
+function applyStrings() {
+  const city = cfg.publisher || '';
+  document.documentElement.lang = S().html_lang;
+  document.title = t('app_title', { city });
+  for (const el of document.querySelectorAll('[data-i18n]')) {
+    const v = t(el.dataset.i18n, { city });
+    if (el.textContent !== v) el.textContent = v; // unchanged text is not repainted
+  }
+  for (const el of document.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder);
+  for (const el of document.querySelectorAll('[data-i18n-aria]')) el.setAttribute('aria-label', t(el.dataset.i18nAria));
+  const d = dataDate();
+  const asof = d ? t('data_as_of', { date: fmtDate(d) }) : '';
+  if ($('asof').textContent !== asof) $('asof').textContent = asof;
+  $('lang').value = state.lang;
+  if (map) {
+    map.getCanvas().setAttribute('aria-label', t('map_label'));
+    const zi = document.querySelector('.maplibregl-ctrl-zoom-in');
+    const zo = document.querySelector('.maplibregl-ctrl-zoom-out');
+    for (const [el, key] of [[zi, 'zoom_in'], [zo, 'zoom_out']]) {
+      if (!el) continue;
+      el.title = t(key);
+      el.setAttribute('aria-label', t(key));
+    }
+    const at = document.querySelector('.maplibregl-ctrl-attrib-button');
+    if (at) {
+      at.title = t('attribution_toggle');
+      at.setAttribute('aria-label', t('attribution_toggle'));
+    }
+  }
+  renderLayerControls();
+  renderLegend();
+}
+
+// ---------- Layers panel and legend ----------
+
+function renderLayerControls() {
+  const box = $('layer-list');
+  const items = [];
+  for (const g of GROUPS) {
+    if (!hasData(g)) continue;
+    const id = `layer-${g}`;
+    const cb = h('input', { type: 'checkbox', id, checked: state.layers.has(g), onchange: (e) => setLayer(g, e.target.checked) });
+    items.push(h('li', {}, cb, h('label', { for: id }, t(`layer_${g}`))));
+    if (g === 'flood') {
+      const radios = Object.keys(SCENARIOS).map((s) =>
+        h('li', {},
+          h('input', { type: 'radio', name: 'scenario', id: `scenario-${s}`, value: s, checked: state.scenario === s, disabled: !state.layers.has('flood'),
+            onchange: () => setScenario(s) }),
+          h('label', { for: `scenario-${s}` }, t(`scenario_${s}`))));
+      items.push(h('li', { class: 'sub' }, h('fieldset', {}, h('legend', {}, t('scenario_label')), h('ul', {}, radios))));
+    }
+  }
+  if (cfg.gsi_basemap) {
+    items.push(h('li', {}, h('input', { type: 'checkbox', id: 'layer-basemap', checked: state.basemap, onchange: (e) => setBasemap(e.target.checked) }),
+      h('label', { for: 'layer-basemap' }, t('layer_basemap'))));
+  }
+  box.replaceChildren(...items);
+}
+
+function hasData(g) {
+  return !cfg.tile_layers || cfg.tile_layers.includes(g);
+}
+
+function swatch(colour, extra = '') {
+  const s = h('span', { class: `sw ${extra}`, 'aria-hidden': 'true' });
+  if (colour) s.style.backgroundColor = colour;
+  return s;
+}
+
+function legendList(rows) {
+  return h('ul', { class: 'legend-list' }, rows.map(([sw, text]) => h('li', {}, sw, h('span', {}, text))));
+}
+
+function renderLegend() {
+  const parts = [];
+  const on = (g) => state.layers.has(g) && hasData(g);
+  if (on('flood')) {
+    parts.push(h('h3', {}, `${t('legend_flood')}（${t(`scenario_${state.scenario}_short`)}）`));
+    parts.push(legendList(FLOOD_COLOURS.map((c, i) => [swatch(c), t(`depth_${i + 1}`)])));
+  }
+  if (on('storm_surge')) {
+    parts.push(h('h3', {}, t('legend_storm_surge')));
+    parts.push(legendList(FLOOD_COLOURS.map((c, i) => [swatch(c), t(`depth_${i + 1}`)])));
+  }
+  if (on('tsunami')) {
+    parts.push(h('h3', {}, t('legend_tsunami')));
+    parts.push(legendList(TSUNAMI_COLOURS.map((c, i) => [swatch(c), t(`tdepth_${i + 1}`)])));
+  }
+  if (on('landslide')) {
+    parts.push(h('h3', {}, t('legend_landslide')));
+    parts.push(legendList([
+      [swatch('#FFED4C', 'outline-yellow'), t('landslide_yellow')],
+      [swatch('#FB684C', 'outline-red'), t('landslide_red')],
+      [swatch('#ffffff', 'dashed'), t('landslide_pending')],
+    ]));
+  }
+  if (on('shelters')) {
+    parts.push(h('h3', {}, t('legend_shelters')));
+    parts.push(legendList(['shelter-site', 'shelter-building', 'shelter-both'].map((n) => [
+      h('img', { class: 'sw-icon', src: iconUrl(n), alt: '', width: 24, height: 24 }),
+      t(n.replace('-', '_')),
+    ])));
+  }
+  const base = [];
+  if (on('wards')) base.push([swatch(null, 'line-dashed'), t('ward_line')]);
+  if (on('roads')) base.push([swatch(null, 'line-road'), t('road_line')]);
+  base.push([swatch('#1a56db', 'dot'), t('point_marker')]);
+  parts.push(h('h3', {}, t('legend_base')));
+  parts.push(legendList(base));
+  $('legend-body').replaceChildren(...parts);
+}
+
+function styleLayersOf(g) {
+  return (map?.getStyle()?.layers || []).filter((l) => l.metadata?.['machimap:group'] === g).map((l) => l.id);
+}
+
+function applyLayers() {
+  if (!map) return;
+  for (const g of GROUPS) {
+    for (const id of styleLayersOf(g)) map.setLayoutProperty(id, 'visibility', state.layers.has(g) ? 'visible' : 'none');
+  }
+  if (map.getLayer('flood-fill')) map.setFilter('flood-fill', ['==', ['get', 'scenario'], SCENARIOS[state.scenario]]);
+  if (map.getLayer('gsi-pale')) map.setLayoutProperty('gsi-pale', 'visibility', state.basemap ? 'visible' : 'none');
+  if (map.getLayer('wards-fill')) map.setPaintProperty('wards-fill', 'fill-opacity', state.basemap ? 0.25 : 1);
+  labels?.setVisible(state.layers.has('wards'));
+}
+
+function setLayer(g, on) {
+  if (on) state.layers.add(g);
+  else state.layers.delete(g);
+  applyLayers();
+  const radios = document.querySelectorAll('input[name="scenario"]');
+  if (g === 'flood') radios.forEach((r) => { r.disabled = !on; });
+  renderLegend();
+  writeUrl();
+}
+
+function setScenario(s) {
+  state.scenario = s;
+  applyLayers();
+  renderLegend();
+  writeUrl();
+}
+
+function setBasemap(on) {
+  state.basemap = on;
+  applyLayers();
+  writeUrl();
+}
+
+// ---------- Risk at a place ----------
+
+let riskAbort = null;
+
+function fmtDistance(m) {
+  if (m < 1000) return t('m', { n: Math.max(10, Math.round(m / 10) * 10) });
+  return t('km', { n: (m / 1000).toFixed(1) });
+}
+
+function fmtNumber(x) {
+  return Number.isInteger(x) ? x.toLocaleString(state.lang === 'en' ? 'en' : 'ja') : String(Math.round(x * 10) / 10);
+}
+
+function inBounds(lon, lat) {
+  const b = cfg.bounds;
+  if (!b) return true;
+  const pad = 0.02;
+  return lon >= b[0] - pad && lon <= b[2] + pad && lat >= b[1] - pad && lat <= b[3] + pad;
+}
+
+let pickShown = false;
+function setPick(features) {
+  if (!features.length && !pickShown) return; // nothing to clear: spare a render
+  pickShown = features.length > 0;
+  map?.getSource('pick')?.setData({ type: 'FeatureCollection', features });
+}
+
+function pickFeatures() {
+  const f = [];
+  if (state.at) f.push({ type: 'Feature', properties: { kind: 'point' }, geometry: { type: 'Point', coordinates: state.at } });
+  if (state.highlight) f.push({ type: 'Feature', properties: { kind: 'shelter' }, geometry: { type: 'Point', coordinates: state.highlight } });
+  return f;
+}
+
+function wardAt(lon, lat) {
+  if (!map || !state.layers.has('wards')) return null;
+  try {
+    const hits = map.queryRenderedFeatures(map.project([lon, lat]), { layers: ['wards-fill'] });
+    return hits[0]?.properties?.name || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Check the risk at (lon, lat) and show it in the panel. */
+async function checkPlace(lon, lat, opts = {}) {
+  state.at = [lon, lat];
+  state.shelter = null;
+  state.detail = null;
+  state.via = opts.via || 'pointer';
+  setPick(pickFeatures());
+  writeUrl();
+  if (opts.fly && map) flyTo([lon, lat], Math.max(map.getZoom(), 15));
+  await loadRisk(opts);
+}
+
+async function loadRisk(opts = {}) {
+  if (!state.at) return;
+  const [lon, lat] = state.at;
+  riskAbort?.abort();
+  const ctrl = new AbortController();
+  riskAbort = ctrl;
+  renderLoading();
+  try {
+    const r = await fetch(`/api/risk?lat=${lat.toFixed(6)}&lon=${lon.toFixed(6)}&lang=${S().risk_lang}`, { signal: ctrl.signal });
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    const risk = await r.json();
+    risk.ward = wardAt(lon, lat);
+    state.risk = risk;
+    renderRisk(opts.focus ?? state.via === 'keyboard');
+    if (!risk.ward && map) {
+      // The map was not drawn there yet (shared link, search): name the ward once it is.
+      map.once('idle', () => {
+        const w = wardAt(lon, lat);
+        const el = document.getElementById('where-name');
+        if (w && state.risk === risk && el) {
+          risk.ward = w;
+          el.textContent = t('near_ward', { ward: w });
+        }
+      });
+    }
+  } catch (e) {
+    if (e.name === 'AbortError') return;
+    renderError(t('risk_error'));
+  }
+}
+
+function renderLoading() {
+  $('info-live').textContent = t('risk_loading');
+  $('info').setAttribute('aria-busy', 'true');
+}
+
+function renderError(msg) {
+  $('info').removeAttribute('aria-busy');
+  $('info-live').textContent = msg;
+  $('info-body').replaceChildren(h('p', { class: 'error' }, msg));
+}
+
+let speaking = false;
+function speakButton(text) {
+  if (!('speechSynthesis' in window)) return null;
+  const b = h('button', { type: 'button', class: 'btn secondary', onclick: () => {
+    if (speaking) {
+      speechSynthesis.cancel();
+      speaking = false;
+      b.textContent = t('read_aloud');
+      return;
+    }
+    const u = new SpeechSynthesisUtterance(text);
+    u.lang = state.lang === 'en' ? 'en-US' : 'ja-JP';
+    u.rate = state.lang === 'easy' ? 0.85 : 1;
+    u.onend = () => { speaking = false; b.textContent = t('read_aloud'); };
+    speaking = true;
+    b.textContent = t('stop_reading');
+    speechSynthesis.speak(u);
+  } }, t('read_aloud'));
+  return b;
+}
+
+function bandText(z) {
+  const f = (x) => (Number.isInteger(x) ? String(x) : String(x));
+  if (state.lang !== 'en' && z.depth_label) return z.depth_label;
+  const a = z.depth_min_m;
+  const b = z.depth_max_m;
+  if (a > 0 && b != null) return `${f(a)}–${f(b)} m`;
+  if (b != null) return state.lang === 'en' ? `under ${f(b)} m` : `${f(b)}m未満`;
+  if (a != null) return state.lang === 'en' ? `${f(a)} m or more` : `${f(a)}m以上`;
+  return '';
+}
+
+function zoneFacts(hz) {
+  const z = hz.zones[0];
+  if (!z) return [];
+  const facts = [];
+  if (hz.hazard === 'landslide') {
+    if (z.phenomenon) facts.push(t(`landslide_kind_${z.phenomenon}`));
+    if (z.zone_class) facts.push(t([2, 4].includes(z.zone_class) ? 'landslide_red' : 'landslide_yellow'));
+    if ([3, 4].includes(z.zone_class)) facts.push(t('landslide_pending'));
+  } else {
+    const band = bandText(z);
+    if (band) facts.push(t('zone_depth', { band }));
+    if (z.scenario) facts.push(t('zone_scenario', { s: z.scenario === SCENARIOS.plan ? t('scenario_plan_short') : z.scenario === SCENARIOS.max ? t('scenario_max_short') : z.scenario }));
+    if (z.river_name) facts.push(t('zone_river', { r: z.river_name }));
+  }
+  return facts;
+}
+
+function shelterName(s) {
+  return state.lang === 'en' && s.name_en ? s.name_en : s.name;
+}
+
+function stockText(st) {
+  if (!st || !st.items) return t('stock_none');
+  return t('stock', {
+    w: `${fmtNumber(st.water)}${st.water_unit || ''}`,
+    f: `${fmtNumber(st.food)}${st.food_unit || ''}`,
+    b: fmtNumber(st.blankets),
+  });
+}
+
+function designations(s) {
+  const out = [];
+  if (s.is_emergency_site) out.push(h('span', { class: 'chip site' }, h('img', { src: iconUrl('shelter-site'), alt: '', width: 18, height: 18 }), t('designation_site')));
+  if (s.is_shelter) out.push(h('span', { class: 'chip building' }, h('img', { src: iconUrl('shelter-building'), alt: '', width: 18, height: 18 }), t('designation_shelter')));
+  return out;
+}
+
+function shelterItem(s, headingLevel = 'h4') {
+  const name = shelterName(s);
+  return h('li', { class: 'shelter' },
+    h(headingLevel, { class: 'shelter-name' }, name),
+    h('p', { class: 'meta' }, h('strong', {}, t('distance', { d: fmtDistance(s.distance_m) })), s.capacity ? ` ・ ${t('capacity', { n: fmtNumber(s.capacity) })}` : ''),
+    h('p', { class: 'chips' }, designations(s)),
+    h('p', { class: 'stock' }, stockText(s.stock)),
+    h('p', { class: 'open' }, s.open_status ? t('open_status', { s: s.open_status }) : t('open_unknown')),
+    h('div', { class: 'row-buttons' },
+      h('button', { type: 'button', class: 'btn secondary', 'aria-label': `${t('show_on_map')}: ${name}`, onclick: () => showShelterOnMap(s) }, t('show_on_map')),
+      h('button', { type: 'button', class: 'btn secondary', 'aria-label': `${t('details')}: ${name}`, onclick: () => openShelter(s.fid, { focus: true }) }, t('details'))));
+}
+
+function renderRisk(focus) {
+  const r = state.risk;
+  if (!r) return;
+  $('info').removeAttribute('aria-busy');
+  const where = r.ward ? t('near_ward', { ward: r.ward }) : t('selected_place');
+  const outside = !inBounds(r.lon, r.lat);
+  const summary = outside ? t('outside_city') : r.summary;
+  $('info-live').textContent = `${t('risk_heading')}: ${where}. ${summary}`;
+  const heading = h('h2', { id: 'info-h', tabindex: '-1' }, t('risk_heading'));
+  const body = [
+    heading,
+    h('p', { class: 'where' }, h('span', { id: 'where-name' }, where), h('span', { class: 'coords' }, ` （${t('coords', { lat: r.lat.toFixed(4), lon: r.lon.toFixed(4) })}）`)),
+    h('p', { class: 'summary' }, summary),
+    speakButton([summary, ...r.hazards.filter((x) => x.in_zone).map((x) => x.message)].join(' ')),
+  ];
+  const list = h('ul', { class: 'hazards' });
+  const sorted = [...r.hazards].sort((a, b) => Number(b.in_zone) - Number(a.in_zone));
+  for (const hz of sorted) {
+    const status = !hz.data_available ? 'nodata' : hz.in_zone ? 'in' : 'out';
+    const badge = h('span', { class: `badge ${status}` },
+      h('span', { 'aria-hidden': 'true' }, status === 'in' ? '⚠ ' : status === 'out' ? '✓ ' : '? '),
+      t(status === 'in' ? 'in_zone' : status === 'out' ? 'out_zone' : 'no_data'));
+    // The summary above already says it when there is a single hazard: no need to repeat.
+    const li = h('li', { class: `hazard ${status}` },
+      h('h3', {}, badge, ' ', hz.title),
+      summary.includes(hz.message) ? null : h('p', { class: 'message' }, hz.message));
+    const facts = zoneFacts(hz);
+    if (facts.length) li.append(h('ul', { class: 'facts' }, facts.map((f) => h('li', {}, f))));
+    if (hz.data_date) li.append(h('p', { class: 'asof-small' }, t('data_as_of', { date: fmtDate(hz.data_date) })));
+    if (hz.in_zone && hz.shelters.length) {
+      li.append(h('h4', { class: 'sub-h' }, t('shelters_for', { hazard: hz.title })));
+      li.append(h('ol', { class: 'shelters' }, hz.shelters.map((s) => shelterItem(s, 'h5'))));
+    }
+    list.append(li);
+  }
+  body.push(list);
+  if (r.nearest_shelters?.length) {
+    body.push(h('h3', { class: 'sub-h' }, t('nearest_shelters')));
+    body.push(h('ol', { class: 'shelters' }, r.nearest_shelters.map((s) => shelterItem(s, 'h4'))));
+  }
+  body.push(h('p', { class: 'note' }, t('emergency_note')));
+  $('info-body').replaceChildren(...body);
+  document.body.dataset.riskSeq = String(Number(document.body.dataset.riskSeq || 0) + 1);
+  if (focus) {
+    reveal(heading, true);
+  } else if (state.via !== 'hash') {
+    reveal($('info'), false);
+  }
+}
+
+/** Bring `el` into view: the panel scrolls on wide screens, the page on phones. */
+function reveal(el, focusIt) {
+  if (focusIt) el.focus({ preventScroll: true });
+  const panel = $('panel');
+  const panelScrolls = getComputedStyle(panel).overflowY === 'auto';
+  if (panelScrolls) {
+    const top = el.getBoundingClientRect().top - panel.getBoundingClientRect().top + panel.scrollTop - 8;
+    panel.scrollTo({ top, behavior: reducedMotion ? 'auto' : 'smooth' });
+  } else {
+    el.scrollIntoView({ block: 'start', behavior: reducedMotion ? 'auto' : 'smooth' });
+  }
+}
+
+// ---------- Shelters ----------
+
+function flyTo(center, zoom) {
+  if (!map) return;
+  if (reducedMotion) map.jumpTo({ center, zoom });
+  else map.flyTo({ center, zoom, speed: 1.6 });
+}
+
+function showShelterOnMap(s) {
+  state.highlight = [s.lon, s.lat];
+  setPick(pickFeatures());
+  if (!state.layers.has('shelters')) setLayer('shelters', true);
+  flyTo([s.lon, s.lat], 16);
+  if (getComputedStyle($('panel')).overflowY !== 'auto') $('main').scrollIntoView({ block: 'nearest' });
+}
+
+async function openShelter(fid, opts = {}) {
+  state.shelter = fid;
+  writeUrl();
+  renderLoading();
+  try {
+    const r = await fetch(`/api/shelters/${encodeURIComponent(fid)}`);
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    state.detail = await r.json();
+    renderShelter(opts.focus);
+    if (opts.fly && state.detail.lon != null) {
+      state.highlight = [state.detail.lon, state.detail.lat];
+      setPick(pickFeatures());
+      flyTo([state.detail.lon, state.detail.lat], 16);
+    }
+  } catch {
+    renderError(t('risk_error'));
+  }
+}
+
+const HAZARD_FLAGS = ['flood', 'landslide', 'storm_surge', 'earthquake', 'tsunami', 'large_fire', 'inland_flood', 'volcano'];
+
+function renderShelter(focus) {
+  const d = state.detail;
+  if (!d) return;
+  const p = d.properties || {};
+  $('info').removeAttribute('aria-busy');
+  const name = state.lang === 'en' && p.name_en ? p.name_en : p.name;
+  $('info-live').textContent = `${t('shelter_heading')}: ${name}`;
+  const heading = h('h2', { id: 'info-h', tabindex: '-1' }, name);
+  const rows = [];
+  const row = (k, v) => { if (v !== null && v !== undefined && v !== '') rows.push(h('div', {}, h('dt', {}, t(k)), h('dd', {}, v))); };
+  row('f_name_kana', p.name_kana);
+  row('f_address', p.address);
+  row('f_designation', designations(p).length ? h('span', { class: 'chips' }, designations(p)) : null);
+  row('f_capacity', p.capacity != null ? t('people', { n: fmtNumber(p.capacity) }) : null);
+  row('f_open', p.open_status || t('open_unknown_short'));
+  row('f_accepts', p.accepts);
+  row('f_altitude', p.altitude_m != null ? t('meters', { n: fmtNumber(p.altitude_m) }) : null);
+  row('f_phone', p.phone ? h('a', { href: `tel:${p.phone.replace(/[^0-9+]/g, '')}` }, p.phone) : null);
+  row('f_communities', p.communities ? p.communities.split(';').join('、') : null);
+  row('f_note', p.note);
+  row('f_url', p.url && /^https?:\/\//.test(p.url) ? h('a', { href: p.url, rel: 'noopener' }, p.url) : null);
+
+  const hz = h('ul', { class: 'hz-flags' }, HAZARD_FLAGS.map((k) => h('li', { class: p[k] ? 'yes' : 'no' },
+    h('span', { class: 'hz-name' }, t(`hz_${k}`)), h('span', { class: 'hz-val' }, t(p[k] ? 'hz_yes' : 'hz_no')))));
+
+  const stock = d.stockpile || [];
+  const stockPart = stock.length
+    ? h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-labelledby': 'stock-caption' },
+      h('table', { class: 'stock-table' },
+        h('caption', { id: 'stock-caption' }, t('stock_caption', { name, date: fmtDate(d.stockpile_published_at) })),
+        h('thead', {}, h('tr', {}, ['th_category', 'th_item', 'th_quantity', 'th_expiry', 'th_checked'].map((k) => h('th', { scope: 'col' }, t(k))))),
+        h('tbody', {}, stock.map((s) => h('tr', {},
+          h('td', {}, s.category || ''),
+          h('th', { scope: 'row' }, [s.item, s.spec ? `（${s.spec}）` : ''].join('')),
+          h('td', { class: 'num' }, s.quantity != null ? `${fmtNumber(s.quantity)}${s.unit || ''}` : ''),
+          h('td', {}, s.expiry || '—'),
+          h('td', {}, s.updated_on || '—'))))))
+    : h('p', {}, t('stock_none'));
+
+  const back = state.risk
+    ? h('button', { type: 'button', class: 'btn secondary', onclick: () => { state.shelter = null; state.detail = null; writeUrl(); renderRisk(true); } }, `← ${t('back')}`)
+    : null;
+  const body = [
+    back,
+    heading,
+    h('p', { class: 'kind' }, t('shelter_heading')),
+    h('div', { class: 'row-buttons' },
+      h('button', { type: 'button', class: 'btn secondary', onclick: () => showShelterOnMap({ lon: d.lon, lat: d.lat }) }, t('show_on_map'))),
+    h('dl', { class: 'fields' }, rows),
+    h('h3', {}, t('f_hazards')),
+    hz,
+    h('h3', {}, t('stock_heading')),
+    stockPart,
+    h('h3', {}, t('data_links')),
+    h('ul', { class: 'links' },
+      h('li', {}, h('a', { href: `/ogc/collections/shelters/items/${d.fid}` }, t('link_geojson'))),
+      h('li', {}, h('a', { href: '/datasets/shelters.csv' }, t('link_shelters_csv'))),
+      h('li', {}, h('a', { href: '/datasets/stockpile.csv' }, t('link_stockpile_csv')))),
+    h('p', { class: 'asof-small' }, t('data_as_of', { date: fmtDate(d.published_at) })),
+  ];
+  $('info-body').replaceChildren(...body.filter(Boolean));
+  if (focus) reveal(heading, true);
+  else $('panel').scrollTo({ top: 0 });
+}
+
+// ---------- Search ----------
+
+let searchAbort = null;
+async function search(q) {
+  const out = $('search-results');
+  q = q.trim();
+  if (!q) {
+    out.replaceChildren();
+    return;
+  }
+  searchAbort?.abort();
+  const ctrl = new AbortController();
+  searchAbort = ctrl;
+  try {
+    const r = await fetch(`/api/search?q=${encodeURIComponent(q)}&limit=8`, { signal: ctrl.signal });
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    const res = await r.json();
+    if (!res.results.length) {
+      out.replaceChildren(h('p', { role: 'status' }, t('search_none', { q })));
+      return;
+    }
+    const items = res.results.map((hit) => h('li', {},
+      h('button', { type: 'button', class: 'result', onclick: () => goTo(hit, true) },
+        h('span', { class: 'r-name' }, state.lang === 'en' && hit.name_en ? hit.name_en : hit.name),
+        h('span', { class: 'r-kind' }, `${t(`kind_${hit.kind}`)}${hit.detail ? ` ・ ${hit.detail}` : ''}`))));
+    out.replaceChildren(h('p', { role: 'status', class: 'count' }, t('search_count', { n: res.results.length })),
+      h('ul', { class: 'results', 'aria-label': t('search_results_label') }, items));
+    goTo(res.results[0], false);
+  } catch (e) {
+    if (e.name !== 'AbortError') out.replaceChildren(h('p', { role: 'status', class: 'error' }, t('search_error')));
+  }
+}
+
+function goTo(hit, focus) {
+  if (!map) return;
+  if (hit.kind === 'shelter') {
+    state.highlight = [hit.lon, hit.lat];
+    setPick(pickFeatures());
+    flyTo([hit.lon, hit.lat], 16);
+    openShelter(hit.fid, { focus });
+    return;
+  }
+  const b = hit.bbox;
+  if (b && (b[2] - b[0] > 1e-4 || b[3] - b[1] > 1e-4)) {
+    map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 40, maxZoom: 16, animate: !reducedMotion });
+  } else {
+    flyTo([hit.lon, hit.lat], 16);
+  }
+  state.highlight = null;
+  checkPlace(hit.lon, hit.lat, { focus, via: focus ? 'keyboard' : 'search' });
+}
+
+// ---------- Map ----------
+
+let map = null;
+let labels = null;
+
+/**
+ * Draw the first view once, when all its tiles are in, instead of once per arriving tile: each
+ * frame costs a full repaint of the canvas (dear where the browser composites in software).
+ * Public API only: `triggerRepaint` is held between the tile requests and the last tile.
+ */
+function drawWhenComplete(m, onDone) {
+  const repaint = m.triggerRepaint.bind(m);
+  let state = 'waiting'; // waiting → holding → done
+  const finish = () => {
+    if (state === 'done') return;
+    state = 'done';
+    m.triggerRepaint = repaint;
+    m.off('render', onRender);
+    m.off('data', onData);
+    repaint();
+    m.once('idle', onDone);
+  };
+  const onRender = () => {
+    const src = m.getSource('machimap');
+    if (state === 'waiting' && src && src.loaded() && !m.areTilesLoaded()) state = 'holding';
+  };
+  const onData = () => {
+    if (state === 'holding' && m.areTilesLoaded()) finish();
+  };
+  m.triggerRepaint = () => {
+    if (state !== 'holding') repaint();
+  };
+  m.on('render', onRender);
+  m.on('data', onData);
+  m.once('error', finish);
+  setTimeout(finish, 6000);
+}
+
+function buildStyle() {
+  const style = JSON.parse(JSON.stringify(baseStyle));
+  const ids = (cfg.tile_layers || ['wards', 'flood', 'landslide', 'tsunami', 'storm_surge', 'roads', 'shelters']).filter((d) => d !== 'stockpile');
+  style.sources.machimap.url = new URL(`/tiles/${ids.join(',')}.json`, location.href).href;
+  if (cfg.gsi_basemap && cfg.gsi_tiles) {
+    style.sources.gsi = {
+      type: 'raster',
+      tiles: [cfg.gsi_tiles],
+      tileSize: 256,
+      minzoom: 2,
+      maxzoom: 18,
+      attribution: '<a href="https://maps.gsi.go.jp/development/ichiran.html" rel="noopener">地理院タイル</a>',
+    };
+    style.layers.splice(1, 0, { id: 'gsi-pale', type: 'raster', source: 'gsi', layout: { visibility: state.basemap ? 'visible' : 'none' } });
+  }
+  for (const l of style.layers) {
+    const g = l.metadata?.['machimap:group'];
+    if (g) l.layout = { ...(l.layout || {}), visibility: state.layers.has(g) ? 'visible' : 'none' };
+  }
+  const fl = style.layers.find((l) => l.id === 'flood-fill');
+  if (fl) fl.filter = ['==', ['get', 'scenario'], SCENARIOS[state.scenario]];
+  const wf = style.layers.find((l) => l.id === 'wards-fill');
+  if (wf && state.basemap) wf.paint['fill-opacity'] = 0.25;
+  return style;
+}
+
+function initMap() {
+  const opts = {
+    container: 'map',
+    style: buildStyle(),
+    minZoom: 8,
+    maxZoom: 18,
+    dragRotate: false,
+    pitchWithRotate: false,
+    touchPitch: false,
+    attributionControl: false,
+    canvasContextAttributes: { preserveDrawingBuffer: true, antialias: false },
+    fadeDuration: 0,
+    validateStyle: false, // validated by the tests (tests/web/style.test.mjs), not on every phone
+    locale: { 'Map.Title': t('map_label') },
+  };
+  if (state.view) {
+    opts.center = state.view.center;
+    opts.zoom = state.view.zoom;
+  } else if (cfg.bounds) {
+    opts.bounds = [[cfg.bounds[0], cfg.bounds[1]], [cfg.bounds[2], cfg.bounds[3]]];
+    opts.fitBoundsOptions = { padding: 10 };
+  }
+  map = new maplibregl.Map(opts);
+  window.machimap = { map, state };
+  map.touchZoomRotate.disableRotation();
+  map.keyboard.disableRotation();
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+  map.addControl(new maplibregl.ScaleControl({ maxWidth: 100, unit: 'metric' }), 'bottom-left');
+  map.addControl(new maplibregl.AttributionControl({ compact: true, customAttribution: 'machimap' }), 'bottom-right');
+  map.on('styleimagemissing', () => addIcons(map));
+  // Show the canvas once the first view is complete (one paint, not one per arriving tile).
+  drawWhenComplete(map, () => document.body.classList.add('map-drawn'));
+  map.on('load', () => {
+    addIcons(map);
+    setPick(pickFeatures());
+    applyStrings();
+    document.body.classList.add('map-ready');
+  });
+  map.on('moveend', writeUrl);
+  map.on('click', (e) => {
+    const box = [[e.point.x - 8, e.point.y - 8], [e.point.x + 8, e.point.y + 8]];
+    const sh = map.getLayer('shelters-symbol') && state.layers.has('shelters')
+      ? map.queryRenderedFeatures(box, { layers: ['shelters-symbol'] }) : [];
+    if (sh.length) {
+      const f = sh[0];
+      const fid = f.id ?? f.properties.fid;
+      if (fid != null) {
+        state.highlight = f.geometry.coordinates;
+        setPick(pickFeatures());
+        openShelter(fid, { focus: false });
+        return;
+      }
+    }
+    checkPlace(e.lngLat.lng, e.lngLat.lat, { via: 'pointer' });
+  });
+  map.on('mousemove', (e) => {
+    const over = map.getLayer('shelters-symbol') && state.layers.has('shelters')
+      && map.queryRenderedFeatures(e.point, { layers: ['shelters-symbol'] }).length;
+    map.getCanvas().style.cursor = over ? 'pointer' : '';
+  });
+  const canvas = map.getCanvas();
+  canvas.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      const c = map.getCenter();
+      checkPlace(c.lng, c.lat, { via: 'keyboard', focus: true });
+    }
+  });
+  labels = wardLabels(map, { sourceLayer: 'wards_label', minzoom: 13 });
+  labels.setVisible(state.layers.has('wards'));
+}
+
+// ---------- Start ----------
+
+function init() {
+  // Language choices.
+  const sel = $('lang');
+  sel.replaceChildren(...LANGS.map((l) => h('option', { value: l, lang: STRINGS[l].html_lang }, STRINGS[l].lang_name)));
+  sel.addEventListener('change', () => {
+    state.lang = sel.value;
+    applyStrings();
+    writeUrl();
+    if (state.detail) renderShelter(false);
+    else if (state.at) loadRisk({ focus: false });
+    const q = $('q').value.trim();
+    if (q && $('search-results').childElementCount) search(q);
+  });
+  $('search').addEventListener('submit', (e) => {
+    e.preventDefault();
+    search($('q').value);
+  });
+  $('locate').addEventListener('click', () => {
+    if (!('geolocation' in navigator)) {
+      renderError(t('locate_error'));
+      return;
+    }
+    $('info-live').textContent = t('locating');
+    navigator.geolocation.getCurrentPosition(
+      (pos) => checkPlace(pos.coords.longitude, pos.coords.latitude, { fly: true, via: 'keyboard', focus: true }),
+      () => renderError(t('locate_error')),
+      { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 },
+    );
+  });
+  $('check-center').addEventListener('click', () => {
+    const c = map.getCenter();
+    checkPlace(c.lng, c.lat, { via: 'keyboard', focus: true });
+  });
+  $('print').addEventListener('click', () => window.print());
+  // The map canvas is WebGL: print a still image of it instead.
+  window.addEventListener('beforeprint', () => {
+    if (!map) return;
+    let img = $('print-img');
+    if (!img) {
+      img = h('img', { id: 'print-img', alt: t('map_label') });
+      $('main').append(img);
+    }
+    img.src = map.getCanvas().toDataURL('image/png');
+    state.layersWereOpen = $('layers-box').open;
+    $('layers-box').open = true;
+  });
+  window.addEventListener('afterprint', () => {
+    $('layers-box').open = !!state.layersWereOpen;
+  });
+  document.querySelector('.skip').addEventListener('click', (e) => {
+    e.preventDefault();
+    reveal($('info'), true);
+  });
+  const details = $('layers-box');
+  if (window.matchMedia('(min-width: 761px)').matches) details.open = true;
+  applyStrings();
+  initMap();
+  if (state.shelter) openShelter(state.shelter, { focus: false });
+  else if (state.at) {
+    state.via = 'hash';
+    setPick(pickFeatures());
+    loadRisk({ focus: false });
+  }
+}
+
+init();
