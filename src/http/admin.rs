@@ -153,9 +153,10 @@ const DS: super::openapi::Param = path_param("dataset", "Dataset id", "wards");
 const VER: super::openapi::Param = path_param("version", "Version number", "1");
 const ADMIN_ERRORS: &[u16] = &[400, 401, 403, 404, 409];
 
-/// Documented routes (see `openapi`): the public shelter status, and the admin API's POST
-/// routes (its GET routes need a token, so the route test cannot request them; they are listed
-/// in [`ADMIN_ROUTES`]). The event stream never ends, so it is not listed either.
+/// Documented routes (see `openapi`): the public shelter status and the admin API (Bearer
+/// token; the route test checks that each admin GET refuses an anonymous request with 401).
+/// The console's HTML pages are in [`ADMIN_ROUTES`]; the event stream never ends, so it is
+/// not listed.
 pub const ROUTES: &[RouteDoc] = &[
     RouteDoc {
         method: "get",
@@ -228,6 +229,60 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[path_param("fid", "Shelter feature id", "1")],
         produces: &["application/json"],
         errors: ADMIN_ERRORS,
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/admin/whoami",
+        tag: "admin",
+        summary: "The account behind the Bearer token",
+        params: &[],
+        produces: &["application/json"],
+        errors: &[401],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/admin/datasets",
+        tag: "admin",
+        summary: "Every dataset with its published version. Bearer token",
+        params: &[],
+        produces: &["application/json"],
+        errors: &[401],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/admin/datasets/{dataset}/versions",
+        tag: "admin",
+        summary: "History: every version with who, when, source files and hash, rows, report summary. Bearer token",
+        params: &[DS],
+        produces: &["application/json"],
+        errors: &[401, 404],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/admin/datasets/{dataset}/versions/{version}",
+        tag: "admin",
+        summary: "One version: its validation report and the preview against the published one. Bearer token",
+        params: &[DS, VER],
+        produces: &["application/json"],
+        errors: &[401, 404],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/admin/datasets/{dataset}/versions/{version}/csv",
+        tag: "admin",
+        summary: "Any stored version as CSV (canonical layout). Bearer token",
+        params: &[DS, VER],
+        produces: &["text/csv"],
+        errors: &[401, 404],
+    },
+    RouteDoc {
+        method: "get",
+        path: "/api/admin/audit",
+        tag: "admin",
+        summary: "The audit log (admins only). Bearer token",
+        params: &[],
+        produces: &["application/json"],
+        errors: &[401, 403],
     },
 ];
 

@@ -225,13 +225,16 @@ pub fn document(base: &str) -> Value {
                     {"schema": {"$ref": schema}}}}),
             );
         }
-        let op = json!({
+        let mut op = json!({
             "tags": [r.tag],
             "summary": r.summary,
             "operationId": operation_id(r),
             "parameters": params,
             "responses": responses,
         });
+        if r.path.starts_with("/api/admin") {
+            op["security"] = json!([{"bearer": []}]);
+        }
         let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
         if let Some(m) = entry.as_object_mut() {
             m.insert(r.method.to_string(), op);
@@ -255,11 +258,16 @@ pub fn document(base: &str) -> Value {
             {"name": "catalog", "description": "Dataset catalog: HTML, DCAT, CKAN Action API"},
             {"name": "risk", "description": "Hazard risk at a point, for residents"},
             {"name": "web", "description": "The resident hazard map and its helpers"},
+            {"name": "shelters", "description": "Shelter status (開設 / 満員 / 閉鎖) on a disaster day"},
             {"name": "admin", "description": "Staff console API (authentication required)"},
             {"name": "ops", "description": "Health, metrics, this document"}
         ],
         "paths": paths,
-        "components": {"schemas": {"Error": error_schema(), "CkanError": ckan_error_schema()}},
+        "components": {
+            "schemas": {"Error": error_schema(), "CkanError": ckan_error_schema()},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                "description": "An API token created in the staff console (/admin → API tokens)"}}
+        },
     })
 }
 
