@@ -122,3 +122,30 @@ export async function transferred(log) {
   }
   return total;
 }
+
+/**
+ * Add a staff account to the database under test (`machimap user add`, password on stdin). The
+ * server reloads the accounts when their file grows. An existing name is left as it is.
+ */
+export async function addStaffUser({ name, password, role = 'editor' }) {
+  const { spawnSync } = await import('node:child_process');
+  const bin = process.env.MACHIMAP_BIN;
+  const db = process.env.MACHIMAP_DB;
+  if (!bin || !db) throw new Error('MACHIMAP_BIN and MACHIMAP_DB are not set: run with `bash scripts/test-web`');
+  const r = spawnSync(bin, ['user', 'add', name, '--role', role, '--db', db], { input: `${password}\n`, encoding: 'utf8' });
+  if (r.status !== 0 && !/exist/i.test(`${r.stderr}${r.stdout}`)) {
+    throw new Error(`machimap user add ${name}: ${r.status} ${r.stderr}`);
+  }
+}
+
+/** Sign in to the staff console at /admin through its login form. */
+export async function adminLogin(page, { name, password }) {
+  await page.goto(`${BASE}/admin`);
+  if (!(await page.locator('form[action="/admin/login"]').count())) return;
+  await page.fill('#user', name);
+  await page.fill('#password', password);
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/admin/login"] button[type="submit"]')]);
+  if (await page.locator('form[action="/admin/login"]').count()) {
+    throw new Error(`login as ${name} failed: ${await page.locator('main').textContent().catch(() => '')}`);
+  }
+}

@@ -463,11 +463,104 @@ function shelterItem(s, headingLevel = 'h4') {
     h('p', { class: 'meta' }, h('strong', {}, t('distance', { d: fmtDistance(s.distance_m) })), s.capacity ? ` ・ ${t('capacity', { n: fmtNumber(s.capacity) })}` : ''),
     h('p', { class: 'chips' }, designations(s)),
     h('p', { class: 'stock' }, stockText(s.stock)),
-    h('p', { class: 'open' }, s.open_status ? t('open_status', { s: s.open_status }) : t('open_unknown')),
+    openLine(s),
     h('div', { class: 'row-buttons' },
       h('button', { type: 'button', class: 'btn secondary', 'aria-label': `${t('show_on_map')}: ${name}`, onclick: () => showShelterOnMap(s) }, t('show_on_map')),
       h('button', { type: 'button', class: 'btn secondary', 'aria-label': `${t('details')}: ${name}`, onclick: () => openShelter(s.fid, { focus: true }) }, t('details'))));
 }
+
+// ---------- Shelter status on a disaster day (開設 / 満員 / 閉鎖) ----------
+
+const STATUS_ICONS = { open: '○', full: '▲', closed: '×' };
+
+/** The status of shelter `fid` as words (with the evacuee count), or null when not announced. */
+function statusText(fid) {
+  const st = shelterStatus.get(Number(fid));
+  if (!st || !STATUS_ICONS[st.status]) return null;
+  const word = t(`status_${st.status}`);
+  return st.evacuees != null && st.status !== 'closed'
+    ? t('status_with_evacuees', { s: word, n: fmtNumber(st.evacuees) })
+    : word;
+}
+
+/** Fill `el` (marked `data-status-fid`) with the live status, or its static fallback. */
+function paintStatus(el) {
+  const fid = Number(el.dataset.statusFid);
+  const st = shelterStatus.get(fid);
+  const text = statusText(fid);
+  const detail = el.dataset.statusKind === 'detail';
+  let parts;
+  if (text) {
+    el.dataset.status = st.status;
+    const icon = h('span', { class: 'status-icon', 'aria-hidden': 'true' }, STATUS_ICONS[st.status]);
+    parts = detail ? [icon, ' ', text] : [icon, ' ', t('open_status', { s: text })];
+  } else {
+    delete el.dataset.status;
+    const fallback = el.dataset.fallback || '';
+    parts = detail ? [fallback || t('open_unknown_short')] : [fallback ? t('open_status', { s: fallback }) : t('open_unknown')];
+  }
+  el.replaceChildren(...parts);
+}
+
+function openLine(s) {
+  const el = h('p', { class: 'open live-status', 'data-status-fid': s.fid, 'data-fallback': s.open_status || '' });
+  paintStatus(el);
+  return el;
+}
+
+const shelterStatus = new Map(); // fid → { status, evacuees, updated_at }
+let statusEtag = null;
+let statusTimer = 0;
+
+function statusKey(st) {
+  return st ? `${st.status}/${st.evacuees ?? ''}` : '';
+}
+
+/** Poll /api/shelter-status (304 when nothing changed) and update the open panel in place. */
+async function pollStatus() {
+  clearTimeout(statusTimer);
+  try {
+    const headers = statusEtag ? { 'If-None-Match': statusEtag } : {};
+    const r = await fetch('/api/shelter-status', { headers, cache: 'no-store' });
+    if (r.status === 200) {
+      const doc = await r.json();
+      statusEtag = r.headers.get('ETag');
+      const next = new Map();
+      for (const s of doc.shelters || []) next.set(Number(s.fid), { status: s.status, evacuees: s.evacuees, updated_at: s.updated_at });
+      const changed = new Set();
+      for (const fid of new Set([...next.keys(), ...shelterStatus.keys()])) {
+        if (statusKey(next.get(fid)) !== statusKey(shelterStatus.get(fid))) changed.add(fid);
+      }
+      const first = statusPolled === false;
+      statusPolled = true;
+      shelterStatus.clear();
+      for (const [k, v] of next) shelterStatus.set(k, v);
+      if (changed.size) updateStatusInPlace(changed, !first);
+    }
+  } catch {
+    // Offline or the server restarting: try again at the next tick.
+  }
+  statusTimer = setTimeout(pollStatus, document.hidden ? 15000 : 3000);
+}
+let statusPolled = false;
+
+function updateStatusInPlace(changed, announce) {
+  const said = [];
+  for (const el of document.querySelectorAll('#info-body [data-status-fid]')) {
+    const fid = Number(el.dataset.statusFid);
+    if (!changed.has(fid)) continue;
+    paintStatus(el);
+    if (announce && !said.some((x) => x.fid === fid)) {
+      const name = el.dataset.statusName || el.closest('li.shelter')?.querySelector('.shelter-name')?.textContent || '';
+      said.push({ fid, text: `${name}: ${statusText(fid) || t('open_unknown_short')}` });
+    }
+  }
+  if (said.length) $('info-live').textContent = `${t('status_changed')} ${said.map((x) => x.text).join('、')}`;
+}
+
+document.addEventListener('visibilitychange', () => {
+  if (!document.hidden) pollStatus();
+});
 
 function renderRisk(focus) {
   const r = state.risk;
@@ -583,7 +676,11 @@ function renderShelter(focus) {
   row('f_address', p.address);
   row('f_designation', designations(p).length ? h('span', { class: 'chips' }, designations(p)) : null);
   row('f_capacity', p.capacity != null ? t('people', { n: fmtNumber(p.capacity) }) : null);
-  row('f_open', p.open_status || t('open_unknown_short'));
+  {
+    const dd = h('dd', { class: 'live-status', 'data-status-fid': d.fid, 'data-status-kind': 'detail', 'data-status-name': name, 'data-fallback': p.open_status || '' });
+    paintStatus(dd);
+    rows.push(h('div', { 'data-status-row': '' }, h('dt', {}, t('f_open')), dd));
+  }
   row('f_accepts', p.accepts);
   row('f_altitude', p.altitude_m != null ? t('meters', { n: fmtNumber(p.altitude_m) }) : null);
   row('f_phone', p.phone ? h('a', { href: `tel:${p.phone.replace(/[^0-9+]/g, '')}` }, p.phone) : null);
@@ -881,6 +978,7 @@ function init() {
   if (window.matchMedia('(min-width: 761px)').matches) details.open = true;
   applyStrings();
   initMap();
+  pollStatus();
   if (state.shelter) openShelter(state.shelter, { focus: false });
   else if (state.at) {
     state.via = 'hash';
