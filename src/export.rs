@@ -324,13 +324,22 @@ pub fn write_geojson<W: Write + ?Sized>(layer: &Layer, out: &mut W) -> io::Resul
 
 /// One GeoJSON Feature (`id` = fid, properties = canonical columns, coordinates to 7 decimals).
 pub fn feature_json<W: Write + ?Sized>(layer: &Layer, f: &Feature, out: &mut W) -> io::Result<()> {
+    feature_json_with(layer.columns(), f, out)
+}
+
+/// [`feature_json`] with explicit columns (for collections that are not a dataset table).
+pub fn feature_json_with<W: Write + ?Sized>(
+    columns: &[crate::dataset::Column],
+    f: &Feature,
+    out: &mut W,
+) -> io::Result<()> {
     write!(out, "{{\"type\":\"Feature\",\"id\":{},\"geometry\":", f.fid)?;
     match &f.geom {
         Some(g) => write_geometry(g, out)?,
         None => out.write_all(b"null")?,
     }
     out.write_all(b",\"properties\":{")?;
-    for (i, (c, v)) in layer.columns().iter().zip(&f.values).enumerate() {
+    for (i, (c, v)) in columns.iter().zip(&f.values).enumerate() {
         if i > 0 {
             out.write_all(b",")?;
         }

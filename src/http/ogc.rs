@@ -6,7 +6,7 @@
 use super::openapi::{path_param, query, In, Param, RouteDoc};
 use super::{ApiError, ApiResult, AppState};
 use crate::dataset::{Column, DatasetId, SqlType, Val};
-use crate::export::feature_json;
+use crate::export::feature_json_with;
 use crate::index::{Feature, Layer};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap};
@@ -351,11 +351,14 @@ async fn collections(
     check_params(&params(&q), &[])?;
     let b = st.base_url(&headers);
     let snap = st.snapshot.load();
-    let cols: Vec<Value> = snap
+    let mut cols: Vec<Value> = snap
         .layers
         .values()
         .map(|l| collection_json(&b, l))
         .collect();
+    if let Some(sh) = snap.layer(DatasetId::Shelters) {
+        cols.push(status_collection_json(&b, sh));
+    }
     Ok(json_reply(&json!({
         "links": [link(format!("{b}/ogc/collections"), "self", JSON, "Collections")],
         "collections": cols,
@@ -368,9 +371,157 @@ async fn collection(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
+    if id == STATUS {
+        check_params(&params(&q), &[])?;
+        let sh = layer_of(&st, "shelters")?;
+        return Ok(json_reply(&status_collection_json(
+            &st.base_url(&headers),
+            &sh,
+        )));
+    }
     let l = layer_of(&st, &id)?;
     check_params(&params(&q), &[])?;
     Ok(json_reply(&collection_json(&st.base_url(&headers), &l)))
+}
+
+/// The collection of live shelter status (開設 / 満員 / 閉鎖) set in the staff console: one
+/// feature per shelter with a status, at the shelter's point, id = the shelter's fid.
+pub const STATUS: &str = "shelter_status";
+
+/// Marks a layer built from the status board (its `source_names`), so links name the
+/// `shelter_status` collection rather than `shelters`.
+const STATUS_SOURCE: &str = "shelter_status";
+
+fn cols_of(l: &Layer) -> &'static [Column] {
+    if l.source_names == STATUS_SOURCE {
+        STATUS_COLUMNS
+    } else {
+        l.columns()
+    }
+}
+
+fn collection_name(l: &Layer) -> String {
+    if l.source_names == STATUS_SOURCE {
+        STATUS.to_string()
+    } else {
+        l.dataset.to_string()
+    }
+}
+
+/// Columns of the status collection.
+pub const STATUS_COLUMNS: &[Column] = &[
+    Column {
+        name: "id",
+        ty: SqlType::Text,
+        doc: "ID of the shelter (03 layout)",
+    },
+    Column {
+        name: "name",
+        ty: SqlType::Text,
+        doc: "名称",
+    },
+    Column {
+        name: "status",
+        ty: SqlType::Text,
+        doc: "open | full | closed",
+    },
+    Column {
+        name: "status_ja",
+        ty: SqlType::Text,
+        doc: "開設 | 満員 | 閉鎖",
+    },
+    Column {
+        name: "evacuees",
+        ty: SqlType::Int,
+        doc: "Evacuees in the shelter now",
+    },
+    Column {
+        name: "capacity",
+        ty: SqlType::Int,
+        doc: "想定収容人数",
+    },
+    Column {
+        name: "updated_at",
+        ty: SqlType::Text,
+        doc: "When the status was set (UTC)",
+    },
+];
+
+/// The current status board as a layer (small: one feature per shelter with a status).
+fn status_layer(st: &AppState) -> ApiResult<Layer> {
+    let snap = st.snapshot.load_full();
+    let sh = snap
+        .layer(DatasetId::Shelters)
+        .ok_or_else(|| ApiError::NotFound("shelters has no published version".into()))?;
+    let (rows, updated) = crate::admin::status::public(&snap, &st.admin.status);
+    let features = rows
+        .into_iter()
+        .map(|r| {
+            let point = r.lon.zip(r.lat);
+            Feature {
+                fid: r.fid,
+                values: vec![
+                    Val::opt_text(r.id),
+                    Val::opt_text(r.name),
+                    Val::text(r.status),
+                    Val::text(r.status_ja),
+                    r.evacuees.map_or(Val::Null, |n| Val::Int(i64::from(n))),
+                    r.capacity.map_or(Val::Null, Val::Int),
+                    Val::text(r.updated_at),
+                ],
+                geom: point.map(|(x, y)| geo::Geometry::Point(geo::Point::new(x, y))),
+                bbox: point.map(|(x, y)| [x, y, x, y]),
+                label: point.map(|(x, y)| [x, y]),
+            }
+        })
+        .collect::<Vec<_>>();
+    let entries = features
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            f.bbox.map(|b| {
+                rstar::primitives::GeomWithData::new(
+                    rstar::primitives::Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]),
+                    i as u32,
+                )
+            })
+        })
+        .collect();
+    Ok(Layer {
+        dataset: DatasetId::Shelters,
+        version: sh.version,
+        published_at: updated,
+        created_at: String::new(),
+        source_names: STATUS_SOURCE.into(),
+        source_sha256: String::new(),
+        features,
+        tree: rstar::RTree::bulk_load(entries),
+        bbox: sh.bbox,
+    })
+}
+
+fn status_collection_json(b: &str, shelters: &Layer) -> Value {
+    let mut c = json!({
+        "id": STATUS,
+        "title": "避難所の開設状況 / Shelter status",
+        "description": "Live status (open / full / closed, evacuees) of shelters, set by city \
+                        staff on a disaster day; one feature per shelter with a status.",
+        "itemType": "feature",
+        "crs": [CRS84],
+        "links": [
+            link(format!("{b}/ogc/collections/{STATUS}"), "self", JSON, "This collection"),
+            link(format!("{b}/ogc/collections/{STATUS}/items"), "items", GEOJSON, "Features"),
+            link(format!("{b}/ogc/collections/{STATUS}/queryables"),
+                "http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json",
+                "Queryable properties"),
+            link(format!("{b}/api/shelter-status.csv"), "enclosure", "text/csv", "As CSV"),
+            link(format!("{b}/api/shelter-status.geojson"), "enclosure", GEOJSON, "As GeoJSON"),
+        ],
+    });
+    if let Some(bb) = shelters.bbox {
+        c["extent"] = json!({"spatial": {"bbox": [bb], "crs": CRS84}});
+    }
+    c
 }
 
 fn json_type(c: &Column) -> &'static str {
@@ -388,11 +539,15 @@ async fn queryables(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    let l = layer_of(&st, &id)?;
+    let l = if id == STATUS {
+        Arc::new(status_layer(&st)?)
+    } else {
+        layer_of(&st, &id)?
+    };
     check_params(&params(&q), &[])?;
     let b = st.base_url(&headers);
     let mut props = serde_json::Map::new();
-    for c in l.columns() {
+    for c in cols_of(&l) {
         let mut p = json!({"title": c.name, "description": c.doc, "type": json_type(c)});
         if c.ty == SqlType::Date {
             p["format"] = json!("date");
@@ -545,9 +700,13 @@ async fn items(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    let l = layer_of(&st, &id)?;
+    let l = if id == STATUS {
+        Arc::new(status_layer(&st)?)
+    } else {
+        layer_of(&st, &id)?
+    };
     let ps = params(&q);
-    let cols = l.columns();
+    let cols = cols_of(&l);
     let mut limit = DEFAULT_LIMIT;
     let mut offset = 0usize;
     let mut bbox = None;
@@ -627,7 +786,7 @@ fn render_items(
     filters: &[Filter],
     passthrough: &[(String, String)],
 ) -> ApiResult<Vec<u8>> {
-    let d = l.dataset;
+    let d = collection_name(l);
     let keep = |f: &Feature| filters.iter().all(|flt| flt.matches(f));
     // Page and count in one pass over the candidates.
     let mut page: Vec<&Feature> = Vec::with_capacity(limit.min(1024));
@@ -691,7 +850,8 @@ fn render_items(
         if i > 0 {
             out.push(b',');
         }
-        feature_json(l, f, &mut out).map_err(|e| ApiError::Internal(e.to_string()))?;
+        feature_json_with(cols_of(l), f, &mut out)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
     }
     let tail = json!({
         "numberMatched": matched,
@@ -711,7 +871,11 @@ async fn item(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    let l = layer_of(&st, &id)?;
+    let l = if id == STATUS {
+        Arc::new(status_layer(&st)?)
+    } else {
+        layer_of(&st, &id)?
+    };
     check_params(&params(&q), &[])?;
     let f = fid
         .parse::<i64>()
@@ -719,9 +883,9 @@ async fn item(
         .and_then(|n| l.by_fid(n))
         .ok_or_else(|| ApiError::NotFound(format!("collection {id} has no feature {fid}")))?;
     let b = st.base_url(&headers);
-    let d = l.dataset;
+    let d = collection_name(&l);
     let mut out = Vec::with_capacity(1024);
-    feature_json(&l, f, &mut out).map_err(|e| ApiError::Internal(e.to_string()))?;
+    feature_json_with(cols_of(&l), f, &mut out).map_err(|e| ApiError::Internal(e.to_string()))?;
     out.pop(); // the Feature's closing brace: links go inside it
     let links = json!([
         link(

@@ -79,6 +79,7 @@ fn landing_conformance_collections_and_queryables() {
         "roads",
         "shelters",
         "stockpile",
+        "shelter_status",
     ]
     .into();
     assert_eq!(ids, want);
@@ -355,4 +356,73 @@ print(json.dumps(out))
         assert_eq!(j[d][1].as_u64(), Some(total), "{d}: {j}");
         assert!(j[d][2].as_u64().unwrap() > 3);
     }
+}
+
+#[test]
+fn shelter_status_is_a_collection_too() {
+    let d = tmp();
+    let db = sample_db_copy(d.path());
+    // Two statuses as the console writes them (append-only JSON lines beside the database).
+    let s0 = Server::start(&db);
+    let first = s0.get("/ogc/collections/shelters/items?limit=2").json();
+    let fids: Vec<i64> = first["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_i64().unwrap())
+        .collect();
+    drop(s0);
+    let mut dir = db.as_os_str().to_owned();
+    dir.push(".admin");
+    let dir = std::path::PathBuf::from(dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let lines = format!(
+        "{{\"fid\":{},\"status\":\"full\",\"evacuees\":42,\"at\":\"2026-12-01T00:00:00Z\",\"by\":\"t\"}}\n{{\"fid\":{},\"status\":\"closed\",\"evacuees\":null,\"at\":\"2026-12-01T00:01:00Z\",\"by\":\"t\"}}\n",
+        fids[0], fids[1]
+    );
+    std::fs::write(dir.join("shelter_status.jsonl"), lines).unwrap();
+    let s = Server::start(&db);
+    let cols = s.get("/ogc/collections").json();
+    assert!(cols["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["id"] == "shelter_status"));
+    let c = s.get("/ogc/collections/shelter_status").json();
+    assert!(link(&c, "items")
+        .unwrap()
+        .ends_with("/ogc/collections/shelter_status/items"));
+    let items = s.get("/ogc/collections/shelter_status/items").json();
+    assert_eq!(items["numberMatched"], 2);
+    let f0 = items["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == fids[0])
+        .unwrap()
+        .clone();
+    assert_eq!(f0["properties"]["status"], "full");
+    assert_eq!(f0["properties"]["status_ja"], "満員");
+    assert_eq!(f0["properties"]["evacuees"], 42);
+    assert_eq!(f0["geometry"]["type"], "Point");
+    assert!(link(&items, "self")
+        .unwrap()
+        .contains("/collections/shelter_status/items"));
+    let closed = s
+        .get("/ogc/collections/shelter_status/items?status=closed")
+        .json();
+    assert_eq!(closed["numberMatched"], 1);
+    let one = s.get(&format!(
+        "/ogc/collections/shelter_status/items/{}",
+        fids[1]
+    ));
+    assert_eq!(one.status, 200);
+    assert_eq!(one.json()["properties"]["status_ja"], "閉鎖");
+    let q = s.get("/ogc/collections/shelter_status/queryables").json();
+    assert_eq!(q["properties"]["evacuees"]["type"], "integer");
+    assert_eq!(
+        s.get("/ogc/collections/shelter_status/items?colour=red")
+            .status,
+        400
+    );
 }
