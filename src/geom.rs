@@ -210,6 +210,16 @@ pub fn from_wkb(b: &[u8]) -> Result<Geometry<f64>, WkbError> {
     Cursor { b, p: 0, le: true }.geom()
 }
 
+/// The smallest box holding both `a` and `b` (`[minx, miny, maxx, maxy]`).
+pub fn union_bbox(a: [f64; 4], b: [f64; 4]) -> [f64; 4] {
+    [
+        a[0].min(b[0]),
+        a[1].min(b[1]),
+        a[2].max(b[2]),
+        a[3].max(b[3]),
+    ]
+}
+
 /// `[minx, miny, maxx, maxy]`, or `None` for an empty geometry.
 pub fn bbox(g: &Geometry<f64>) -> Option<[f64; 4]> {
     g.bounding_rect()

@@ -235,14 +235,10 @@ pub fn load_layer(store: &Store, d: DatasetId) -> Result<Option<Layer>, StoreErr
             })
         })
         .collect();
-    let bbox = features.iter().filter_map(|f| f.bbox).reduce(|a, b| {
-        [
-            a[0].min(b[0]),
-            a[1].min(b[1]),
-            a[2].max(b[2]),
-            a[3].max(b[3]),
-        ]
-    });
+    let bbox = features
+        .iter()
+        .filter_map(|f| f.bbox)
+        .reduce(crate::geom::union_bbox);
     Ok(Some(Layer {
         dataset: d,
         version,

@@ -229,7 +229,11 @@ fn json_reply(v: &Value) -> Response {
     reply(JSON, v.to_string().into_bytes(), "public, max-age=60")
 }
 
+/// The layer behind a collection id: a published dataset, or the live `shelter_status`.
 fn layer_of(st: &AppState, id: &str) -> ApiResult<Arc<Layer>> {
+    if id == STATUS {
+        return status_layer(st).map(Arc::new);
+    }
     let d: DatasetId = id
         .parse()
         .map_err(|_| ApiError::NotFound(format!("no such collection: {id}")))?;
@@ -539,11 +543,7 @@ async fn queryables(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    let l = if id == STATUS {
-        Arc::new(status_layer(&st)?)
-    } else {
-        layer_of(&st, &id)?
-    };
+    let l = layer_of(&st, &id)?;
     check_params(&params(&q), &[])?;
     let b = st.base_url(&headers);
     let mut props = serde_json::Map::new();
@@ -700,11 +700,7 @@ async fn items(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    let l = if id == STATUS {
-        Arc::new(status_layer(&st)?)
-    } else {
-        layer_of(&st, &id)?
-    };
+    let l = layer_of(&st, &id)?;
     let ps = params(&q);
     let cols = cols_of(&l);
     let mut limit = DEFAULT_LIMIT;
@@ -871,11 +867,7 @@ async fn item(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
-    let l = if id == STATUS {
-        Arc::new(status_layer(&st)?)
-    } else {
-        layer_of(&st, &id)?
-    };
+    let l = layer_of(&st, &id)?;
     check_params(&params(&q), &[])?;
     let f = fid
         .parse::<i64>()

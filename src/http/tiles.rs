@@ -207,14 +207,7 @@ pub fn tilejson(base: &str, ids: &str, layers: &[Arc<Layer>]) -> serde_json::Val
     let bounds = layers
         .iter()
         .filter_map(|l| l.bbox)
-        .reduce(|a, b| {
-            [
-                a[0].min(b[0]),
-                a[1].min(b[1]),
-                a[2].max(b[2]),
-                a[3].max(b[3]),
-            ]
-        })
+        .reduce(crate::geom::union_bbox)
         .unwrap_or([122.0, 20.0, 154.0, 46.0]);
     let mut vector_layers = Vec::new();
     for l in layers {

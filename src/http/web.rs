@@ -290,12 +290,7 @@ pub fn config_json(st: &AppState, lang: &str) -> serde_json::Value {
             if let Some(b) = l.bbox {
                 bounds = Some(match bounds {
                     None => b,
-                    Some(a) => [
-                        a[0].min(b[0]),
-                        a[1].min(b[1]),
-                        a[2].max(b[2]),
-                        a[3].max(b[3]),
-                    ],
+                    Some(a) => crate::geom::union_bbox(a, b),
                 });
             }
         }

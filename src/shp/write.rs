@@ -303,12 +303,7 @@ fn build_shp(geoms: &[Geometry<f64>]) -> Result<(Vec<u8>, Vec<u8>, u32), ShpErro
         if let Some(b) = b {
             bbox = Some(match bbox {
                 None => b,
-                Some(a) => [
-                    a[0].min(b[0]),
-                    a[1].min(b[1]),
-                    a[2].max(b[2]),
-                    a[3].max(b[3]),
-                ],
+                Some(a) => crate::geom::union_bbox(a, b),
             });
         }
         let too_big = || ShpError::InvalidInput {

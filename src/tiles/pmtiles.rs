@@ -244,14 +244,7 @@ pub fn export(
     let bbox = layers
         .iter()
         .filter_map(|l| l.bbox)
-        .reduce(|a, b| {
-            [
-                a[0].min(b[0]),
-                a[1].min(b[1]),
-                a[2].max(b[2]),
-                a[3].max(b[3]),
-            ]
-        })
+        .reduce(crate::geom::union_bbox)
         .ok_or(PmtilesError::Empty)?;
     let mut coords = Vec::new();
     for z in minzoom..=maxzoom {
