@@ -963,17 +963,69 @@ struct KillSetup {
     sha_a: String,
     sha_b: String,
     rows: [i64; 2],
-    upload_time: Duration,
+}
+
+/// One complete upload that stages and publishes `name`, timed. Returns the JSON and the time.
+fn timed_upload(s: &Server, auth: &str, name: &str, bytes: &[u8]) -> (serde_json::Value, Duration) {
+    let t0 = Instant::now();
+    let r = Client::new(&s.base).post_multipart(
+        "/api/admin/datasets/shelters/uploads?publish=true",
+        &[],
+        &[("file", name, bytes)],
+        &[("authorization", auth)],
+    );
+    assert!(r.status == 201 || r.status == 200, "{}", r.text());
+    (r.json(), t0.elapsed())
+}
+
+fn stage(s: &Server, auth: &str, name: &str, bytes: &[u8]) -> i64 {
+    let r = Client::new(&s.base).post_multipart(
+        "/api/admin/datasets/shelters/uploads",
+        &[],
+        &[("file", name, bytes)],
+        &[("authorization", auth)],
+    );
+    assert!(r.status == 201 || r.status == 200, "{}", r.text());
+    let j = r.json();
+    assert_eq!(j["published"], false, "{j:#}");
+    j["outcome"]["version"].as_i64().unwrap()
+}
+
+fn timed_publish(s: &Server, auth: &str, v: i64) -> Duration {
+    let t0 = Instant::now();
+    let r = Client::new(&s.base)
+        .try_post(
+            &format!("/api/admin/datasets/shelters/versions/{v}/publish"),
+            "application/json",
+            b"",
+            &[("authorization", auth)],
+        )
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    t0.elapsed()
 }
 
 /// `rounds` kills of the server of `db`: round `i` with `i % 3 == 2` stages a version and kills
 /// the server while publishing it; the others kill it at a varied moment of an upload that
 /// stages and publishes in one request (so some land in the publish step). After each kill the
 /// file must open with the published version complete, and a restarted server must serve it.
+///
+/// The kill moments are fractions of how long an upload and a publish take on this lane's own
+/// server, measured first, because the lanes and the other tests share the CPU and a quiet
+/// timing is too short under load. If three kills in a row leave the old version published,
+/// the window widens by half, so the kills keep straddling the commit however slow the machine.
 fn kill_lane(db: &Path, k: &KillSetup, lane: u32, rounds: u32) -> (u32, u32) {
     let mut s = Server::start(db);
+    // Calibrate on this lane: B uploaded and published, then A staged and published.
+    let (j, t_upload) = timed_upload(&s, &k.auth, "b.csv", &k.b);
+    assert_eq!(j["outcome"]["rows"].as_i64(), Some(k.rows[1]), "{j:#}");
+    let v = stage(&s, &k.auth, "a.csv", &k.a);
+    let t_publish = timed_publish(&s, &k.auth, v);
     let mut cur = published(&s, "shelters").unwrap();
+    assert_eq!(cur, v);
     let mut cur_sha = k.sha_a.clone();
+    let mut scale = 1.0f64;
+    let mut still = 0;
     let mut kills = 0;
     let mut moved = 0;
     for i in 0..rounds {
@@ -996,21 +1048,12 @@ fn kill_lane(db: &Path, k: &KillSetup, lane: u32, rounds: u32) -> (u32, u32) {
                     &[("authorization", &auth)],
                 )
             });
-            std::thread::sleep(k.upload_time.mul_f64(frac * 1.1));
+            std::thread::sleep(t_upload.mul_f64(frac * 1.2 * scale));
             s.kill_now();
             let _ = h.join();
         } else {
             // Stage completely (or find the staged version an earlier killed round left).
-            let r = Client::new(&s.base).post_multipart(
-                "/api/admin/datasets/shelters/uploads",
-                &[],
-                &[("file", name, bytes)],
-                &[("authorization", &auth)],
-            );
-            assert!(r.status == 201 || r.status == 200, "{}", r.text());
-            let j = r.json();
-            assert_eq!(j["published"], false, "{j:#}");
-            let v = j["outcome"]["version"].as_i64().unwrap();
+            let v = stage(&s, &auth, name, bytes);
             let base = s.base.clone();
             let h = std::thread::spawn(move || {
                 Client::new(&base).try_post(
@@ -1020,7 +1063,7 @@ fn kill_lane(db: &Path, k: &KillSetup, lane: u32, rounds: u32) -> (u32, u32) {
                     &[("authorization", &auth)],
                 )
             });
-            std::thread::sleep(Duration::from_micros((frac * 400_000.0) as u64));
+            std::thread::sleep(t_publish.mul_f64(frac * 1.5 * scale));
             s.kill_now();
             let _ = h.join();
         }
@@ -1030,6 +1073,13 @@ fn kill_lane(db: &Path, k: &KillSetup, lane: u32, rounds: u32) -> (u32, u32) {
         (cur, cur_sha) = check_store(db, cur, sha, &k.rows);
         if cur != before {
             moved += 1;
+            still = 0;
+        } else {
+            still += 1;
+            if still == 3 {
+                scale *= 1.5;
+                still = 0;
+            }
         }
         s = Server::start(db);
         assert_eq!(
@@ -1040,6 +1090,9 @@ fn kill_lane(db: &Path, k: &KillSetup, lane: u32, rounds: u32) -> (u32, u32) {
         let who = Client::new(&s.base).get_with("/api/admin/whoami", &[("authorization", &k.auth)]);
         assert_eq!(who.status, 200, "accounts survive the kill");
     }
+    eprintln!(
+        "admin_sigkill lane {lane}: upload {t_upload:?}, publish {t_publish:?}, window x{scale}, {moved} of {kills} published"
+    );
     (kills, moved)
 }
 
@@ -1061,9 +1114,9 @@ fn admin_sigkill_during_upload_and_publish() {
         .unwrap()
         .row_count(DatasetId::Shelters, 1)
         .unwrap();
-    // A token, and one complete upload of B (learning its rows and how long an upload
-    // takes) on a scratch copy, so the lanes start from version 1 = A.
-    let (token, rows_b, upload_time) = {
+    // A token, and one complete upload of B (learning its rows) on a scratch copy, so the
+    // lanes start from version 1 = A.
+    let (token, rows_b) = {
         let s = Server::start(&db);
         let admin = login(&s.base, ADMIN, ADMIN_PW);
         let token = make_token(&admin, EDITOR);
@@ -1072,7 +1125,6 @@ fn admin_sigkill_during_upload_and_publish() {
         std::fs::copy(&db, &scratch).unwrap();
         copy_dir(&admin_dir_of(&db), &admin_dir_of(&scratch));
         let s = Server::start(&scratch);
-        let t0 = Instant::now();
         let r = Client::new(&s.base).post_multipart(
             "/api/admin/datasets/shelters/uploads?publish=true",
             &[],
@@ -1081,7 +1133,7 @@ fn admin_sigkill_during_upload_and_publish() {
         );
         assert_eq!(r.status, 201, "{}", r.text());
         let rows_b = r.json()["outcome"]["rows"].as_i64().unwrap();
-        (token, rows_b, t0.elapsed())
+        (token, rows_b)
     };
     assert_ne!(rows_a, rows_b);
     let k = std::sync::Arc::new(KillSetup {
@@ -1091,7 +1143,6 @@ fn admin_sigkill_during_upload_and_publish() {
         sha_a: machimap::ingest::sha256_file(&a_path).unwrap(),
         sha_b: machimap::ingest::sha256_file(&b_path).unwrap(),
         rows: [rows_a, rows_b],
-        upload_time,
     });
     // Three independent servers and files at once, eight kills each.
     let lanes: Vec<_> = (0..3u32)
@@ -1116,7 +1167,7 @@ fn admin_sigkill_during_upload_and_publish() {
         "{moved} of {kills} kills published"
     );
     eprintln!(
-        "admin_sigkill: {kills} kills ({moved} after the publish) in {:?} (one upload takes {upload_time:?})",
+        "admin_sigkill: {kills} kills ({moved} after the publish) in {:?}",
         started.elapsed()
     );
     drop(d);
