@@ -63,6 +63,38 @@ pub struct Layer {
 }
 
 impl Layer {
+    /// A layer of `features` (in fid order) with its R-tree and extent; the version's
+    /// metadata (dates, sources) left empty for the caller to fill in.
+    pub fn from_features(dataset: DatasetId, version: i64, features: Vec<Feature>) -> Layer {
+        let entries: Vec<TreeEntry> = features
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| {
+                f.bbox.map(|b| {
+                    GeomWithData::new(
+                        Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]),
+                        i as u32,
+                    )
+                })
+            })
+            .collect();
+        let bbox = features
+            .iter()
+            .filter_map(|f| f.bbox)
+            .reduce(crate::geom::union_bbox);
+        Layer {
+            dataset,
+            version,
+            published_at: String::new(),
+            created_at: String::new(),
+            source_names: String::new(),
+            source_sha256: String::new(),
+            features,
+            tree: RTree::bulk_load(entries),
+            bbox,
+        }
+    }
+
     /// The dataset's columns.
     pub fn columns(&self) -> &'static [Column] {
         self.dataset.columns()
@@ -223,31 +255,11 @@ pub fn load_layer(store: &Store, d: DatasetId) -> Result<Option<Layer>, StoreErr
         Err(e) => return Err(e.into()),
     };
     let features = load_features(store, d, version)?;
-    let entries: Vec<TreeEntry> = features
-        .iter()
-        .enumerate()
-        .filter_map(|(i, f)| {
-            f.bbox.map(|b| {
-                GeomWithData::new(
-                    Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]),
-                    i as u32,
-                )
-            })
-        })
-        .collect();
-    let bbox = features
-        .iter()
-        .filter_map(|f| f.bbox)
-        .reduce(crate::geom::union_bbox);
     Ok(Some(Layer {
-        dataset: d,
-        version,
         published_at,
         created_at,
         source_names,
         source_sha256,
-        features,
-        tree: RTree::bulk_load(entries),
-        bbox,
+        ..Layer::from_features(d, version, features)
     }))
 }

@@ -19,7 +19,7 @@ pub mod web;
 
 use crate::index::Snapshot;
 use crate::store::Store;
-use crate::tiles::cache::{CachedTile, TileCache};
+use crate::tiles::cache::{CachedTile, Encoding, TileCache};
 use arc_swap::ArcSwap;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -99,6 +99,22 @@ pub struct AppState {
     pub admin: crate::admin::Admin,
     /// A PMTiles archive served under `/pmtiles/` (`serve --pmtiles`).
     pub pmtiles: Option<crate::tiles::pmtiles::Archive>,
+    /// Size and modification time of the DuckDB file and its WAL when last read, so a poll
+    /// that finds them unchanged does not open the database.
+    seen: std::sync::Mutex<Option<FileStamp>>,
+}
+
+/// (length, modified) of the database file and of its write-ahead log.
+type FileStamp = [(u64, Option<std::time::SystemTime>); 2];
+
+fn file_stamp(db: &std::path::Path) -> FileStamp {
+    let one = |p: &std::path::Path| {
+        std::fs::metadata(p).map_or((0, None), |m| (m.len(), m.modified().ok()))
+    };
+    [
+        one(db),
+        one(&PathBuf::from(format!("{}.wal", db.display()))),
+    ]
 }
 
 impl std::fmt::Debug for AppState {
@@ -110,10 +126,12 @@ impl std::fmt::Debug for AppState {
 impl AppState {
     /// Load the published data of `db` and build the state.
     pub fn open(db: PathBuf, config: ServeConfig) -> anyhow::Result<AppState> {
+        let stamp = file_stamp(&db);
         let store = Store::open_read_only_retrying(&db, Duration::from_secs(30))?;
         let snap = Snapshot::load(&store)?;
         drop(store);
         Ok(AppState {
+            seen: std::sync::Mutex::new(Some(stamp)),
             snapshot: ArcSwap::from_pointee(snap),
             tiles: TileCache::new(config.cache_mb),
             metrics: metrics::Metrics::default(),
@@ -133,10 +151,21 @@ impl AppState {
     pub fn refresh(&self) -> anyhow::Result<Vec<crate::dataset::DatasetId>> {
         // One connection per process at a time (the console writes from this process too).
         let _db = self.admin.lock_db();
+        // Every write (a commit appends to the WAL, a checkpoint rewrites the file) changes a
+        // length or a modification time; if neither changed there is nothing to read.
+        let stamp = file_stamp(&self.db);
+        if let Ok(seen) = self.seen.lock() {
+            if seen.as_ref() == Some(&stamp) {
+                return Ok(Vec::new());
+            }
+        }
         let store = Store::open_read_only_retrying(&self.db, Duration::from_millis(200))?;
         let cur = self.snapshot.load_full();
         let (next, changed) = cur.refresh(&store)?;
         drop(store);
+        if let Ok(mut seen) = self.seen.lock() {
+            *seen = Some(stamp);
+        }
         if !changed.is_empty() {
             self.snapshot.store(Arc::new(next));
             self.tiles.purge(&changed);
@@ -317,6 +346,15 @@ pub fn pick_encoding(headers: &HeaderMap) -> Option<&'static str> {
     }
 }
 
+/// [`pick_encoding`] as a tile [`Encoding`].
+pub fn tile_encoding(headers: &HeaderMap) -> Encoding {
+    match pick_encoding(headers) {
+        Some("br") => Encoding::Brotli,
+        Some(_) => Encoding::Gzip,
+        None => Encoding::Identity,
+    }
+}
+
 /// True when If-None-Match matches `etag`.
 pub fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
     headers
@@ -347,10 +385,12 @@ pub fn send_cached(
             .body(axum::body::Body::empty())
             .unwrap_or_default();
     }
-    let (body, enc) = match pick_encoding(headers) {
-        Some("br") => (t.br.clone(), Some("br")),
-        Some(_) => (t.gzip.clone(), Some("gzip")),
-        None => (t.raw.clone(), None),
+    let enc = tile_encoding(headers);
+    let body = t.body(enc);
+    let enc = match enc {
+        Encoding::Brotli => Some("br"),
+        Encoding::Gzip => Some("gzip"),
+        Encoding::Identity => None,
     };
     b = b.header(header::CONTENT_TYPE, content_type);
     if let Some(e) = enc {

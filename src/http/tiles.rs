@@ -135,10 +135,14 @@ async fn get_tile(
             key.hash(&mut h);
             let etag = format!("\"{:016x}\"", h.finish());
             let ls = layers.clone();
+            let enc = super::tile_encoding(&headers);
+            // Render and compress (only the encoding this client wants) off the async workers.
             let t = tokio::task::spawn_blocking(move || {
                 let refs: Vec<&Layer> = ls.iter().map(|l| l.as_ref()).collect();
                 let raw = render_layers(&refs, coord);
-                Arc::new(CachedTile::new(raw, etag))
+                let t = Arc::new(CachedTile::new(raw, etag));
+                t.body(enc);
+                t
             })
             .await
             .map_err(|e| ApiError::Internal(e.to_string()))?;

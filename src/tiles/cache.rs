@@ -5,42 +5,81 @@
 use crate::dataset::DatasetId;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
-/// One rendered tile in every encoding we serve.
+use bytes::Bytes;
+
+/// One rendered tile and the compressed forms asked for so far.
+///
+/// Each form is made the first time a client asks for it and kept: with the cache on, a tile
+/// is compressed at most once per encoding; with it off (or for a miss), only the one encoding
+/// the request wants is computed, not all of them. Bodies are [`Bytes`], so answering from the
+/// cache copies nothing.
 #[derive(Debug)]
 pub struct CachedTile {
     /// Uncompressed MVT.
-    pub raw: Vec<u8>,
-    /// gzip of `raw`.
-    pub gzip: Vec<u8>,
-    /// brotli of `raw`.
-    pub br: Vec<u8>,
+    pub raw: Bytes,
+    gzip: OnceLock<Bytes>,
+    br: OnceLock<Bytes>,
     /// Strong validator.
     pub etag: String,
 }
 
+/// Content encodings a tile is sent in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// No content encoding.
+    Identity,
+    /// gzip (level 6).
+    Gzip,
+    /// brotli (quality 5: most of the gain at a fraction of q11's cost).
+    Brotli,
+}
+
 impl CachedTile {
-    /// Compress `raw` both ways (brotli quality 5: most of the gain at a fraction of q11's cost).
+    /// A tile with only its raw bytes; compressed forms follow on demand.
     pub fn new(raw: Vec<u8>, etag: String) -> CachedTile {
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
-        let _ = gz.write_all(&raw);
-        let gzip = gz.finish().unwrap_or_default();
-        let mut br = Vec::new();
-        {
-            let mut w = brotli::CompressorWriter::new(&mut br, 4096, 5, 22);
-            let _ = w.write_all(&raw);
-        }
         CachedTile {
-            raw,
-            gzip,
-            br,
+            raw: Bytes::from(raw),
+            gzip: OnceLock::new(),
+            br: OnceLock::new(),
             etag,
         }
     }
 
+    /// The body in `enc`, compressing on first use.
+    pub fn body(&self, enc: Encoding) -> Bytes {
+        match enc {
+            Encoding::Identity => self.raw.clone(),
+            Encoding::Gzip => self
+                .gzip
+                .get_or_init(|| {
+                    let mut gz = flate2::write::GzEncoder::new(
+                        Vec::with_capacity(self.raw.len() / 2 + 64),
+                        flate2::Compression::new(6),
+                    );
+                    let _ = gz.write_all(&self.raw);
+                    Bytes::from(gz.finish().unwrap_or_default())
+                })
+                .clone(),
+            Encoding::Brotli => self
+                .br
+                .get_or_init(|| {
+                    let mut br = Vec::with_capacity(self.raw.len() / 2 + 64);
+                    {
+                        let mut w = brotli::CompressorWriter::new(&mut br, 4096, 5, 22);
+                        let _ = w.write_all(&self.raw);
+                    }
+                    Bytes::from(br)
+                })
+                .clone(),
+        }
+    }
+
+    /// Bytes charged to the cache: the raw tile plus room for both compressed forms, which are
+    /// each smaller than it for any real tile (so the bound holds whatever clients ask for).
     fn bytes(&self) -> usize {
-        self.raw.len() + self.gzip.len() + self.br.len() + self.etag.len() + 64
+        2 * self.raw.len() + self.etag.len() + 64
     }
 }
 
@@ -171,11 +210,18 @@ mod tests {
         }
         assert!(c.bytes() <= 1024 * 1024);
         assert_eq!(c.hits.load(Ordering::Relaxed), 2);
-        let gz = &t(1000).gzip;
+        let gz = t(1000).body(Encoding::Gzip);
         let mut d = flate2::read::GzDecoder::new(&gz[..]);
         let mut out = Vec::new();
         std::io::Read::read_to_end(&mut d, &mut out).unwrap();
         assert_eq!(out, vec![7u8; 1000]);
+        let tile = t(3000);
+        let br = tile.body(Encoding::Brotli);
+        assert!(br.len() < 3000 && br.as_ptr() == tile.body(Encoding::Brotli).as_ptr());
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut brotli::Decompressor::new(&br[..], 4096), &mut out)
+            .unwrap();
+        assert_eq!(out, vec![7u8; 3000]);
         let none = TileCache::new(0);
         none.put("a".into(), vec![], t(10));
         assert!(none.get("a").is_none());

@@ -46,9 +46,34 @@ pub struct LayerRef<'a> {
     pub labels: bool,
 }
 
+/// Largest tile [`render_layers`] produces, uncompressed. Past it, polygons are dropped
+/// smallest first: a low-zoom overview of a million small zones cannot show each one, and a
+/// phone should not download megabytes for it (tippecanoe's default limit is the same).
+pub const MAX_TILE_BYTES: usize = 500 * 1024;
+
 /// Render published layers as the server and the PMTiles export do: one source-layer per
 /// dataset, named by its id, plus a label-point layer for wards and hazard polygons.
+///
+/// If the tile would exceed [`MAX_TILE_BYTES`], it is rendered again with the smallest
+/// polygon kept twice as large, until it fits. Tiles at city zooms are far below the
+/// limit, so only overview zooms of very large layers ever lose features.
 pub fn render_layers(layers: &[&crate::index::Layer], coord: TileCoord) -> Vec<u8> {
+    let mut o = RenderOptions::default();
+    loop {
+        let t = render_layers_with(layers, coord, &o);
+        // 2^24 units² is the whole tile: past that only the tile-sized polygons are left.
+        if t.len() <= MAX_TILE_BYTES || o.min_area >= f64::from(1u32 << 24) {
+            return t;
+        }
+        o.min_area *= 2.0;
+    }
+}
+
+fn render_layers_with(
+    layers: &[&crate::index::Layer],
+    coord: TileCoord,
+    o: &RenderOptions,
+) -> Vec<u8> {
     let refs: Vec<LayerRef<'_>> = layers
         .iter()
         .map(|l| LayerRef {
@@ -60,7 +85,7 @@ pub fn render_layers(layers: &[&crate::index::Layer], coord: TileCoord) -> Vec<u
             ),
         })
         .collect();
-    render_tile(&refs, coord, &RenderOptions::default())
+    render_tile(&refs, coord, o)
 }
 
 /// Render the features of `layers` that touch `coord` into an uncompressed MVT.
@@ -86,11 +111,25 @@ pub fn render_tile(layers: &[LayerRef<'_>], coord: TileCoord, o: &RenderOptions)
         for i in hits {
             let f = &lr.layer.features[i as usize];
             let Some(g) = &f.geom else { continue };
-            if let Some(data) = encode_geometry(g, &to_tile, lo, hi, o) {
-                let mut feat = layer.into_feature(data);
-                feat.set_id(f.fid as u64);
-                add_tags(&mut feat, cols, f);
-                layer = feat.into_layer();
+            let polygonal = matches!(g, Geometry::Polygon(_) | Geometry::MultiPolygon(_));
+            // A polygon whose bounding box is below a pixel is dropped before any vertex is
+            // projected: at low zooms that is most of a large layer.
+            if polygonal && f.bbox.is_some_and(|b| sub_pixel(b, &to_tile, o.min_area)) {
+                continue;
+            }
+            let drawn = match encode_geometry(g, &to_tile, lo, hi, o) {
+                Some(data) => {
+                    let mut feat = layer.into_feature(data);
+                    feat.set_id(f.fid as u64);
+                    add_tags(&mut feat, cols, f);
+                    layer = feat.into_layer();
+                    true
+                }
+                None => false,
+            };
+            // No label for a polygon that was not drawn (dropped as sub-pixel).
+            if polygonal && !drawn {
+                continue;
             }
             if let (Some(ll), Some([lx, ly])) = (labels.take(), f.label) {
                 let [tx, ty] = to_tile(lx, ly);
@@ -120,6 +159,15 @@ pub fn render_tile(layers: &[LayerRef<'_>], coord: TileCoord, o: &RenderOptions)
         }
     }
     tile.to_bytes().unwrap_or_default()
+}
+
+/// True when a polygon with lon/lat bounding box `b` cannot reach `min_area` in tile units even
+/// after snapping (each vertex moves at most half a unit, so the snapped ring fits in the box
+/// grown by one unit).
+fn sub_pixel(b: [f64; 4], to_tile: &dyn Fn(f64, f64) -> Pt, min_area: f64) -> bool {
+    let [x0, y0] = to_tile(b[0], b[3]);
+    let [x1, y1] = to_tile(b[2], b[1]);
+    ((x1 - x0).abs() + 1.0) * ((y1 - y0).abs() + 1.0) < min_area
 }
 
 fn add_tags(feat: &mut mvt::Feature, cols: &[crate::dataset::Column], f: &Feature) {
@@ -425,6 +473,136 @@ fn clip_segment(a: Pt, b: Pt, lo: f64, hi: f64) -> Option<(Pt, Pt)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `n` square flood zones of `side_m` metres in a grid of `step_m` from (134.0, 34.6); with
+    /// `big_every` = k > 0, every k-th one (fid 1, k + 1, …) is four times larger and the
+    /// others vary from 1 to 1.9 times `side_m`.
+    fn squares(n: usize, side_m: f64, step_m: f64, big_every: usize) -> Layer {
+        let cols = crate::dataset::DatasetId::Flood.columns();
+        let per_row = (n as f64).sqrt().ceil() as usize;
+        let features = (0..n)
+            .map(|i| {
+                let s = if big_every > 0 && i % big_every == 0 {
+                    4.0 * side_m
+                } else {
+                    side_m * (1.0 + (i % 7) as f64 * 0.15 * (big_every as f64).min(1.0))
+                };
+                let (dx, dy) = (s / 91_000.0, s / 111_000.0);
+                let x = 134.0 + (i % per_row) as f64 * step_m / 91_000.0;
+                let y = 34.6 + (i / per_row) as f64 * step_m / 111_000.0;
+                let ring = vec![(x, y), (x + dx, y), (x + dx, y + dy), (x, y + dy), (x, y)];
+                let mut values = vec![Val::Null; cols.len()];
+                values[0] = Val::Text("flood".into());
+                values[2] = Val::Int(1 + (i % 6) as i64);
+                Feature {
+                    fid: i as i64 + 1,
+                    values,
+                    geom: Some(Geometry::Polygon(Polygon::new(
+                        LineString::from(ring),
+                        vec![],
+                    ))),
+                    bbox: Some([x, y, x + dx, y + dy]),
+                    label: Some([x + dx / 2.0, y + dy / 2.0]),
+                }
+            })
+            .collect();
+        Layer::from_features(crate::dataset::DatasetId::Flood, 1, features)
+    }
+
+    fn decoded_fids(tile: &[u8]) -> Vec<u64> {
+        // The MVT feature id is field 1 of a feature (field 2 of a layer, field 3 of a tile):
+        // count them by decoding just enough protobuf.
+        fn varint(b: &[u8], i: &mut usize) -> u64 {
+            let mut v = 0;
+            let mut shift = 0;
+            while *i < b.len() {
+                let x = b[*i];
+                *i += 1;
+                v |= u64::from(x & 0x7f) << shift;
+                shift += 7;
+                if x < 0x80 {
+                    break;
+                }
+            }
+            v
+        }
+        fn fields(b: &[u8]) -> Vec<(u64, Result<&[u8], u64>)> {
+            let mut out = Vec::new();
+            let mut i = 0;
+            while i < b.len() {
+                let key = varint(b, &mut i);
+                match key & 7 {
+                    0 => out.push((key >> 3, Err(varint(b, &mut i)))),
+                    2 => {
+                        let n = varint(b, &mut i) as usize;
+                        out.push((key >> 3, Ok(&b[i..i + n])));
+                        i += n;
+                    }
+                    1 => i += 8,
+                    5 => i += 4,
+                    _ => break,
+                }
+            }
+            out
+        }
+        let mut ids = Vec::new();
+        for (f, layer) in fields(tile) {
+            let (3, Ok(layer)) = (f, layer) else { continue };
+            let name = fields(layer).into_iter().find(|(f, _)| *f == 1);
+            if !matches!(name, Some((1, Ok(b"flood")))) {
+                continue;
+            }
+            for (f, feat) in fields(layer) {
+                if let (2, Ok(feat)) = (f, feat) {
+                    for (f, v) in fields(feat) {
+                        if let (1, Err(id)) = (f, v) {
+                            ids.push(id);
+                        }
+                    }
+                }
+            }
+        }
+        ids
+    }
+
+    #[test]
+    fn overview_tiles_stay_under_the_limit_by_dropping_the_smallest() {
+        // 15,000 zones of 500–950 m, every tenth 2 km: at z8 one tile holds them all, over 500 KB.
+        let layer = squares(15_000, 500.0, 520.0, 10);
+        let coord = super::super::coord::tile_for(134.5, 35.0, 8);
+        let all = render_layers_with(&[&layer], coord, &RenderOptions::default());
+        assert!(all.len() > MAX_TILE_BYTES, "unlimited: {} bytes", all.len());
+        let t = render_layers(&[&layer], coord);
+        assert!(t.len() <= MAX_TILE_BYTES, "{} bytes", t.len());
+        let kept = decoded_fids(&t);
+        // Smallest first: every large zone is kept, and only some of the small ones.
+        let big = kept.iter().filter(|&&fid| (fid - 1) % 10 == 0).count();
+        assert_eq!(big, 1_500, "{} kept", kept.len());
+        assert!(
+            kept.len() < 15_000 && kept.len() > 3_000,
+            "{} kept",
+            kept.len()
+        );
+        // At a city zoom nothing is dropped.
+        let small = squares(400, 150.0, 160.0, 0);
+        let z14 = super::super::coord::tile_for(134.005, 34.605, 14);
+        let t = render_layers(&[&small], z14);
+        let full = render_layers_with(&[&small], z14, &RenderOptions::default());
+        assert_eq!(t, full);
+    }
+
+    #[test]
+    fn sub_pixel_polygons_and_their_labels_are_dropped() {
+        // 5 m squares: invisible at z10 (a pixel is ~76 m), drawn with labels at z18.
+        let layer = squares(100, 5.0, 20.0, 0);
+        let z10 = super::super::coord::tile_for(134.0, 34.6, 10);
+        assert!(decoded_fids(&render_layers(&[&layer], z10)).is_empty());
+        let z18 = super::super::coord::tile_for(134.00001, 34.60001, 18);
+        let t = render_layers(&[&layer], z18);
+        assert!(!decoded_fids(&t).is_empty());
+        assert!(String::from_utf8_lossy(&t).contains("flood_label"));
+        assert!(!String::from_utf8_lossy(&render_layers(&[&layer], z10)).contains("flood_label"));
+    }
 
     #[test]
     fn clip_square_against_tile() {
