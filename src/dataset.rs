@@ -392,8 +392,9 @@ pub enum Val {
     Int(i64),
     /// Floating point.
     Float(f64),
-    /// Text (also dates, as `YYYY-MM-DD`).
-    Text(String),
+    /// Text (also dates, as `YYYY-MM-DD`). Shared, because a published layer holds the same
+    /// few values (a river name, a depth band) in a million features: loading interns them.
+    Text(std::sync::Arc<str>),
     /// Boolean.
     Bool(bool),
 }
@@ -405,7 +406,7 @@ impl Val {
         if s.is_empty() {
             Val::Null
         } else {
-            Val::Text(s)
+            Val::Text(s.into())
         }
     }
     /// Text or NULL.
@@ -418,7 +419,7 @@ impl Val {
             Val::Null => None,
             Val::Int(i) => Some(i.to_string()),
             Val::Float(f) => Some(fmt_float(*f)),
-            Val::Text(s) => Some(s.clone()),
+            Val::Text(s) => Some(s.to_string()),
             Val::Bool(b) => Some(if *b { "1".into() } else { String::new() }),
         }
     }

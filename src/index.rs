@@ -5,10 +5,11 @@
 
 use crate::dataset::{Column, DatasetId, SqlType, Val};
 use crate::store::{Store, StoreError};
+use duckdb::types::ValueRef;
 use geo::Geometry;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 /// Entry of a layer's R-tree: a feature's bounding box and its index in `features`.
@@ -175,10 +176,71 @@ impl Snapshot {
 }
 
 /// Load the features of any stored version of `d`, in fid order.
+///
+/// Large versions are read in fid ranges on as many connections as there are cores: turning
+/// DuckDB's rows into features (values, WKB) is the cost of a server's start, and it splits
+/// evenly.
 pub fn load_features(
     store: &Store,
     d: DatasetId,
     version: i64,
+) -> Result<Vec<Feature>, StoreError> {
+    let (lo, hi, n): (Option<i64>, Option<i64>, i64) = store.conn().query_row(
+        &format!("SELECT min(fid), max(fid), count(*) FROM \"{d}\" WHERE version = ?"),
+        duckdb::params![version],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    let (Some(lo), Some(hi)) = (lo, hi) else {
+        return Ok(Vec::new());
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let parts = if n < 50_000 { 1 } else { threads };
+    load_parts(store, d, version, lo, hi, n, parts)
+}
+
+/// [`load_features`] in `threads` fid ranges between `lo` and `hi`, one connection each.
+fn load_parts(
+    store: &Store,
+    d: DatasetId,
+    version: i64,
+    lo: i64,
+    hi: i64,
+    n: i64,
+    threads: usize,
+) -> Result<Vec<Feature>, StoreError> {
+    if threads < 2 {
+        return load_range(store.conn(), d, version, lo, hi + 1);
+    }
+    let step = (hi - lo) / threads as i64 + 1;
+    let parts: Vec<Result<Vec<Feature>, StoreError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads as i64)
+            .map(|t| {
+                let conn = store.conn().try_clone();
+                s.spawn(move || {
+                    let a = lo + t * step;
+                    load_range(&conn?, d, version, a, (a + step).min(hi + 1))
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut out = Vec::with_capacity(n as usize);
+    for p in parts {
+        out.extend(p?);
+    }
+    Ok(out)
+}
+
+/// Features of `d`'s `version` with `from <= fid < to`, in fid order.
+fn load_range(
+    conn: &duckdb::Connection,
+    d: DatasetId,
+    version: i64,
+    from: i64,
+    to: i64,
 ) -> Result<Vec<Feature>, StoreError> {
     let cols = d.columns();
     let mut select = String::from("SELECT fid");
@@ -190,27 +252,32 @@ pub fn load_features(
         }
     }
     select.push_str(&format!(
-        ", geom, minx, miny, maxx, maxy, label_lon, label_lat FROM \"{d}\" WHERE version = ? ORDER BY fid"
+        ", geom, minx, miny, maxx, maxy, label_lon, label_lat FROM \"{d}\" WHERE version = ? AND fid >= ? AND fid < ? ORDER BY fid"
     ));
-    let mut st = store.conn().prepare(&select)?;
+    let mut st = conn.prepare(&select)?;
     let n = cols.len();
-    let mut rows = st.query(duckdb::params![version])?;
+    let mut rows = st.query(duckdb::params![version, from, to])?;
     let mut out = Vec::new();
+    // Every distinct text once: a million flood zones share a few river names and bands.
+    let mut pool: HashSet<Arc<str>> = HashSet::new();
     while let Some(r) = rows.next()? {
         let mut values = Vec::with_capacity(n);
         for (i, c) in cols.iter().enumerate() {
             let idx = i + 1;
             values.push(match c.ty {
-                SqlType::Text | SqlType::Date => r
-                    .get::<_, Option<String>>(idx)?
-                    .map_or(Val::Null, Val::Text),
+                SqlType::Text | SqlType::Date => match r.get_ref(idx)? {
+                    ValueRef::Text(b) => Val::Text(intern(&mut pool, &String::from_utf8_lossy(b))),
+                    _ => Val::Null,
+                },
                 SqlType::Int => r.get::<_, Option<i64>>(idx)?.map_or(Val::Null, Val::Int),
                 SqlType::Float => r.get::<_, Option<f64>>(idx)?.map_or(Val::Null, Val::Float),
                 SqlType::Bool => r.get::<_, Option<bool>>(idx)?.map_or(Val::Null, Val::Bool),
             });
         }
-        let wkb: Option<Vec<u8>> = r.get(n + 1)?;
-        let geom = wkb.and_then(|b| crate::geom::from_wkb(&b).ok());
+        let geom = match r.get_ref(n + 1)? {
+            ValueRef::Blob(b) => crate::geom::from_wkb(b).ok(),
+            _ => None,
+        };
         let bbox = match r.get::<_, Option<f64>>(n + 2)? {
             Some(x0) => Some([x0, r.get(n + 3)?, r.get(n + 4)?, r.get(n + 5)?]),
             None => None,
@@ -228,6 +295,15 @@ pub fn load_features(
         });
     }
     Ok(out)
+}
+
+fn intern(pool: &mut HashSet<Arc<str>>, s: &str) -> Arc<str> {
+    if let Some(a) = pool.get(s) {
+        return a.clone();
+    }
+    let a: Arc<str> = Arc::from(s);
+    pool.insert(a.clone());
+    a
 }
 
 /// Load the published version of `d`, if any.
@@ -262,4 +338,41 @@ pub fn load_layer(store: &Store, d: DatasetId) -> Result<Option<Layer>, StoreErr
         source_sha256,
         ..Layer::from_features(d, version, features)
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loading_in_ranges_on_several_connections_equals_one_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = crate::sample::generate(dir.path(), &Default::default()).unwrap();
+        let (_, flood) = files.files.iter().find(|(id, _)| id == "flood").unwrap();
+        let db = dir.path().join("t.duckdb");
+        let mut store = Store::open(&db).unwrap();
+        let paths: Vec<_> = flood.iter().map(|f| dir.path().join(f)).collect();
+        crate::ingest::ingest(&mut store, DatasetId::Flood, &paths, &Default::default()).unwrap();
+        let v = store.current(DatasetId::Flood).unwrap().unwrap();
+        let (lo, hi, n): (i64, i64, i64) = store
+            .conn()
+            .query_row(
+                "SELECT min(fid), max(fid), count(*) FROM flood WHERE version = ?",
+                duckdb::params![v],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert!(n > 10);
+        let one = load_parts(&store, DatasetId::Flood, v, lo, hi, n, 1).unwrap();
+        let three = load_parts(&store, DatasetId::Flood, v, lo, hi, n, 3).unwrap();
+        assert_eq!(one.len() as i64, n);
+        assert_eq!(three.len(), one.len());
+        for (a, b) in one.iter().zip(&three) {
+            assert_eq!(
+                (a.fid, &a.values, &a.geom, a.bbox),
+                (b.fid, &b.values, &b.geom, b.bbox)
+            );
+        }
+        assert!(one.windows(2).all(|w| w[0].fid < w[1].fid));
+    }
 }

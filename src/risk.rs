@@ -158,7 +158,7 @@ pub const SHELTERS_PER_HAZARD: usize = 3;
 
 fn text(f: &Feature, l: &Layer, c: &str) -> Option<String> {
     match f.get(l.columns(), c) {
-        Some(Val::Text(s)) => Some(s.clone()),
+        Some(Val::Text(s)) => Some(s.to_string()),
         _ => None,
     }
 }

@@ -105,7 +105,7 @@ fn to_value(v: Val, ty: SqlType) -> Value {
         (Val::Text(s), SqlType::Date) => date_days(&s).map_or(Value::Null, Value::Date32),
         (Val::Int(i), _) => Value::BigInt(i),
         (Val::Float(f), _) => Value::Double(f),
-        (Val::Text(s), _) => Value::Text(s),
+        (Val::Text(s), _) => Value::Text(s.to_string()),
         (Val::Bool(b), _) => Value::Boolean(b),
     }
 }

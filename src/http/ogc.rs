@@ -591,7 +591,7 @@ impl Filter {
                 "false" | "0" => Val::Bool(false),
                 _ => return Err(bad("true or false")),
             },
-            SqlType::Text | SqlType::Date => Val::Text(value.to_string()),
+            SqlType::Text | SqlType::Date => Val::Text(value.into()),
         };
         Ok(Some(Filter { col, want }))
     }

@@ -111,7 +111,7 @@ pub struct Hit {
 
 fn text<'a>(f: &'a Feature, l: &Layer, c: &str) -> Option<&'a str> {
     match f.get(l.columns(), c) {
-        Some(Val::Text(s)) if !s.is_empty() => Some(s.as_str()),
+        Some(Val::Text(s)) if !s.is_empty() => Some(&**s),
         _ => None,
     }
 }
@@ -258,7 +258,7 @@ fn val_json(v: &Val) -> Value {
         Val::Null => Value::Null,
         Val::Int(i) => Value::from(*i),
         Val::Float(x) => serde_json::Number::from_f64(*x).map_or(Value::Null, Value::Number),
-        Val::Text(s) => Value::from(s.as_str()),
+        Val::Text(s) => Value::from(&**s),
         Val::Bool(b) => Value::from(*b),
     }
 }

@@ -369,9 +369,8 @@ impl Rec {
                 if let Val::Text(l) = v {
                     match &mut self.values[i] {
                         Val::Text(s) => {
-                            if !s.split('+').any(|x| x == l) {
-                                s.push('+');
-                                s.push_str(&l);
+                            if !s.split('+').any(|x| x == &*l) {
+                                *s = format!("{s}+{l}").into();
                             }
                         }
                         slot => *slot = Val::Text(l),
