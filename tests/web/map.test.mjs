@@ -64,20 +64,26 @@ async function centreOn(page, p) {
   return page.evaluate(({ lon, lat }) => window.machimap.map.project([lon, lat]), p);
 }
 
-/** The most frequent colour of a 5×5 patch of the map canvas around CSS pixel (x, y). */
+/**
+ * The most frequent colour of a 5×5 patch of the map canvas around CSS pixel (x, y), as the
+ * resident sees it: the canvas (premultiplied alpha) over the page's background behind it.
+ */
 async function canvasColour(page, x, y) {
   return page.evaluate(([x, y]) => new Promise((resolve) => {
     const m = window.machimap.map;
     m.once('render', () => {
       const gl = m.painter.context.gl;
-      const r = window.devicePixelRatio || 1;
+      const r = m.getPixelRatio();
       const px = new Uint8Array(4 * 25);
       const cx = Math.round(x * r);
       const cy = gl.drawingBufferHeight - Math.round(y * r);
       gl.readPixels(cx - 2, cy - 2, 5, 5, gl.RGBA, gl.UNSIGNED_BYTE, px);
+      const under = getComputedStyle(document.getElementById('main')).backgroundColor.match(/\d+/g).map(Number);
       const counts = new Map();
       for (let i = 0; i < 25; i++) {
-        const k = `${px[4 * i]},${px[4 * i + 1]},${px[4 * i + 2]}`;
+        const a = px[4 * i + 3] / 255;
+        const c = [0, 1, 2].map((j) => Math.round(px[4 * i + j] + under[j] * (1 - a)));
+        const k = c.join(',');
         counts.set(k, (counts.get(k) || 0) + 1);
       }
       const best = [...counts.entries()].sort((a, b) => b[1] - a[1])[0][0];

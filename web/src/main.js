@@ -153,6 +153,13 @@ function applyStrings() {
   const asof = d ? t('data_as_of', { date: fmtDate(d) }) : '';
   if ($('asof').textContent !== asof) $('asof').textContent = asof;
   $('lang').value = state.lang;
+  labelMapControls();
+  renderLayerControls();
+  renderLegend();
+}
+
+/** The map's own labels (canvas, zoom buttons, attribution) in the current language. */
+function labelMapControls() {
   if (map) {
     map.getCanvas().setAttribute('aria-label', t('map_label'));
     const zi = document.querySelector('.maplibregl-ctrl-zoom-in');
@@ -168,8 +175,6 @@ function applyStrings() {
       at.setAttribute('aria-label', t('attribution_toggle'));
     }
   }
-  renderLayerControls();
-  renderLegend();
 }
 
 // ---------- Layers panel and legend ----------
@@ -787,30 +792,162 @@ function goTo(hit, focus) {
 
 let map = null;
 let labels = null;
+let mapBackground = '#eef0ee'; // the style's background colour, painted by the page
+
+/** Run `fn` in a task of its own, so long work is cut into pieces that input can come between. */
+function nextTask(fn) {
+  const ch = new MessageChannel();
+  ch.port1.onmessage = () => fn();
+  ch.port2.postMessage(null);
+}
+
+/**
+ * Call `done` once the GPU has carried out the drawing issued so far, without blocking on it
+ * (a WebGL2 fence, polled). While the canvas is hidden nothing waits for the GPU; showing it
+ * before the GPU is done would stall the page until it is.
+ */
+function whenGpuDone(m, done) {
+  let gl = null;
+  let sync = null;
+  try {
+    gl = m.getCanvas().getContext('webgl2'); // MapLibre's own context (null if it made a WebGL 1 one)
+    sync = gl ? gl.fenceSync(gl.SYNC_GPU_COMMANDS_COMPLETE, 0) : null;
+  } catch {
+    sync = null;
+  }
+  if (!sync) {
+    done();
+    return;
+  }
+  gl.flush();
+  const t0 = performance.now();
+  const poll = () => {
+    let signalled = true;
+    try {
+      signalled = gl.isContextLost() || gl.getSyncParameter(sync, gl.SYNC_STATUS) === gl.SIGNALED;
+    } catch {
+      signalled = true;
+    }
+    if (signalled || performance.now() - t0 > 5000) {
+      try { gl.deleteSync(sync); } catch { /* context lost */ }
+      done();
+    } else {
+      setTimeout(poll, 5);
+    }
+  };
+  setTimeout(poll, 5);
+}
+
+/** The paint property that hides a layer of each type while its shader is prepared. */
+const HIDE = { fill: 'fill-opacity', line: 'line-opacity', symbol: 'icon-opacity' };
+/** The pixel ratio of the hidden canvas until the first view is drawn (see `warmUp`). */
+const WARM_RATIO = 0.2;
+let quietMove = false; // a resize of our own: not a move to write into the URL
+
+/**
+ * Prepare the shaders of the first view a kind of layer at a time, each in a task of its own,
+ * on a tiny hidden canvas. The first draw of each kind of layer compiles its shader, and the
+ * page waits for that (and for the GPU to finish what it was given before): all of them inside
+ * the frame that draws the first view make one long task in which the page does not answer
+ * taps or scrolling. Drawn on a few pixels, the GPU is done with each kind at once; the
+ * full-size view is then drawn with shaders that are ready.
+ */
+function warmUp(m, done) {
+  let layers = [];
+  const restore = () => {
+    for (const s of layers) if (m.getLayer(s.id)) m.setPaintProperty(s.id, s.prop, s.value);
+    layers = [];
+  };
+  const groups = new Map(); // kind of layer (its shader) → its layers
+  try {
+    const zoom = m.getZoom();
+    layers = m.getLayersOrder().map((id) => m.getLayer(id))
+      .filter((l) => HIDE[l.type] && l.source === 'machimap' && m.getLayoutProperty(l.id, 'visibility') !== 'none'
+        && zoom >= (l.minzoom ?? 0) && zoom < (l.maxzoom ?? 24))
+      .map((l) => ({ id: l.id, prop: HIDE[l.type], value: m.getPaintProperty(l.id, HIDE[l.type]),
+        kind: l.type === 'line' && m.getPaintProperty(l.id, 'line-dasharray') ? 'line-dashed' : l.type }));
+    for (const s of layers) {
+      m.setPaintProperty(s.id, s.prop, 0);
+      groups.set(s.kind, [...(groups.get(s.kind) || []), s]);
+    }
+  } catch {
+    restore();
+    done();
+    return;
+  }
+  const steps = [...groups.values()];
+  let i = 0;
+  const step = () => {
+    try {
+      if (i > 0) for (const s of steps[i - 1]) m.setPaintProperty(s.id, s.prop, 0);
+      if (i < steps.length) {
+        for (const s of steps[i]) m.setPaintProperty(s.id, s.prop, s.value);
+        i += 1;
+        m.redraw();
+        whenGpuDone(m, () => nextTask(step));
+        return;
+      }
+    } catch {
+      // Whatever went wrong, the map is drawn as it is.
+    }
+    restore();
+    done();
+  };
+  nextTask(step);
+}
 
 /**
  * Draw the first view once, when all its tiles are in, instead of once per arriving tile: each
  * frame costs a full repaint of the canvas (dear where the browser composites in software).
- * Public API only: `triggerRepaint` is held between the tile requests and the last tile.
+ * Public API only: `triggerRepaint` is held between the tile requests and the last tile. The
+ * shaders are prepared (`warmUp`) from the first tile that arrives, while the others are on
+ * their way; then the canvas takes its real `pixelRatio` and is shown (`onDone`) once the GPU
+ * has drawn the view.
  */
-function drawWhenComplete(m, onDone) {
+function drawWhenComplete(m, pixelRatio, onDone) {
   const repaint = m.triggerRepaint.bind(m);
   let state = 'waiting'; // waiting → holding → done
+  let warm = 'no'; // no → running → ready
+  let whenWarm = null;
+  const startWarmUp = () => {
+    if (warm !== 'no') return;
+    warm = 'running';
+    warmUp(m, () => {
+      warm = 'ready';
+      whenWarm?.();
+    });
+  };
+  const show = () => {
+    quietMove = true;
+    try {
+      m.setPixelRatio(pixelRatio);
+    } finally {
+      quietMove = false;
+    }
+    applyLayers(); // what the resident switched meanwhile
+    m.once('idle', () => whenGpuDone(m, onDone));
+    repaint();
+  };
   const finish = () => {
     if (state === 'done') return;
     state = 'done';
     m.triggerRepaint = repaint;
     m.off('render', onRender);
     m.off('data', onData);
-    repaint();
-    m.once('idle', onDone);
+    startWarmUp();
+    if (warm === 'ready') show();
+    else whenWarm = show;
   };
   const onRender = () => {
     const src = m.getSource('machimap');
-    if (state === 'waiting' && src && src.loaded() && !m.areTilesLoaded()) state = 'holding';
+    if (state !== 'waiting' || !src || !src.loaded()) return;
+    if (!m.areTilesLoaded()) state = 'holding';
+    else if (m.loaded()) finish(); // no tile to wait for (every tile layer switched off)
   };
-  const onData = () => {
-    if (state === 'holding' && m.areTilesLoaded()) finish();
+  const onData = (e) => {
+    if (state !== 'holding') return;
+    if (m.areTilesLoaded()) finish();
+    else if (e.sourceId === 'machimap' && e.tile) startWarmUp();
   };
   m.triggerRepaint = () => {
     if (state !== 'holding') repaint();
@@ -844,7 +981,40 @@ function buildStyle() {
   if (fl) fl.filter = ['==', ['get', 'scenario'], SCENARIOS[state.scenario]];
   const wf = style.layers.find((l) => l.id === 'wards-fill');
   if (wf && state.basemap) wf.paint['fill-opacity'] = 0.25;
+  shareShaders(style);
+  // The page paints the background colour behind the canvas (CSS): one shader and one pass over
+  // every pixel fewer in each frame.
+  const bg = style.layers.findIndex((l) => l.type === 'background');
+  if (bg >= 0) {
+    mapBackground = style.layers[bg].paint?.['background-color'] || mapBackground;
+    style.layers.splice(bg, 1);
+    $('main').style.backgroundColor = mapBackground;
+  }
   return style;
+}
+
+/** `v` written as a per-feature expression (that always gives `v`). */
+const perFeature = (v) => ['case', ['has', 'machimap:none'], v, v];
+
+/**
+ * MapLibre compiles a shader for each layer type and each set of properties that vary by
+ * feature, the first time it draws one, and the page waits for each compile (tens of ms on a
+ * phone). The few layers with one colour or one width for all features are given the form of
+ * the hazard layers they are drawn with (same colours and widths), so that the first view
+ * needs three shaders fewer: ward fill as the hazard fills, ward line as the dashed landslide
+ * line, the designated landslide line as the road line.
+ */
+function shareShaders(style) {
+  const paint = (id) => style.layers.find((l) => l.id === id)?.paint;
+  const wardsFill = paint('wards-fill');
+  if (wardsFill && typeof wardsFill['fill-color'] === 'string') wardsFill['fill-color'] = perFeature(wardsFill['fill-color']);
+  const wardsLine = paint('wards-line');
+  if (wardsLine && typeof wardsLine['line-color'] === 'string') wardsLine['line-color'] = perFeature(wardsLine['line-color']);
+  const designated = paint('landslide-line-designated');
+  const w = designated?.['line-width'];
+  if (Array.isArray(w) && w[0] === 'interpolate' && JSON.stringify(w[2]) === '["zoom"]') {
+    designated['line-width'] = [...w.slice(0, 3), ...w.slice(3).map((x, i) => (i % 2 ? perFeature(x) : x))];
+  }
 }
 
 function initMap() {
@@ -858,6 +1028,7 @@ function initMap() {
     touchPitch: false,
     attributionControl: false,
     canvasContextAttributes: { preserveDrawingBuffer: true, antialias: false },
+    pixelRatio: WARM_RATIO, // until the first view is drawn (see drawWhenComplete)
     fadeDuration: 0,
     validateStyle: false, // validated by the tests (tests/web/style.test.mjs), not on every phone
     locale: { 'Map.Title': t('map_label') },
@@ -870,22 +1041,33 @@ function initMap() {
     opts.fitBoundsOptions = { padding: 10 };
   }
   map = new maplibregl.Map(opts);
-  window.machimap = { map, state };
   map.touchZoomRotate.disableRotation();
   map.keyboard.disableRotation();
-  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
-  map.addControl(new maplibregl.ScaleControl({ maxWidth: 100, unit: 'metric' }), 'bottom-left');
-  map.addControl(new maplibregl.AttributionControl({ compact: true, customAttribution: 'machimap' }), 'bottom-right');
+  // The controls in a task of their own: the map's style and tiles are already on their way.
+  nextTask(() => {
+    map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+    map.addControl(new maplibregl.ScaleControl({ maxWidth: 100, unit: 'metric' }), 'bottom-left');
+    map.addControl(new maplibregl.AttributionControl({ compact: true, customAttribution: 'machimap' }), 'bottom-right');
+    labelMapControls();
+  });
   map.on('styleimagemissing', () => addIcons(map));
   // Show the canvas once the first view is complete (one paint, not one per arriving tile).
-  drawWhenComplete(map, () => document.body.classList.add('map-drawn'));
+  // `window.machimap` (for the tests and the console) appears with it.
+  // Sharp on every phone, but not 3× screens' 9× the pixels to fill.
+  drawWhenComplete(map, Math.min(window.devicePixelRatio || 1, 2), () => {
+    document.body.classList.add('map-drawn');
+    performance.mark?.('machimap:map-drawn');
+    window.machimap = { map, state };
+  });
   map.on('load', () => {
     addIcons(map);
     setPick(pickFeatures());
-    applyStrings();
+    labelMapControls();
     document.body.classList.add('map-ready');
   });
-  map.on('moveend', writeUrl);
+  map.on('moveend', () => {
+    if (!quietMove) writeUrl();
+  });
   map.on('click', (e) => {
     const box = [[e.point.x - 8, e.point.y - 8], [e.point.x + 8, e.point.y + 8]];
     const sh = map.getLayer('shelters-symbol') && state.layers.has('shelters')
@@ -963,7 +1145,16 @@ function init() {
       img = h('img', { id: 'print-img', alt: t('map_label') });
       $('main').append(img);
     }
-    img.src = map.getCanvas().toDataURL('image/png');
+    // The canvas is transparent where there is no data: print it over the map's background.
+    const src = map.getCanvas();
+    const still = document.createElement('canvas');
+    still.width = src.width;
+    still.height = src.height;
+    const g = still.getContext('2d');
+    g.fillStyle = mapBackground;
+    g.fillRect(0, 0, still.width, still.height);
+    g.drawImage(src, 0, 0);
+    img.src = still.toDataURL('image/png');
     state.layersWereOpen = $('layers-box').open;
     $('layers-box').open = true;
   });
@@ -976,15 +1167,19 @@ function init() {
   });
   const details = $('layers-box');
   if (window.matchMedia('(min-width: 761px)').matches) details.open = true;
-  applyStrings();
+  // The map first, so its style and tiles are on their way; the rest of the page (painted in
+  // Japanese by the HTML already) in a task of its own.
   initMap();
-  pollStatus();
-  if (state.shelter) openShelter(state.shelter, { focus: false });
-  else if (state.at) {
-    state.via = 'hash';
-    setPick(pickFeatures());
-    loadRisk({ focus: false });
-  }
+  nextTask(() => {
+    applyStrings();
+    pollStatus();
+    if (state.shelter) openShelter(state.shelter, { focus: false });
+    else if (state.at) {
+      state.via = 'hash';
+      setPick(pickFeatures());
+      loadRisk({ focus: false });
+    }
+  });
 }
 
 init();
