@@ -50,8 +50,9 @@ measure() { # label, command...
 PGPORT=54329
 PGBIN=/usr/lib/postgresql/15/bin
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-pg_start() { # DIR
-  PGDIR="$1"
+pg_start() {
+  # Outside $HOME: the postgres user cannot enter root's home folder.
+  PGDIR="${BENCH_PG_DIR:-/var/tmp/machimap-bench-pg}"
   apt_install postgresql-15-postgis-3
   rm -rf "$PGDIR"; mkdir -p "$PGDIR"; chown postgres "$PGDIR" 2>/dev/null || true
   as_pg "$PGBIN/initdb" -D "$PGDIR/data" -U postgres -A trust >/dev/null
@@ -59,7 +60,7 @@ pg_start() { # DIR
   psql -h 127.0.0.1 -p $PGPORT -U postgres -qc "CREATE DATABASE bench" >/dev/null
   psql -h 127.0.0.1 -p $PGPORT -U postgres -d bench -qc "CREATE EXTENSION postgis" >/dev/null
 }
-pg_stop() { [ -n "${PGDIR:-}" ] && as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast stop >/dev/null 2>&1 || true; }
+pg_stop() { if [ -n "${PGDIR:-}" ]; then as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast stop >/dev/null 2>&1 || true; fi; }
 PG_DSN="PG:host=127.0.0.1 port=$PGPORT dbname=bench user=postgres"
 
 # wrk script: random paths from a list file (one per line), gzip accepted, and one RESULT line
@@ -109,7 +110,9 @@ start_machimap() { # db, extra flags...
   done
   echo "server did not start" >&2; cat "$log" >&2; exit 1
 }
-stop_machimap() { [ -n "${PID:-}" ] && { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""; }; }
+stop_machimap() {
+  if [ -n "${PID:-}" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""; fi
+}
 
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 hwm_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }

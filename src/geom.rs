@@ -273,6 +273,58 @@ pub fn type_name(g: &Geometry<f64>) -> &'static str {
     }
 }
 
+/// True when `p` is certainly valid: no holes, a closed ring of up to 256 finite, distinct
+/// consecutive points, no three consecutive points on a line, and no two non-adjacent edges
+/// touching (robust orientation tests, every pair). Anything else answers false and goes to
+/// geo's full validation.
+///
+/// City zones are mostly small simple rings; geo's `is_valid` builds a segment R-tree for each
+/// one, which made validation half of a large ingest.
+pub fn simple_polygon(p: &Polygon<f64>) -> bool {
+    use geo::kernels::{Kernel, Orientation, RobustKernel};
+    let c = &p.exterior().0;
+    let n = c.len();
+    if !p.interiors().is_empty() || !(4..=256).contains(&n) || c[0] != c[n - 1] {
+        return false;
+    }
+    if c.iter().any(|q| !q.x.is_finite() || !q.y.is_finite()) {
+        return false;
+    }
+    let m = n - 1; // edges: c[i] → c[i + 1]
+    let o = |a, b, q| RobustKernel::orient2d(a, b, q);
+    for i in 0..m {
+        let (a, b, q) = (c[i], c[i + 1], c[(i + 2) % m]);
+        if a == b || o(a, b, q) == Orientation::Collinear {
+            return false;
+        }
+    }
+    for i in 0..m {
+        let (a, b) = (c[i], c[i + 1]);
+        let (ax0, ax1) = (a.x.min(b.x), a.x.max(b.x));
+        let (ay0, ay1) = (a.y.min(b.y), a.y.max(b.y));
+        for j in i + 2..m {
+            if i == 0 && j == m - 1 {
+                continue; // the last edge is adjacent to the first
+            }
+            let (d, e) = (c[j], c[j + 1]);
+            if d.x.max(e.x) < ax0 || d.x.min(e.x) > ax1 || d.y.max(e.y) < ay0 || d.y.min(e.y) > ay1
+            {
+                continue;
+            }
+            let (o1, o2) = (o(a, b, d), o(a, b, e));
+            let (o3, o4) = (o(d, e, a), o(d, e, b));
+            let collinear = Orientation::Collinear;
+            if o1 == collinear || o2 == collinear || o3 == collinear || o4 == collinear {
+                return false;
+            }
+            if o1 != o2 && o3 != o4 {
+                return false;
+            }
+        }
+    }
+    true
+}
+
 /// Make a polygonal geometry valid and consistently oriented (RFC 7946: exterior counter-clockwise).
 /// Invalid polygons (self-intersections, bow-ties, overlapping parts) are rebuilt by geo's
 /// `MakeValid`; a single-part result stays a Polygon.
@@ -290,7 +342,11 @@ pub fn normalize_polygonal(
     if oriented != mp {
         rep.winding = true;
     }
-    let fixed = if oriented.is_valid() {
+    let valid = match oriented.0.as_slice() {
+        [one] if simple_polygon(one) => true,
+        _ => oriented.is_valid(),
+    };
+    let fixed = if valid {
         oriented
     } else {
         rep.rebuilt = true;
@@ -380,6 +436,49 @@ mod tests {
         let flat: Geometry<f64> =
             polygon![(x: 0., y: 0.), (x: 1., y: 0.), (x: 2., y: 0.), (x: 0., y: 0.)].into();
         assert!(normalize_polygonal(flat).is_err());
+    }
+
+    #[test]
+    fn simple_polygon_never_accepts_what_geo_rejects() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let (mut fast, mut total) = (0, 0);
+        for k in 0..3000 {
+            let n = rng.gen_range(3..40);
+            // Star-shaped rings (valid) and, every other time, shuffled ones (often crossing).
+            let mut pts: Vec<(f64, f64)> = (0..n)
+                .map(|i| {
+                    let t = std::f64::consts::TAU * i as f64 / n as f64;
+                    let r = rng.gen_range(0.5..1.0);
+                    (r * t.cos(), r * t.sin())
+                })
+                .collect();
+            if k % 2 == 1 {
+                let i = rng.gen_range(0..n);
+                let j = rng.gen_range(0..n);
+                pts.swap(i, j);
+            }
+            pts.push(pts[0]);
+            let p = Polygon::new(LineString::from(pts), vec![]);
+            total += 1;
+            if simple_polygon(&p) {
+                fast += 1;
+                assert!(p.is_valid(), "accepted an invalid ring: {p:?}");
+            }
+        }
+        // The fast path takes most rings (all the star-shaped ones).
+        assert!(fast > total / 2, "{fast} of {total}");
+        let bowtie: Polygon<f64> = wkt!(POLYGON((0. 0.,2. 2.,2. 0.,0. 2.,0. 0.)));
+        let spike: Polygon<f64> = wkt!(POLYGON((0. 0.,4. 0.,4. 4.,2. 4.,2. 6.,2. 4.,0. 4.,0. 0.)));
+        let touching: Polygon<f64> = wkt!(POLYGON((0. 0.,4. 0.,2. 2.,4. 4.,0. 4.,2. 2.,0. 0.)));
+        for p in [&bowtie, &spike, &touching] {
+            assert!(!simple_polygon(p));
+        }
+        let square: Polygon<f64> = wkt!(POLYGON((0. 0.,4. 0.,4. 4.,0. 4.,0. 0.)));
+        assert!(simple_polygon(&square));
+        // A repaired bow-tie is still reported as rebuilt.
+        let (_, rep) = normalize_polygonal(Geometry::Polygon(bowtie)).unwrap();
+        assert!(rep.rebuilt);
     }
 
     #[test]
