@@ -79,7 +79,8 @@ fn varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn read_varint(b: &[u8], pos: &mut usize) -> Result<u64, PmtilesError> {
+/// An unsigned LEB128 varint at `pos` (PMTiles directories; also protobuf, as in MVT).
+pub(crate) fn read_varint(b: &[u8], pos: &mut usize) -> Result<u64, PmtilesError> {
     let mut v = 0u64;
     let mut shift = 0;
     loop {

@@ -513,18 +513,7 @@ mod tests {
         // The MVT feature id is field 1 of a feature (field 2 of a layer, field 3 of a tile):
         // count them by decoding just enough protobuf.
         fn varint(b: &[u8], i: &mut usize) -> u64 {
-            let mut v = 0;
-            let mut shift = 0;
-            while *i < b.len() {
-                let x = b[*i];
-                *i += 1;
-                v |= u64::from(x & 0x7f) << shift;
-                shift += 7;
-                if x < 0x80 {
-                    break;
-                }
-            }
-            v
+            crate::tiles::pmtiles::read_varint(b, i).expect("a whole varint")
         }
         fn fields(b: &[u8]) -> Vec<(u64, Result<&[u8], u64>)> {
             let mut out = Vec::new();
