@@ -110,6 +110,46 @@ fn to_value(v: Val, ty: SqlType) -> Value {
     }
 }
 
+/// Rows per batch between the producing thread and the appender.
+const PIPE_BATCH: usize = 512;
+
+/// A row made ready for the appender: values converted, geometry as WKB with its bbox and
+/// label point.
+struct Prepared {
+    key: Option<String>,
+    values: Vec<Value>,
+    wkb: Value,
+    bbox: Option<[f64; 4]>,
+    label: Option<geo::Coord<f64>>,
+    raw: String,
+}
+
+impl Prepared {
+    fn new(row: Row, cols: &[crate::dataset::Column]) -> Self {
+        let (wkb, bbox, label) = match &row.geometry {
+            Some(g) => (
+                Value::Blob(crate::geom::to_wkb(g)),
+                crate::geom::bbox(g),
+                crate::geom::label_point(g).map(|p| p.0),
+            ),
+            None => (Value::Null, None, None),
+        };
+        Prepared {
+            key: row.key,
+            values: row
+                .values
+                .into_iter()
+                .zip(cols)
+                .map(|(v, c)| to_value(v, c.ty))
+                .collect(),
+            wkb,
+            bbox,
+            label,
+            raw: row.raw,
+        }
+    }
+}
+
 /// Days since 1970-01-01 of a `YYYY-MM-DD` date.
 pub fn date_days(s: &str) -> Option<i32> {
     let y: i64 = s.get(0..4)?.parse().ok()?;
@@ -201,7 +241,7 @@ impl Store {
                 cols.push_str(&format!(", \"{}\" {}", c.name, c.ty.sql()));
             }
             cols.push_str(
-                ", geom BLOB, minx DOUBLE, miny DOUBLE, maxx DOUBLE, maxy DOUBLE, \
+                ", geom BLOB USING COMPRESSION uncompressed, minx DOUBLE, miny DOUBLE, maxx DOUBLE, maxy DOUBLE, \
                  label_lon DOUBLE, label_lat DOUBLE, raw VARCHAR",
             );
             self.conn
@@ -238,7 +278,7 @@ impl Store {
         dataset: DatasetId,
         meta: &VersionMeta,
         publish: bool,
-        produce: impl FnOnce(&mut dyn FnMut(Row)) -> Report,
+        produce: impl FnOnce(&mut dyn FnMut(Row)) -> Report + Send,
     ) -> Result<(WriteOutcome, Report)> {
         let tx = self.conn.transaction()?;
         let version: i64 = tx.query_row(
@@ -267,71 +307,86 @@ impl Store {
             f64::NEG_INFINITY,
             f64::NEG_INFINITY,
         ];
+        // Two threads: `produce` (reading, parsing, normalising, validating) on one; the
+        // geometry's WKB, bbox and label point and the appender on this one (DuckDB's appender
+        // stays on the thread of its connection). Rows cross in batches through a bounded channel, so
+        // memory stays flat however large the file.
         let report = {
             let mut app = tx.appender(dataset.as_str())?;
-            let report = produce(&mut |row: Row| {
-                if err.is_some() {
-                    return;
-                }
-                let mut fid = match &row.key {
-                    Some(k) => match keys.get(k) {
-                        Some(&f) => f,
+            let report = std::thread::scope(|s| {
+                let (send, recv) = std::sync::mpsc::sync_channel::<Vec<Row>>(8);
+                let producer = s.spawn(move || {
+                    let mut batch = Vec::with_capacity(PIPE_BATCH);
+                    let report = produce(&mut |row: Row| {
+                        batch.push(row);
+                        if batch.len() == PIPE_BATCH {
+                            // A closed channel means the appender failed: the rest is dropped.
+                            let _ = send.send(std::mem::replace(
+                                &mut batch,
+                                Vec::with_capacity(PIPE_BATCH),
+                            ));
+                        }
+                    });
+                    if !batch.is_empty() {
+                        let _ = send.send(batch);
+                    }
+                    report
+                });
+                for row in recv.into_iter().flatten() {
+                    let p = Prepared::new(row, cols);
+                    let mut fid = match &p.key {
+                        Some(k) => match keys.get(k) {
+                            Some(&f) => f,
+                            None => {
+                                let f = next_fid;
+                                next_fid += 1;
+                                keys.insert(k.clone(), f);
+                                new_keys.push((k.clone(), f));
+                                f
+                            }
+                        },
                         None => {
                             let f = next_fid;
                             next_fid += 1;
-                            keys.insert(k.clone(), f);
-                            new_keys.push((k.clone(), f));
                             f
                         }
-                    },
-                    None => {
-                        let f = next_fid;
+                    };
+                    // Two rows with one key (should not happen: normalisers dedupe) get distinct ids.
+                    if !used.insert(fid) {
+                        fid = next_fid;
                         next_fid += 1;
-                        f
+                        used.insert(fid);
                     }
-                };
-                // Two rows with one key (should not happen: normalisers dedupe) get distinct ids.
-                if !used.insert(fid) {
-                    fid = next_fid;
-                    next_fid += 1;
-                    used.insert(fid);
-                }
-                let (wkb, b, label) = match &row.geometry {
-                    Some(g) => (
-                        Value::Blob(crate::geom::to_wkb(g)),
-                        crate::geom::bbox(g),
-                        crate::geom::label_point(g),
-                    ),
-                    None => (Value::Null, None, None),
-                };
-                if let Some(b) = b {
-                    bbox = [
-                        bbox[0].min(b[0]),
-                        bbox[1].min(b[1]),
-                        bbox[2].max(b[2]),
-                        bbox[3].max(b[3]),
+                    if let Some(b) = p.bbox {
+                        bbox = crate::geom::union_bbox(bbox, b);
+                    }
+                    let opt = |x: Option<f64>| x.map_or(Value::Null, Value::Double);
+                    let head = [Value::BigInt(version), Value::BigInt(fid)];
+                    let tail = [
+                        p.wkb,
+                        opt(p.bbox.map(|b| b[0])),
+                        opt(p.bbox.map(|b| b[1])),
+                        opt(p.bbox.map(|b| b[2])),
+                        opt(p.bbox.map(|b| b[3])),
+                        opt(p.label.map(|l| l.x)),
+                        opt(p.label.map(|l| l.y)),
+                        Value::Text(p.raw),
                     ];
+                    let refs: Vec<&dyn ToSql> = head
+                        .iter()
+                        .chain(&p.values)
+                        .chain(&tail)
+                        .map(|v| v as &dyn ToSql)
+                        .collect();
+                    if let Err(e) = app.append_row(refs.as_slice()) {
+                        err = Some(e);
+                        break; // the loop drops `recv`: the producer's sends fail from here
+                    }
+                    rows += 1;
                 }
-                let opt = |x: Option<f64>| x.map_or(Value::Null, Value::Double);
-                let mut p: Vec<Value> = Vec::with_capacity(cols.len() + 10);
-                p.push(Value::BigInt(version));
-                p.push(Value::BigInt(fid));
-                for (v, c) in row.values.into_iter().zip(cols) {
-                    p.push(to_value(v, c.ty));
-                }
-                p.push(wkb);
-                p.push(opt(b.map(|b| b[0])));
-                p.push(opt(b.map(|b| b[1])));
-                p.push(opt(b.map(|b| b[2])));
-                p.push(opt(b.map(|b| b[3])));
-                p.push(opt(label.map(|l| l.x())));
-                p.push(opt(label.map(|l| l.y())));
-                p.push(Value::Text(row.raw));
-                let refs: Vec<&dyn ToSql> = p.iter().map(|v| v as &dyn ToSql).collect();
-                if let Err(e) = app.append_row(refs.as_slice()) {
-                    err = Some(e);
-                }
-                rows += 1;
+                producer
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e))
             });
             if err.is_none() && !report.rejected() {
                 app.flush()?;

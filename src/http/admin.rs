@@ -20,7 +20,6 @@ use crate::admin::uploads::{self, PublishKind, Staged, UploadDir};
 use crate::admin::{diff, AdminError, Role};
 use crate::dataset::{DatasetId, Val};
 use crate::store::Store;
-use axum::extract::multipart::{Multipart, MultipartRejection};
 use axum::extract::{
     DefaultBodyLimit, FromRequest, FromRequestParts, MatchedPath, Path, Query, Request, State,
 };
@@ -1030,12 +1029,44 @@ struct Received {
     fields: HashMap<String, String>,
 }
 
+/// The body of an upload request, with the multipart boundary from its `Content-Type`.
+///
+/// Not axum's `Multipart`: that hands the body to the multipart parser, which stops at the
+/// closing boundary and may leave the last bytes unread; answering then makes the server close
+/// a socket with unread data, the kernel sends a reset, and the client can lose the answer
+/// (a refused upload looked like "peer disconnected"). [`receive`] reads the body itself.
+struct UploadBody {
+    boundary: Result<String, String>,
+    body: axum::body::Body,
+}
+
+impl<S: Send + Sync> FromRequest<S> for UploadBody {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        let boundary = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| "no Content-Type".to_string())
+            .and_then(|ct| multer::parse_boundary(ct).map_err(|e| e.to_string()));
+        Ok(Self {
+            boundary,
+            body: req.into_body(),
+        })
+    }
+}
+
 /// Stream a multipart upload to disk, enforcing the size limit; with `csrf`, the form's `csrf`
 /// field must come (and match) before any file.
+///
+/// A pump task reads the request body and feeds the parser; whatever the parser leaves (the
+/// rest of a refused upload, the bytes after the closing boundary) the pump reads and drops,
+/// up to [`DRAIN_CAP`], before the answer goes out, so the client always sees the answer.
 async fn receive(
     st: &AppState,
     headers: &HeaderMap,
-    mp: Result<Multipart, MultipartRejection>,
+    up: UploadBody,
     csrf: Option<&str>,
 ) -> Result<Received, AdminError> {
     let limit = st.admin.config.upload_limit;
@@ -1043,45 +1074,67 @@ async fn receive(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let mut mp = mp.map_err(|e| {
-        AdminError::BadInput(format!(
-            "multipart/form-data で file を送ってください / send the files as multipart/form-data field `file`: {}",
-            e.body_text()
-        ))
-    })?;
-    if let Some(n) = declared.filter(|n| *n > limit + 64 * 1024) {
-        // Read (and drop) a moderately oversized body so the client sees the answer rather
-        // than a reset connection; a huge one is cut off.
-        if n <= DRAIN_CAP {
-            drain(&mut mp).await;
+    let (tx, rx) = tokio::sync::mpsc::channel(8);
+    let early = match (&up.boundary, declared) {
+        (Err(e), _) => Some(AdminError::BadInput(format!(
+            "multipart/form-data で file を送ってください / send the files as multipart/form-data field `file`: {e}"
+        ))),
+        (Ok(_), Some(n)) if n > limit + 64 * 1024 => {
+            if n > DRAIN_CAP {
+                // Too big to read and drop: the client gets a reset, not a 413.
+                return Err(AdminError::TooLarge(limit));
+            }
+            Some(AdminError::TooLarge(limit))
         }
-        return Err(AdminError::TooLarge(limit));
+        _ => None,
+    };
+    let pump = tokio::spawn(pump(up.body, tx));
+    if let Some(e) = early {
+        drop(rx); // nothing parses: the pump reads and drops
+        let _ = pump.await;
+        return Err(e);
     }
+    let boundary = up.boundary.unwrap_or_default();
+    let mut mp = multer::Multipart::new(tokio_stream::wrappers::ReceiverStream::new(rx), boundary);
     let res = receive_files(st, &mut mp, csrf, limit).await;
-    if res.is_err() {
-        drain(&mut mp).await;
-    }
+    drop(mp);
+    let _ = pump.await;
     res
 }
 
 /// Most bytes read and dropped after refusing an upload.
 const DRAIN_CAP: u64 = 64 * 1024 * 1024;
 
-async fn drain(mp: &mut Multipart) {
-    let mut n = 0u64;
-    while let Ok(Some(mut f)) = mp.next_field().await {
-        while let Ok(Some(c)) = f.chunk().await {
-            n += c.len() as u64;
-            if n > DRAIN_CAP {
-                return;
+/// Read `body` to its end, passing chunks on while the parser listens and dropping them after
+/// (at most [`DRAIN_CAP`] bytes once it stopped).
+async fn pump(
+    body: axum::body::Body,
+    tx: tokio::sync::mpsc::Sender<Result<bytes::Bytes, axum::Error>>,
+) {
+    use tokio_stream::StreamExt;
+    let mut s = body.into_data_stream();
+    let mut listening = true;
+    let mut dropped = 0u64;
+    while let Some(c) = s.next().await {
+        let failed = c.is_err();
+        if listening {
+            let n = c.as_ref().map_or(0, |b| b.len() as u64);
+            if tx.send(c).await.is_err() {
+                listening = false;
+                dropped += n;
             }
+        } else {
+            dropped += c.as_ref().map_or(0, |b| b.len() as u64);
+        }
+        if failed || dropped > DRAIN_CAP {
+            return;
         }
     }
 }
 
 async fn receive_files(
     st: &AppState,
-    mp: &mut Multipart,
+    mp: &mut multer::Multipart<'static>,
     csrf: Option<&str>,
     limit: u64,
 ) -> Result<Received, AdminError> {
@@ -1091,9 +1144,7 @@ async fn receive_files(
     let mut fields = HashMap::new();
     let mut csrf_ok = csrf.is_none();
     let mut total = 0u64;
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        AdminError::BadInput(format!("upload interrupted: {}", e.body_text()))
-    };
+    let bad = |e: multer::Error| AdminError::BadInput(format!("upload interrupted: {e}"));
     while let Some(mut field) = mp.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or("").to_string();
         match field.file_name().map(str::to_string) {
@@ -1213,13 +1264,13 @@ async fn upload_page(
     staff: Staff,
     Path(ds): Path<String>,
     headers: HeaderMap,
-    mp: Result<Multipart, MultipartRejection>,
+    up: UploadBody,
 ) -> PageResult {
     let d = parse_dataset(&ds)?;
     let rec = receive(
         &st,
         &headers,
-        mp,
+        up,
         Some(staff.csrf.as_deref().unwrap_or("-")),
     )
     .await?;
@@ -1256,10 +1307,10 @@ async fn api_upload(
     Path(ds): Path<String>,
     Query(q): Query<PublishQuery>,
     headers: HeaderMap,
-    mp: Result<Multipart, MultipartRejection>,
+    up: UploadBody,
 ) -> ApiResult<Response> {
     let d = parse_dataset(&ds)?;
-    let rec = receive(&st, &headers, mp, None).await?;
+    let rec = receive(&st, &headers, up, None).await?;
     let want_publish =
         truthy(q.publish.as_deref()) || truthy(rec.fields.get("publish").map(String::as_str));
     let (outcome, report, published_now) = stage(&st, &staff, d, rec, want_publish).await?;
