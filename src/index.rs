@@ -252,7 +252,7 @@ fn load_range(
         }
     }
     select.push_str(&format!(
-        ", geom, minx, miny, maxx, maxy, label_lon, label_lat FROM \"{d}\" WHERE version = ? AND fid >= ? AND fid < ? ORDER BY fid"
+        ", geom, minx, miny, maxx, maxy, label_lon, label_lat FROM \"{d}\" WHERE version = ? AND fid >= ? AND fid < ?"
     ));
     let mut st = conn.prepare(&select)?;
     let n = cols.len();
@@ -294,6 +294,9 @@ fn load_range(
             label,
         });
     }
+    // Sorted here rather than by `ORDER BY`: DuckDB's sort copies every WKB blob twice (a
+    // third of a large start); the rows come nearly in fid order, which this sort finds fast.
+    out.sort_unstable_by_key(|f| f.fid);
     Ok(out)
 }
 
