@@ -311,16 +311,14 @@ pub fn type_name(g: &Geometry<f64>) -> &'static str {
 /// City zones are mostly small simple rings, some with holes; geo's `is_valid` builds a
 /// segment R-tree for each one, which made validation half of a large ingest.
 pub fn simple_polygon(p: &Polygon<f64>) -> bool {
+    use geo::coordinate_position::{coord_pos_relative_to_ring, CoordPos};
     use geo::kernels::{Kernel, Orientation, RobustKernel};
-    let rings: Vec<&[Coord<f64>]> = std::iter::once(p.exterior())
-        .chain(p.interiors())
-        .map(|r| r.0.as_slice())
-        .collect();
+    let rings: Vec<&LineString<f64>> = std::iter::once(p.exterior()).chain(p.interiors()).collect();
     if rings.len() > 16 {
         return false;
     }
     let o = |a, b, q| RobustKernel::orient2d(a, b, q);
-    for c in &rings {
+    for c in rings.iter().map(|r| r.0.as_slice()) {
         let n = c.len();
         if !(4..=256).contains(&n) || c[0] != c[n - 1] {
             return false;
@@ -342,7 +340,7 @@ pub fn simple_polygon(p: &Polygon<f64>) -> bool {
         .iter()
         .enumerate()
         .flat_map(|(r, c)| {
-            c.windows(2)
+            c.0.windows(2)
                 .enumerate()
                 .map(move |(i, w)| (r, i, w[0], w[1]))
         })
@@ -351,7 +349,7 @@ pub fn simple_polygon(p: &Polygon<f64>) -> bool {
     for (k, &(r1, i, a, b)) in edges.iter().enumerate() {
         let ax1 = a.x.max(b.x);
         let (ay0, ay1) = (a.y.min(b.y), a.y.max(b.y));
-        let m = rings[r1].len() - 1;
+        let m = rings[r1].0.len() - 1;
         for &(r2, j, d, e) in &edges[k + 1..] {
             if d.x.min(e.x) > ax1 {
                 break; // this and every later edge start right of `ab`
@@ -375,29 +373,18 @@ pub fn simple_polygon(p: &Polygon<f64>) -> bool {
         }
     }
     // No edges meet, so a hole lies wholly inside or outside any other ring: one vertex tells.
-    let inside = |q: Coord<f64>, ring: &[Coord<f64>]| {
-        let mut winding = 0i32;
-        for w in ring.windows(2) {
-            let (a, b) = (w[0], w[1]);
-            if a.y <= q.y {
-                if b.y > q.y && o(a, b, q) == Orientation::CounterClockwise {
-                    winding += 1;
-                }
-            } else if b.y <= q.y && o(a, b, q) == Orientation::Clockwise {
-                winding -= 1;
-            }
-        }
-        winding != 0
+    let inside = |q: Coord<f64>, ring: &LineString<f64>| {
+        coord_pos_relative_to_ring(q, ring) == CoordPos::Inside
     };
     for (h, hole) in rings.iter().enumerate().skip(1) {
-        if !inside(hole[0], rings[0]) {
+        if !inside(hole.0[0], rings[0]) {
             return false;
         }
         if rings
             .iter()
             .enumerate()
             .skip(1)
-            .any(|(g, other)| g != h && inside(hole[0], other))
+            .any(|(g, other)| g != h && inside(hole.0[0], other))
         {
             return false;
         }
@@ -518,6 +505,18 @@ mod tests {
         assert!(normalize_polygonal(flat).is_err());
     }
 
+    /// `n` points around the origin at increasing angles, each at a random radius in
+    /// `min_r..1` (a star-shaped ring, not yet closed).
+    fn star_ring(rng: &mut impl rand::Rng, n: usize, min_r: f64) -> Vec<(f64, f64)> {
+        (0..n)
+            .map(|i| {
+                let t = std::f64::consts::TAU * i as f64 / n as f64;
+                let r = rng.gen_range(min_r..1.0);
+                (r * t.cos(), r * t.sin())
+            })
+            .collect()
+    }
+
     #[test]
     fn simple_polygon_never_accepts_what_geo_rejects() {
         use rand::{Rng, SeedableRng};
@@ -526,13 +525,7 @@ mod tests {
         for k in 0..3000 {
             let n = rng.gen_range(3..40);
             // Star-shaped rings (valid) and, every other time, shuffled ones (often crossing).
-            let mut pts: Vec<(f64, f64)> = (0..n)
-                .map(|i| {
-                    let t = std::f64::consts::TAU * i as f64 / n as f64;
-                    let r = rng.gen_range(0.5..1.0);
-                    (r * t.cos(), r * t.sin())
-                })
-                .collect();
+            let mut pts = star_ring(&mut rng, n, 0.5);
             if k % 2 == 1 {
                 let i = rng.gen_range(0..n);
                 let j = rng.gen_range(0..n);
@@ -609,13 +602,7 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(11);
         for _ in 0..2000 {
             let n = rng.gen_range(3..30);
-            let mut pts: Vec<(f64, f64)> = (0..n)
-                .map(|i| {
-                    let t = std::f64::consts::TAU * i as f64 / n as f64;
-                    let r = rng.gen_range(0.1..1.0);
-                    (r * t.cos(), r * t.sin())
-                })
-                .collect();
+            let mut pts = star_ring(&mut rng, n, 0.1);
             pts.push(pts[0]);
             let g: Geometry<f64> = Polygon::new(LineString::from(pts), vec![]).into();
             let p = label_point(&g).unwrap();

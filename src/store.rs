@@ -309,8 +309,8 @@ impl Store {
         ];
         // Two threads: `produce` (reading, parsing, normalising, validating) on one; the
         // geometry's WKB, bbox and label point and the appender on this one (DuckDB's appender
-        // stays on the thread of its connection). Rows cross in batches through a bounded channel, so
-        // memory stays flat however large the file.
+        // stays on the thread of its connection). Rows cross in batches through a bounded
+        // channel, so memory stays flat however large the file.
         let report = {
             let mut app = tx.appender(dataset.as_str())?;
             let report = std::thread::scope(|s| {

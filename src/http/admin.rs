@@ -1117,14 +1117,10 @@ async fn pump(
     let mut dropped = 0u64;
     while let Some(c) = s.next().await {
         let failed = c.is_err();
-        if listening {
-            let n = c.as_ref().map_or(0, |b| b.len() as u64);
-            if tx.send(c).await.is_err() {
-                listening = false;
-                dropped += n;
-            }
-        } else {
-            dropped += c.as_ref().map_or(0, |b| b.len() as u64);
+        let n = c.as_ref().map_or(0, |b| b.len() as u64);
+        if !listening || tx.send(c).await.is_err() {
+            listening = false;
+            dropped += n;
         }
         if failed || dropped > DRAIN_CAP {
             return;
