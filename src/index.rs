@@ -209,7 +209,7 @@ fn load_parts(
     threads: usize,
 ) -> Result<Vec<Feature>, StoreError> {
     if threads < 2 {
-        return load_range(store.conn(), d, version, lo, hi + 1);
+        return load_range(store.conn(), d, version, lo, hi + 1, n as usize);
     }
     let step = (hi - lo) / threads as i64 + 1;
     let parts: Vec<Result<Vec<Feature>, StoreError>> = std::thread::scope(|s| {
@@ -218,7 +218,24 @@ fn load_parts(
                 let conn = store.conn().try_clone();
                 s.spawn(move || {
                     let a = lo + t * step;
-                    load_range(&conn?, d, version, a, (a + step).min(hi + 1))
+                    let b = (a + step).min(hi + 1);
+                    let conn = conn?;
+                    // The first range's vector is the layer's: sized for every feature, so
+                    // the others are appended to it without growing it (a large layer's
+                    // feature array is 150 MB; doubling and copying it was a third of the
+                    // start's peak memory).
+                    let cap = if t == 0 {
+                        n
+                    } else {
+                        conn.query_row(
+                            &format!(
+                                "SELECT count(*) FROM \"{d}\" WHERE version = ? AND fid >= ? AND fid < ?"
+                            ),
+                            duckdb::params![version, a, b],
+                            |r| r.get(0),
+                        )?
+                    };
+                    load_range(&conn, d, version, a, b, cap as usize)
                 })
             })
             .collect();
@@ -227,12 +244,16 @@ fn load_parts(
             .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     });
-    let mut out = Vec::with_capacity(n as usize);
+    let mut parts = parts.into_iter();
+    let mut out = parts.next().unwrap_or_else(|| Ok(Vec::new()))?;
     for p in parts {
         out.extend(p?);
     }
     Ok(out)
 }
+
+/// Fids per query when loading (see [`load_range`]).
+const LOAD_SLICE: i64 = 32_768;
 
 /// Features of `d`'s `version` with `from <= fid < to`, in fid order.
 fn load_range(
@@ -241,6 +262,7 @@ fn load_range(
     version: i64,
     from: i64,
     to: i64,
+    capacity: usize,
 ) -> Result<Vec<Feature>, StoreError> {
     let cols = d.columns();
     let mut select = String::from("SELECT fid");
@@ -256,47 +278,59 @@ fn load_range(
     ));
     let mut st = conn.prepare(&select)?;
     let n = cols.len();
-    let mut rows = st.query(duckdb::params![version, from, to])?;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(capacity);
     // Every distinct text once: a million flood zones share a few river names and bands.
     let mut pool: HashSet<Arc<str>> = HashSet::new();
-    while let Some(r) = rows.next()? {
-        let mut values = Vec::with_capacity(n);
-        for (i, c) in cols.iter().enumerate() {
-            let idx = i + 1;
-            values.push(match c.ty {
-                SqlType::Text | SqlType::Date => match r.get_ref(idx)? {
-                    ValueRef::Text(b) => Val::Text(intern(&mut pool, &String::from_utf8_lossy(b))),
-                    _ => Val::Null,
-                },
-                SqlType::Int => r.get::<_, Option<i64>>(idx)?.map_or(Val::Null, Val::Int),
-                SqlType::Float => r.get::<_, Option<f64>>(idx)?.map_or(Val::Null, Val::Float),
-                SqlType::Bool => r.get::<_, Option<bool>>(idx)?.map_or(Val::Null, Val::Bool),
+    // In slices of fids: DuckDB hands over a query's whole result at once, so one query for
+    // half a million polygons held all their WKB twice (~800 MB more at a large start).
+    let mut a = from;
+    while a < to {
+        let b = to.min(a.saturating_add(LOAD_SLICE));
+        let mut rows = st.query(duckdb::params![version, a, b])?;
+        a = b;
+        while let Some(r) = rows.next()? {
+            let mut values = Vec::with_capacity(n);
+            for (i, c) in cols.iter().enumerate() {
+                let idx = i + 1;
+                values.push(match c.ty {
+                    SqlType::Text | SqlType::Date => match r.get_ref(idx)? {
+                        ValueRef::Text(b) => {
+                            Val::Text(intern(&mut pool, &String::from_utf8_lossy(b)))
+                        }
+                        _ => Val::Null,
+                    },
+                    SqlType::Int => r.get::<_, Option<i64>>(idx)?.map_or(Val::Null, Val::Int),
+                    SqlType::Float => r.get::<_, Option<f64>>(idx)?.map_or(Val::Null, Val::Float),
+                    SqlType::Bool => r.get::<_, Option<bool>>(idx)?.map_or(Val::Null, Val::Bool),
+                });
+            }
+            let geom = match r.get_ref(n + 1)? {
+                ValueRef::Blob(b) => crate::geom::from_wkb(b).ok(),
+                _ => None,
+            };
+            let bbox = match r.get::<_, Option<f64>>(n + 2)? {
+                Some(x0) => Some([x0, r.get(n + 3)?, r.get(n + 4)?, r.get(n + 5)?]),
+                None => None,
+            };
+            let label = match r.get::<_, Option<f64>>(n + 6)? {
+                Some(x) => Some([x, r.get(n + 7)?]),
+                None => None,
+            };
+            out.push(Feature {
+                fid: r.get(0)?,
+                values,
+                geom,
+                bbox,
+                label,
             });
         }
-        let geom = match r.get_ref(n + 1)? {
-            ValueRef::Blob(b) => crate::geom::from_wkb(b).ok(),
-            _ => None,
-        };
-        let bbox = match r.get::<_, Option<f64>>(n + 2)? {
-            Some(x0) => Some([x0, r.get(n + 3)?, r.get(n + 4)?, r.get(n + 5)?]),
-            None => None,
-        };
-        let label = match r.get::<_, Option<f64>>(n + 6)? {
-            Some(x) => Some([x, r.get(n + 7)?]),
-            None => None,
-        };
-        out.push(Feature {
-            fid: r.get(0)?,
-            values,
-            geom,
-            bbox,
-            label,
-        });
     }
     // Sorted here rather than by `ORDER BY`: DuckDB's sort copies every WKB blob twice (a
-    // third of a large start); the rows come nearly in fid order, which this sort finds fast.
-    out.sort_unstable_by_key(|f| f.fid);
+    // third of a large start). The rows come in fid order or nearly: checked first, and the
+    // stable sort (a merge of runs) takes what order there is.
+    if !out.is_sorted_by_key(|f| f.fid) {
+        out.sort_by_key(|f| f.fid);
+    }
     Ok(out)
 }
 

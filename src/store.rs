@@ -165,6 +165,9 @@ pub fn date_days(s: &str) -> Option<i32> {
     i32::try_from(era * 146_097 + doe - 719_468).ok()
 }
 
+/// DuckDB memory limit of a read-only connection (see [`Store::open_read_only`]).
+const READER_MEMORY: &str = "256MB";
+
 impl Store {
     /// Open (or create) the store at `path` and make sure its tables exist.
     pub fn open(path: &Path) -> Result<Store> {
@@ -176,7 +179,12 @@ impl Store {
 
     /// Open read-only (serving replicas). Fails if the file has never been initialised.
     pub fn open_read_only(path: &Path) -> Result<Store> {
-        let cfg = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly)?;
+        // Readers stream rows into their own structures (the server's snapshot): DuckDB's
+        // buffer pool only needs the blocks of the rows in flight, and without a limit it
+        // kept every block it read, doubling a large server's memory at start.
+        let cfg = duckdb::Config::default()
+            .access_mode(duckdb::AccessMode::ReadOnly)?
+            .max_memory(READER_MEMORY)?;
         let conn = Connection::open_with_flags(path, cfg)?;
         Ok(Store { conn })
     }

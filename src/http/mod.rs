@@ -87,6 +87,8 @@ pub struct AppState {
     pub snapshot: ArcSwap<Snapshot>,
     /// Rendered tiles.
     pub tiles: TileCache,
+    /// Where tile renders queue (one per core, one per tile).
+    pub render: tiles::RenderGate,
     /// Settings.
     pub config: ServeConfig,
     /// Request counters and histograms.
@@ -134,6 +136,9 @@ impl AppState {
             seen: std::sync::Mutex::new(Some(stamp)),
             snapshot: ArcSwap::from_pointee(snap),
             tiles: TileCache::new(config.cache_mb),
+            render: tiles::RenderGate::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
             metrics: metrics::Metrics::default(),
             downloads: downloads::Downloads::beside(&db),
             pmtiles: match &config.pmtiles {
@@ -346,12 +351,16 @@ pub fn pick_encoding(headers: &HeaderMap) -> Option<&'static str> {
     }
 }
 
-/// [`pick_encoding`] as a tile [`Encoding`].
+/// The encoding of a tile: gzip when the client takes it, else brotli, else none. Tiles are
+/// compressed on the request path of a miss, and on MVT fast gzip beats fast brotli in time
+/// and size (see [`crate::tiles::cache::CachedTile`]).
 pub fn tile_encoding(headers: &HeaderMap) -> Encoding {
-    match pick_encoding(headers) {
-        Some("br") => Encoding::Brotli,
-        Some(_) => Encoding::Gzip,
-        None => Encoding::Identity,
+    if accepts_encoding(headers, "gzip") {
+        Encoding::Gzip
+    } else if accepts_encoding(headers, "br") {
+        Encoding::Brotli
+    } else {
+        Encoding::Identity
     }
 }
 

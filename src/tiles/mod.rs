@@ -6,6 +6,7 @@
 
 pub mod cache;
 pub mod coord;
+pub mod encode;
 pub mod pmtiles;
 pub mod render;
 

@@ -1,17 +1,20 @@
 //! Features to a Mapbox Vector Tile (spec 2.1): project to tile space, clip to the tile plus a
 //! buffer, simplify by snapping to the tile's integer grid, drop what is smaller than a pixel,
-//! fix winding, encode.
+//! fix winding, encode ([`super::encode`]).
 //!
 //! Simplification is grid snapping on purpose: two wards (or two depth bands) that share an edge
 //! share its vertices, and the same vertex always snaps to the same grid point, so shared edges
 //! stay identical at every zoom — no gaps, no slivers. Line simplification algorithms that look
 //! at a ring's own neighbours (Douglas–Peucker, Visvalingam) cannot promise that.
+//!
+//! Every feature is encoded once into its final bytes; a tile over [`MAX_TILE_BYTES`] then
+//! keeps its largest polygons and drops the smallest, without rendering again.
 
-use super::coord::{lonlat_to_merc, TileCoord};
-use crate::dataset::Val;
+use super::coord::{TileCoord, TileProjection};
+use super::encode::{GeomBuf, GeomType, LayerWriter};
 use crate::index::{Feature, Layer};
 use geo::{Geometry, LineString, Polygon};
-use mvt::{GeomEncoder, GeomType, Tile};
+use std::ops::Range;
 
 /// Tile geometry parameters.
 #[derive(Clone, Copy, Debug)]
@@ -35,288 +38,331 @@ impl Default for RenderOptions {
     }
 }
 
-/// One source-layer of a tile.
-#[derive(Debug)]
-pub struct LayerRef<'a> {
-    /// The published layer.
-    pub layer: &'a Layer,
-    /// Source-layer name (the dataset id).
-    pub name: String,
-    /// Also emit a `{name}_label` point layer with one point inside each polygon.
-    pub labels: bool,
-}
-
 /// Largest tile [`render_layers`] produces, uncompressed. Past it, polygons are dropped
 /// smallest first: a low-zoom overview of a million small zones cannot show each one, and a
 /// phone should not download megabytes for it (tippecanoe's default limit is the same).
 pub const MAX_TILE_BYTES: usize = 500 * 1024;
 
 /// Render published layers as the server and the PMTiles export do: one source-layer per
-/// dataset, named by its id, plus a label-point layer for wards and hazard polygons.
+/// dataset, named by its id, plus a `{id}_label` point layer (one point inside each polygon)
+/// for wards and hazard polygons.
 ///
-/// If the tile would exceed [`MAX_TILE_BYTES`], it is rendered again with the smallest
-/// polygon kept twice as large, until it fits. Tiles at city zooms are far below the
-/// limit, so only overview zooms of very large layers ever lose features.
-pub fn render_layers(layers: &[&crate::index::Layer], coord: TileCoord) -> Vec<u8> {
-    let mut o = RenderOptions::default();
-    loop {
-        let t = render_layers_with(layers, coord, &o);
-        // 2^24 units² is the whole tile: past that only the tile-sized polygons are left.
-        if t.len() <= MAX_TILE_BYTES || o.min_area >= f64::from(1u32 << 24) {
-            return t;
-        }
-        o.min_area *= 2.0;
-    }
+/// If the tile would exceed [`MAX_TILE_BYTES`], polygons are left out smallest first (with
+/// their labels) until it fits. Tiles at city zooms are far below the limit, so only overview
+/// zooms of very large layers ever lose features.
+pub fn render_layers(layers: &[&Layer], coord: TileCoord) -> Vec<u8> {
+    render(layers, coord, &RenderOptions::default(), MAX_TILE_BYTES)
 }
 
-fn render_layers_with(
-    layers: &[&crate::index::Layer],
-    coord: TileCoord,
-    o: &RenderOptions,
-) -> Vec<u8> {
-    let refs: Vec<LayerRef<'_>> = layers
-        .iter()
-        .map(|l| LayerRef {
-            layer: l,
-            name: l.dataset.to_string(),
-            labels: matches!(
-                l.dataset.kind(),
-                crate::dataset::Kind::Ward | crate::dataset::Kind::Hazard
-            ),
-        })
-        .collect();
-    render_tile(&refs, coord, o)
+/// [`render_layers`] without a size limit, with given options.
+pub fn render_layers_with(layers: &[&Layer], coord: TileCoord, o: &RenderOptions) -> Vec<u8> {
+    render(layers, coord, o, usize::MAX)
 }
 
-/// Render the features of `layers` that touch `coord` into an uncompressed MVT.
-pub fn render_tile(layers: &[LayerRef<'_>], coord: TileCoord, o: &RenderOptions) -> Vec<u8> {
-    let mut tile = Tile::new(o.extent);
-    let [x0, y0, x1, y1] = coord.merc_bounds();
-    let scale = f64::from(o.extent) / (x1 - x0);
-    let to_tile = |lon: f64, lat: f64| -> [f64; 2] {
-        let (mx, my) = lonlat_to_merc(lon, lat);
-        [(mx - x0) * scale, (y1 - my) * scale]
-    };
-    let _ = y0;
+/// A drawn feature: where its bytes are and how large it is on the tile.
+struct Drawn {
+    /// Index of its dataset in the tile.
+    layer: usize,
+    bytes: Range<usize>,
+    label: Option<Range<usize>>,
+    /// Polygon area in tile units² (infinite for points and lines, which are always kept).
+    area: f64,
+}
+
+/// Reused buffers of one render.
+#[derive(Default)]
+struct Scratch {
+    pts: Vec<Pt>,
+    tmp: Vec<Pt>,
+    snapped: Vec<IPt>,
+    geom: GeomBuf,
+}
+
+fn render(layers: &[&Layer], coord: TileCoord, o: &RenderOptions, limit: usize) -> Vec<u8> {
+    let proj = TileProjection::new(coord, o.extent);
     let lo = -f64::from(o.buffer);
     let hi = f64::from(o.extent + o.buffer);
     let query = coord.lonlat_bounds(f64::from(o.buffer) / f64::from(o.extent));
-    for lr in layers {
-        let cols = lr.layer.columns();
-        let hits = lr.layer.query_bbox(query);
-        let mut layer = tile.create_layer(&lr.name);
-        let mut labels = lr
-            .labels
-            .then(|| tile.create_layer(&format!("{}_label", lr.name)));
-        for i in hits {
-            let f = &lr.layer.features[i as usize];
+    let names: Vec<(String, String)> = layers
+        .iter()
+        .map(|l| (l.dataset.to_string(), format!("{}_label", l.dataset)))
+        .collect();
+    let mut writers: Vec<(LayerWriter<'_>, Option<LayerWriter<'_>>)> = layers
+        .iter()
+        .zip(&names)
+        .map(|(l, (name, label_name))| {
+            let labels = matches!(
+                l.dataset.kind(),
+                crate::dataset::Kind::Ward | crate::dataset::Kind::Hazard
+            );
+            let cols = l.columns();
+            (
+                LayerWriter::new(name, o.extent, cols),
+                labels.then(|| LayerWriter::new(label_name, o.extent, cols)),
+            )
+        })
+        .collect();
+    // The features touching the tile, with the area of their box on it (infinite for points
+    // and lines); polygons whose box is below a pixel are dropped before any vertex is
+    // projected (at low zooms that is most of a large layer).
+    let mut todo: Vec<(f64, u32, u32)> = Vec::new();
+    let mut estimate = 0usize;
+    for (li, l) in layers.iter().enumerate() {
+        for i in l.query_bbox(query) {
+            let f = &l.features[i as usize];
             let Some(g) = &f.geom else { continue };
-            let polygonal = matches!(g, Geometry::Polygon(_) | Geometry::MultiPolygon(_));
-            // A polygon whose bounding box is below a pixel is dropped before any vertex is
-            // projected: at low zooms that is most of a large layer.
-            if polygonal && f.bbox.is_some_and(|b| sub_pixel(b, &to_tile, o.min_area)) {
-                continue;
-            }
-            let drawn = match encode_geometry(g, &to_tile, lo, hi, o) {
-                Some(data) => {
-                    let mut feat = layer.into_feature(data);
-                    feat.set_id(f.fid as u64);
-                    add_tags(&mut feat, cols, f);
-                    layer = feat.into_layer();
-                    true
-                }
-                None => false,
-            };
-            // No label for a polygon that was not drawn (dropped as sub-pixel).
-            if polygonal && !drawn {
-                continue;
-            }
-            if let (Some(ll), Some([lx, ly])) = (labels.take(), f.label) {
-                let [tx, ty] = to_tile(lx, ly);
-                let inside = (0.0..f64::from(o.extent)).contains(&tx)
-                    && (0.0..f64::from(o.extent)).contains(&ty);
-                let enc = GeomEncoder::<i32>::new(GeomType::Point)
-                    .point(tx.round() as i32, ty.round() as i32)
-                    .and_then(GeomEncoder::encode);
-                labels = Some(match (inside, enc) {
-                    (true, Ok(d)) => {
-                        let mut feat = ll.into_feature(d);
-                        feat.set_id(f.fid as u64);
-                        add_tags(&mut feat, cols, f);
-                        feat.into_layer()
+            let key = match (g, f.bbox) {
+                (Geometry::Polygon(_) | Geometry::MultiPolygon(_), Some(b)) => {
+                    let (w, h) = (proj.x(b[2]) - proj.x(b[0]), proj.y(b[1]) - proj.y(b[3]));
+                    let area = (w.abs() + 1.0) * (h.abs() + 1.0);
+                    if area < o.min_area {
+                        continue;
                     }
-                    _ => ll,
-                });
-            }
-        }
-        if layer.num_features() > 0 {
-            let _ = tile.add_layer(layer);
-        }
-        if let Some(ll) = labels {
-            if ll.num_features() > 0 {
-                let _ = tile.add_layer(ll);
-            }
+                    area
+                }
+                _ => f64::INFINITY,
+            };
+            // About 2.5 bytes per vertex and 40 per feature and label, when drawn whole.
+            estimate += 40 + vertices(g) * 5 / 2;
+            todo.push((key, li as u32, i));
         }
     }
-    tile.to_bytes().unwrap_or_default()
-}
-
-/// True when a polygon with lon/lat bounding box `b` cannot reach `min_area` in tile units even
-/// after snapping (each vertex moves at most half a unit, so the snapped ring fits in the box
-/// grown by one unit).
-fn sub_pixel(b: [f64; 4], to_tile: &dyn Fn(f64, f64) -> Pt, min_area: f64) -> bool {
-    let [x0, y0] = to_tile(b[0], b[3]);
-    let [x1, y1] = to_tile(b[2], b[1]);
-    ((x1 - x0).abs() + 1.0) * ((y1 - y0).abs() + 1.0) < min_area
-}
-
-fn add_tags(feat: &mut mvt::Feature, cols: &[crate::dataset::Column], f: &Feature) {
-    for (c, v) in cols.iter().zip(&f.values) {
-        match v {
-            Val::Null => {}
-            Val::Text(s) => feat.add_tag_string(c.name, s),
-            Val::Int(i) => feat.add_tag_int(c.name, *i),
-            Val::Float(x) => feat.add_tag_double(c.name, *x),
-            Val::Bool(b) => feat.add_tag_bool(c.name, *b),
+    // A tile that may go over the limit is drawn largest first and stops once full, instead
+    // of drawing every small polygon only to leave it out.
+    let full_at = if estimate > limit / 2 {
+        todo.sort_by(|a, b| b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+        limit
+    } else {
+        usize::MAX
+    };
+    let mut drawn: Vec<Drawn> = Vec::new();
+    let mut s = Scratch::default();
+    let mut used = 0usize;
+    for &(_, li, i) in &todo {
+        let l = layers[li as usize];
+        let f: &Feature = &l.features[i as usize];
+        let Some(g) = &f.geom else { continue };
+        let cols = l.columns();
+        let Some((ty, area)) = draw(g, f.bbox, &proj, lo, hi, o, &mut s) else {
+            continue;
+        };
+        let (w, lw) = &mut writers[li as usize];
+        let bytes = w.add(f.fid as u64, cols, &f.values, ty, &s.geom.bytes);
+        // A label only for a polygon that was drawn, and only inside the tile proper.
+        let mut label = None;
+        if let (Some(lw), Some([lx, ly]), GeomType::Polygon) = (lw.as_mut(), f.label, ty) {
+            let (tx, ty) = (proj.x(lx), proj.y(ly));
+            let e = f64::from(o.extent);
+            if (0.0..e).contains(&tx) && (0.0..e).contains(&ty) {
+                s.geom.clear();
+                s.geom.points(&[[snap(tx), snap(ty)]]);
+                let g = &s.geom.bytes;
+                label = Some(lw.add(f.fid as u64, cols, &f.values, GeomType::Point, g));
+            }
+        }
+        used += bytes.len() + label.as_ref().map_or(0, |r| r.len());
+        drawn.push(Drawn {
+            layer: li as usize,
+            bytes,
+            label,
+            area,
+        });
+        if used > full_at && area.is_finite() {
+            break;
         }
     }
+    let fixed: usize = writers
+        .iter()
+        .map(|(w, lw)| w.overhead() + lw.as_ref().map_or(0, LayerWriter::overhead))
+        .sum();
+    let size = |d: &Drawn| d.bytes.len() + d.label.as_ref().map_or(0, |r| r.len());
+    let total: usize = fixed + drawn.iter().map(size).sum::<usize>();
+    let mut keep = vec![true; drawn.len()];
+    if total > limit {
+        // Largest first (points and lines before any polygon), ties in drawing order.
+        let mut order: Vec<usize> = (0..drawn.len()).collect();
+        order.sort_by(|&a, &b| drawn[b].area.total_cmp(&drawn[a].area).then(a.cmp(&b)));
+        let mut used = fixed;
+        for i in order {
+            used += size(&drawn[i]);
+            keep[i] = used <= limit;
+        }
+    }
+    let mut tile = Vec::with_capacity(total.min(limit) + 64);
+    for (li, (w, lw)) in writers.iter().enumerate() {
+        let mine = || {
+            drawn
+                .iter()
+                .zip(&keep)
+                .filter(move |(d, k)| **k && d.layer == li)
+                .map(|(d, _)| d)
+        };
+        w.finish_into(&mut tile, mine().map(|d| d.bytes.clone()));
+        if let Some(lw) = lw {
+            lw.finish_into(&mut tile, mine().filter_map(|d| d.label.clone()));
+        }
+    }
+    tile
+}
+
+/// Vertices of a geometry (for the size estimate).
+fn vertices(g: &Geometry<f64>) -> usize {
+    let ring = |p: &Polygon<f64>| {
+        p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>()
+    };
+    match g {
+        Geometry::Polygon(p) => ring(p),
+        Geometry::MultiPolygon(mp) => mp.0.iter().map(ring).sum(),
+        Geometry::LineString(l) => l.0.len(),
+        Geometry::MultiLineString(ml) => ml.0.iter().map(|l| l.0.len()).sum(),
+        Geometry::MultiPoint(mp) => mp.0.len(),
+        _ => 1,
+    }
+}
+
+/// Round to the nearest tile unit (half away from zero) without a libm call: `f64::round` is
+/// a function call on baseline x86-64, and every vertex goes through here.
+#[inline]
+fn snap(v: f64) -> i32 {
+    (v + 0.5f64.copysign(v)) as i32
+}
+
+/// Draw one geometry into `s.geom`; its MVT type and its area in tile units² (infinite for
+/// points and lines), or `None` when nothing of it shows on this tile.
+fn draw(
+    g: &Geometry<f64>,
+    bbox: Option<[f64; 4]>,
+    p: &TileProjection,
+    lo: f64,
+    hi: f64,
+    o: &RenderOptions,
+    s: &mut Scratch,
+) -> Option<(GeomType, f64)> {
+    s.geom.clear();
+    // A feature whose box lies wholly inside the buffered tile needs no clipping.
+    let inside = bbox.is_some_and(|b| {
+        let [x0, y0, x1, y1] = [p.x(b[0]), p.y(b[3]), p.x(b[2]), p.y(b[1])];
+        x0 >= lo && y0 >= lo && x1 <= hi && y1 <= hi
+    });
+    let ty = match g {
+        Geometry::Point(pt) => {
+            point_into(&[pt.0], p, lo, hi, s);
+            GeomType::Point
+        }
+        Geometry::MultiPoint(mp) => {
+            let cs: Vec<geo::Coord<f64>> = mp.0.iter().map(|q| q.0).collect();
+            point_into(&cs, p, lo, hi, s);
+            GeomType::Point
+        }
+        Geometry::LineString(l) => {
+            lines_into(std::slice::from_ref(l), p, lo, hi, s);
+            GeomType::Line
+        }
+        Geometry::MultiLineString(ml) => {
+            lines_into(&ml.0, p, lo, hi, s);
+            GeomType::Line
+        }
+        Geometry::Polygon(poly) => {
+            let area = polygons_into(std::slice::from_ref(poly), p, lo, hi, inside, o, s);
+            return (area > 0.0).then_some((GeomType::Polygon, area));
+        }
+        Geometry::MultiPolygon(mp) => {
+            let area = polygons_into(&mp.0, p, lo, hi, inside, o, s);
+            return (area > 0.0).then_some((GeomType::Polygon, area));
+        }
+        _ => return None,
+    };
+    (!s.geom.is_empty()).then_some((ty, f64::INFINITY))
 }
 
 type Pt = [f64; 2];
 type IPt = [i32; 2];
 
-fn encode_geometry(
-    g: &Geometry<f64>,
-    to_tile: &dyn Fn(f64, f64) -> Pt,
-    lo: f64,
-    hi: f64,
-    o: &RenderOptions,
-) -> Option<mvt::GeomData> {
-    match g {
-        Geometry::Point(p) => encode_points(&[to_tile(p.x(), p.y())], lo, hi),
-        Geometry::MultiPoint(mp) => {
-            let pts: Vec<Pt> = mp.0.iter().map(|p| to_tile(p.x(), p.y())).collect();
-            encode_points(&pts, lo, hi)
-        }
-        Geometry::LineString(l) => encode_lines(std::slice::from_ref(l), to_tile, lo, hi),
-        Geometry::MultiLineString(ml) => encode_lines(&ml.0, to_tile, lo, hi),
-        Geometry::Polygon(p) => encode_polygons(std::slice::from_ref(p), to_tile, lo, hi, o),
-        Geometry::MultiPolygon(mp) => encode_polygons(&mp.0, to_tile, lo, hi, o),
-        _ => None,
-    }
-}
-
-fn encode_points(pts: &[Pt], lo: f64, hi: f64) -> Option<mvt::GeomData> {
-    let mut enc = GeomEncoder::<i32>::new(GeomType::Point);
-    let mut n = 0;
-    for p in pts {
-        if p[0] >= lo && p[0] < hi && p[1] >= lo && p[1] < hi {
-            enc.add_point(p[0].round() as i32, p[1].round() as i32)
-                .ok()?;
-            n += 1;
+fn point_into(cs: &[geo::Coord<f64>], p: &TileProjection, lo: f64, hi: f64, s: &mut Scratch) {
+    s.snapped.clear();
+    for c in cs {
+        let (x, y) = (p.x(c.x), p.y(c.y));
+        if x >= lo && x < hi && y >= lo && y < hi {
+            s.snapped.push([snap(x), snap(y)]);
         }
     }
-    if n == 0 {
-        return None;
-    }
-    enc.encode().ok()
+    s.geom.points(&s.snapped);
 }
 
-fn encode_lines(
-    lines: &[LineString<f64>],
-    to_tile: &dyn Fn(f64, f64) -> Pt,
-    lo: f64,
-    hi: f64,
-) -> Option<mvt::GeomData> {
-    let mut enc = GeomEncoder::<i32>::new(GeomType::Linestring);
-    let mut parts = 0;
+fn lines_into(lines: &[LineString<f64>], p: &TileProjection, lo: f64, hi: f64, s: &mut Scratch) {
     for l in lines {
-        let pts: Vec<Pt> = l.0.iter().map(|c| to_tile(c.x, c.y)).collect();
-        for part in clip_line(&pts, lo, hi) {
-            let snapped = snap_line(&part);
-            if snapped.len() < 2 {
-                continue;
-            }
-            for p in &snapped {
-                enc.add_point(p[0], p[1]).ok()?;
-            }
-            enc.complete_geom().ok()?;
-            parts += 1;
+        s.pts.clear();
+        s.pts.extend(l.0.iter().map(|c| [p.x(c.x), p.y(c.y)]));
+        for part in clip_line(&s.pts, lo, hi) {
+            s.snapped.clear();
+            s.snapped
+                .extend(part.iter().map(|q| [snap(q[0]), snap(q[1])]));
+            s.geom.line(&s.snapped);
         }
     }
-    if parts == 0 {
-        return None;
-    }
-    enc.encode().ok()
 }
 
-fn encode_polygons(
+/// Draw polygons; returns the area of the exteriors drawn (0 when none reached `min_area`).
+fn polygons_into(
     polys: &[Polygon<f64>],
-    to_tile: &dyn Fn(f64, f64) -> Pt,
+    p: &TileProjection,
     lo: f64,
     hi: f64,
+    inside: bool,
     o: &RenderOptions,
-) -> Option<mvt::GeomData> {
-    let mut enc = GeomEncoder::<i32>::new(GeomType::Polygon);
-    let mut rings = 0;
-    for p in polys {
-        let Some(ext) = tile_ring(p.exterior(), to_tile, lo, hi) else {
+    s: &mut Scratch,
+) -> f64 {
+    let mut total = 0.0;
+    for poly in polys {
+        if !ring_into(poly.exterior(), p, lo, hi, inside, s) {
             continue;
-        };
-        let area = area2(&ext);
-        if (area.abs() as f64) / 2.0 < o.min_area {
+        }
+        let a = area2(&s.snapped);
+        let area = (a.abs() as f64) / 2.0;
+        if area < o.min_area {
             continue; // sub-pixel: dropped
         }
         // MVT: exterior rings have positive area in tile coordinates (y down).
-        emit_ring(&mut enc, &ext, area > 0)?;
-        rings += 1;
-        for h in p.interiors() {
-            let Some(hole) = tile_ring(h, to_tile, lo, hi) else {
+        s.geom.ring(&s.snapped, a > 0);
+        total += area;
+        for h in poly.interiors() {
+            if !ring_into(h, p, lo, hi, inside, s) {
                 continue;
-            };
-            let a = area2(&hole);
+            }
+            let a = area2(&s.snapped);
             if (a.abs() as f64) / 2.0 < 1.0 {
                 continue;
             }
-            emit_ring(&mut enc, &hole, a < 0)?;
+            s.geom.ring(&s.snapped, a < 0);
         }
     }
-    if rings == 0 {
-        return None;
-    }
-    enc.encode().ok()
+    total
 }
 
-fn emit_ring(enc: &mut GeomEncoder<i32>, ring: &[IPt], forward: bool) -> Option<()> {
-    if forward {
-        for p in ring {
-            enc.add_point(p[0], p[1]).ok()?;
-        }
-    } else {
-        for p in ring.iter().rev() {
-            enc.add_point(p[0], p[1]).ok()?;
-        }
-    }
-    enc.complete_geom().ok()
-}
-
-/// Project, clip and snap one ring; `None` when fewer than 3 distinct points remain.
-fn tile_ring(
+/// Project, clip (unless the whole feature is `inside`) and snap one ring into `s.snapped`;
+/// false when fewer than 3 distinct points remain.
+fn ring_into(
     r: &LineString<f64>,
-    to_tile: &dyn Fn(f64, f64) -> Pt,
+    p: &TileProjection,
     lo: f64,
     hi: f64,
-) -> Option<Vec<IPt>> {
-    let mut pts: Vec<Pt> = r.0.iter().map(|c| to_tile(c.x, c.y)).collect();
-    if pts.len() > 1 && pts.first() == pts.last() {
-        pts.pop();
+    inside: bool,
+    s: &mut Scratch,
+) -> bool {
+    s.pts.clear();
+    s.pts.extend(r.0.iter().map(|c| [p.x(c.x), p.y(c.y)]));
+    if s.pts.len() > 1 && s.pts.first() == s.pts.last() {
+        s.pts.pop();
     }
-    let inside = pts
-        .iter()
-        .all(|p| p[0] >= lo && p[0] <= hi && p[1] >= lo && p[1] <= hi);
-    let clipped = if inside { pts } else { clip_ring(&pts, lo, hi) };
-    let snapped = snap_ring(&clipped);
-    (snapped.len() >= 3).then_some(snapped)
+    let all_in = inside
+        || s.pts
+            .iter()
+            .all(|q| q[0] >= lo && q[0] <= hi && q[1] >= lo && q[1] <= hi);
+    if !all_in {
+        clip_ring_in_place(&mut s.pts, &mut s.tmp, lo, hi);
+    }
+    snap_ring_into(&s.pts, &mut s.snapped);
+    s.snapped.len() >= 3
 }
 
 /// Twice the signed area (shoelace) in integer tile units: positive = clockwise on screen.
@@ -331,10 +377,11 @@ pub fn area2(r: &[IPt]) -> i64 {
     s
 }
 
-fn snap_ring(pts: &[Pt]) -> Vec<IPt> {
-    let mut out: Vec<IPt> = Vec::with_capacity(pts.len());
+/// Snap a ring to the integer grid, skipping repeated points and the closing one.
+fn snap_ring_into(pts: &[Pt], out: &mut Vec<IPt>) {
+    out.clear();
     for p in pts {
-        let q = [p[0].round() as i32, p[1].round() as i32];
+        let q = [snap(p[0]), snap(p[1])];
         if out.last() != Some(&q) {
             out.push(q);
         }
@@ -342,23 +389,17 @@ fn snap_ring(pts: &[Pt]) -> Vec<IPt> {
     while out.len() > 1 && out.first() == out.last() {
         out.pop();
     }
-    out
-}
-
-fn snap_line(pts: &[Pt]) -> Vec<IPt> {
-    let mut out: Vec<IPt> = Vec::with_capacity(pts.len());
-    for p in pts {
-        let q = [p[0].round() as i32, p[1].round() as i32];
-        if out.last() != Some(&q) {
-            out.push(q);
-        }
-    }
-    out
 }
 
 /// Sutherland–Hodgman clipping of a ring (without its closing point) to the square [lo, hi]².
 pub fn clip_ring(pts: &[Pt], lo: f64, hi: f64) -> Vec<Pt> {
-    let mut input: Vec<Pt> = pts.to_vec();
+    let mut v = pts.to_vec();
+    clip_ring_in_place(&mut v, &mut Vec::new(), lo, hi);
+    v
+}
+
+/// [`clip_ring`] of `pts` into itself, with `tmp` as the other buffer of each pass.
+fn clip_ring_in_place(pts: &mut Vec<Pt>, tmp: &mut Vec<Pt>, lo: f64, hi: f64) {
     // (axis, bound, keep >= bound?)
     for (axis, bound, keep_ge) in [
         (0usize, lo, true),
@@ -366,7 +407,7 @@ pub fn clip_ring(pts: &[Pt], lo: f64, hi: f64) -> Vec<Pt> {
         (1, lo, true),
         (1, hi, false),
     ] {
-        if input.is_empty() {
+        if pts.is_empty() {
             break;
         }
         let inside = |p: &Pt| {
@@ -376,24 +417,25 @@ pub fn clip_ring(pts: &[Pt], lo: f64, hi: f64) -> Vec<Pt> {
                 p[axis] <= bound
             }
         };
-        let mut out = Vec::with_capacity(input.len() + 4);
-        let n = input.len();
-        for i in 0..n {
-            let cur = input[i];
-            let prev = input[(i + n - 1) % n];
-            let (ci, pi) = (inside(&cur), inside(&prev));
+        tmp.clear();
+        let n = pts.len();
+        let mut prev = pts[n - 1];
+        let mut pi = inside(&prev);
+        for &cur in pts.iter() {
+            let ci = inside(&cur);
             if ci {
                 if !pi {
-                    out.push(intersect(prev, cur, axis, bound));
+                    tmp.push(intersect(prev, cur, axis, bound));
                 }
-                out.push(cur);
+                tmp.push(cur);
             } else if pi {
-                out.push(intersect(prev, cur, axis, bound));
+                tmp.push(intersect(prev, cur, axis, bound));
             }
+            prev = cur;
+            pi = ci;
         }
-        input = out;
+        std::mem::swap(pts, tmp);
     }
-    input
 }
 
 fn intersect(a: Pt, b: Pt, axis: usize, bound: f64) -> Pt {
@@ -473,6 +515,13 @@ fn clip_segment(a: Pt, b: Pt, lo: f64, hi: f64) -> Option<(Pt, Pt)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataset::Val;
+
+    fn snap_ring(pts: &[Pt]) -> Vec<IPt> {
+        let mut v = Vec::new();
+        snap_ring_into(pts, &mut v);
+        v
+    }
 
     /// `n` square flood zones of `side_m` metres in a grid of `step_m` from (134.0, 34.6); with
     /// `big_every` = k > 0, every k-th one (fid 1, k + 1, …) is four times larger and the
@@ -509,49 +558,13 @@ mod tests {
         Layer::from_features(crate::dataset::DatasetId::Flood, 1, features)
     }
 
+    /// Ids of the features of the `flood` layer of a tile.
     fn decoded_fids(tile: &[u8]) -> Vec<u64> {
-        // The MVT feature id is field 1 of a feature (field 2 of a layer, field 3 of a tile):
-        // count them by decoding just enough protobuf.
-        fn varint(b: &[u8], i: &mut usize) -> u64 {
-            crate::tiles::pmtiles::read_varint(b, i).expect("a whole varint")
-        }
-        fn fields(b: &[u8]) -> Vec<(u64, Result<&[u8], u64>)> {
-            let mut out = Vec::new();
-            let mut i = 0;
-            while i < b.len() {
-                let key = varint(b, &mut i);
-                match key & 7 {
-                    0 => out.push((key >> 3, Err(varint(b, &mut i)))),
-                    2 => {
-                        let n = varint(b, &mut i) as usize;
-                        out.push((key >> 3, Ok(&b[i..i + n])));
-                        i += n;
-                    }
-                    1 => i += 8,
-                    5 => i += 4,
-                    _ => break,
-                }
-            }
-            out
-        }
-        let mut ids = Vec::new();
-        for (f, layer) in fields(tile) {
-            let (3, Ok(layer)) = (f, layer) else { continue };
-            let name = fields(layer).into_iter().find(|(f, _)| *f == 1);
-            if !matches!(name, Some((1, Ok(b"flood")))) {
-                continue;
-            }
-            for (f, feat) in fields(layer) {
-                if let (2, Ok(feat)) = (f, feat) {
-                    for (f, v) in fields(feat) {
-                        if let (1, Err(id)) = (f, v) {
-                            ids.push(id);
-                        }
-                    }
-                }
-            }
-        }
-        ids
+        crate::tiles::encode::tests::decode(tile)
+            .into_iter()
+            .filter(|l| l.0 == "flood")
+            .flat_map(|l| l.3.into_iter().map(|f| f.0))
+            .collect()
     }
 
     #[test]
