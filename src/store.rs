@@ -165,9 +165,6 @@ pub fn date_days(s: &str) -> Option<i32> {
     i32::try_from(era * 146_097 + doe - 719_468).ok()
 }
 
-/// DuckDB memory limit of a read-only connection (see [`Store::open_read_only`]).
-const READER_MEMORY: &str = "256MB";
-
 impl Store {
     /// Open (or create) the store at `path` and make sure its tables exist.
     pub fn open(path: &Path) -> Result<Store> {
@@ -181,10 +178,13 @@ impl Store {
     pub fn open_read_only(path: &Path) -> Result<Store> {
         // Readers stream rows into their own structures (the server's snapshot): DuckDB's
         // buffer pool only needs the blocks of the rows in flight, and without a limit it
-        // kept every block it read, doubling a large server's memory at start.
+        // kept every block it read, doubling a large server's memory at start. The limit is
+        // shared by the connections cloned from this one, one loading thread per core, each
+        // holding a slice of results: 128 MB plus 64 MB per core (256 MB on two).
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
         let cfg = duckdb::Config::default()
             .access_mode(duckdb::AccessMode::ReadOnly)?
-            .max_memory(READER_MEMORY)?;
+            .max_memory(&format!("{}MB", 128 + 64 * threads))?;
         let conn = Connection::open_with_flags(path, cfg)?;
         Ok(Store { conn })
     }

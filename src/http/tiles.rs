@@ -77,49 +77,70 @@ pub fn router() -> Router<Arc<AppState>> {
 /// day thousands of phones ask for the same few tiles at the same moment; the ones asking
 /// while a tile is being rendered share that render instead of each starting one.
 pub struct RenderGate {
-    permits: tokio::sync::Semaphore,
-    inflight: std::sync::Mutex<HashMap<String, Arc<Pending>>>,
+    permits: Arc<tokio::sync::Semaphore>,
+    inflight: Arc<std::sync::Mutex<HashMap<String, Pending>>>,
 }
 
-type Pending = tokio::sync::OnceCell<Arc<CachedTile>>;
+/// The outcome of a render under way, for every request waiting on it.
+type Pending = tokio::sync::watch::Receiver<Option<Result<Arc<CachedTile>, String>>>;
 
 impl RenderGate {
     /// A gate letting `workers` renders run at once.
     pub fn new(workers: usize) -> RenderGate {
         RenderGate {
-            permits: tokio::sync::Semaphore::new(workers.max(1)),
-            inflight: std::sync::Mutex::new(HashMap::new()),
+            permits: Arc::new(tokio::sync::Semaphore::new(workers.max(1))),
+            inflight: Arc::new(std::sync::Mutex::new(HashMap::new())),
         }
     }
 
     /// The tile of `key`: rendered by `render` on a blocking thread once a worker is free, or
     /// the result of the render of the same key already under way.
+    ///
+    /// The render runs in its own task, holding its worker until it is done: a client that
+    /// goes away neither frees a worker early nor makes the next waiter render again, and the
+    /// key leaves the list of renders under way when its render ends, whoever still waits.
     pub async fn run<F>(&self, key: &str, render: F) -> ApiResult<Arc<CachedTile>>
     where
         F: FnOnce() -> Arc<CachedTile> + Send + 'static,
     {
-        let cell = {
+        let mut rx = {
             let mut m = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
-            m.entry(key.to_string()).or_default().clone()
+            match m.get(key) {
+                Some(rx) => rx.clone(),
+                None => {
+                    let (tx, rx) = tokio::sync::watch::channel(None);
+                    m.insert(key.to_string(), rx.clone());
+                    let (permits, inflight, key) =
+                        (self.permits.clone(), self.inflight.clone(), key.to_string());
+                    tokio::spawn(async move {
+                        let out = match permits.acquire_owned().await {
+                            Ok(turn) => tokio::task::spawn_blocking(move || {
+                                let _turn = turn;
+                                render()
+                            })
+                            .await
+                            .map_err(|e| e.to_string()),
+                            Err(e) => Err(e.to_string()),
+                        };
+                        inflight
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .remove(&key);
+                        let _ = tx.send(Some(out));
+                    });
+                    rx
+                }
+            }
         };
-        let out = cell
-            .get_or_try_init(|| async {
-                let _turn = self
-                    .permits
-                    .acquire()
-                    .await
-                    .map_err(|e| ApiError::Internal(e.to_string()))?;
-                tokio::task::spawn_blocking(render)
-                    .await
-                    .map_err(|e| ApiError::Internal(e.to_string()))
-            })
+        let done = rx
+            .wait_for(Option::is_some)
             .await
-            .cloned();
-        let mut m = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
-        if m.get(key).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
-            m.remove(key);
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        match done.as_ref() {
+            Some(Ok(t)) => Ok(t.clone()),
+            Some(Err(e)) => Err(ApiError::Internal(format!("tile render failed: {e}"))),
+            None => Err(ApiError::Internal("tile render vanished".into())),
         }
-        out
     }
 
     /// Renders under way or waiting (for tests and metrics).
@@ -423,5 +444,41 @@ mod tests {
         let f = slow(1, now.clone(), peak.clone(), total.clone());
         gate.run("same/1/2/3", f).await.unwrap();
         assert_eq!(total.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn clients_that_leave_neither_free_a_worker_nor_restart_a_render() {
+        let gate = Arc::new(RenderGate::new(1));
+        let counters = || Arc::new(AtomicUsize::new(0));
+        let (now, peak, total) = (counters(), counters(), counters());
+        // The first request for a tile gives up while its render runs; a second one waits.
+        let f = slow(150, now.clone(), peak.clone(), total.clone());
+        let g = gate.clone();
+        let first = tokio::spawn(async move { g.run("k/1", f).await });
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        first.abort();
+        let f = slow(150, now.clone(), peak.clone(), total.clone());
+        let g = gate.clone();
+        let second = tokio::spawn(async move { g.run("k/1", f).await });
+        // Another tile meanwhile: it must wait for the one worker, not run beside the render.
+        let f = slow(10, now.clone(), peak.clone(), total.clone());
+        let g = gate.clone();
+        let other = tokio::spawn(async move { g.run("k/2", f).await });
+        assert!(second.await.unwrap().is_ok());
+        assert!(other.await.unwrap().is_ok());
+        assert_eq!(
+            total.load(Ordering::SeqCst),
+            2,
+            "k/1 rendered once, k/2 once"
+        );
+        assert_eq!(peak.load(Ordering::SeqCst), 1);
+        // Every waiter gone: the entry still leaves when the render ends.
+        let f = slow(50, now.clone(), peak.clone(), total.clone());
+        let g = gate.clone();
+        let lone = tokio::spawn(async move { g.run("k/3", f).await });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        lone.abort();
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        assert_eq!(gate.pending(), 0);
     }
 }

@@ -102,9 +102,9 @@ pub fn merc_to_lonlat(x: f64, y: f64) -> (f64, f64) {
 ///
 /// Web Mercator's y needs a `tan` and a `ln` per vertex, a sixth of a large render. Within
 /// 0.003 rad (about 19 km) of the tile's middle latitude a fourth-order Taylor polynomial is
-/// used instead: its error there is under 8 µm at 60° of latitude, a hundredth of a tile unit
-/// at zoom 22 (the test checks it). Farther vertices (clipped away, or corners of large
-/// features) take the exact formula.
+/// used instead, for tiles up to 60° of latitude: its error there is under 8 µm, a hundredth
+/// of a tile unit at zoom 22 (the test checks it). Farther vertices (clipped away, or corners
+/// of large features) and tiles nearer the poles take the exact formula.
 #[derive(Clone, Copy, Debug)]
 pub struct TileProjection {
     ax: f64,
@@ -119,6 +119,9 @@ pub struct TileProjection {
 
 /// Half-width (radians of latitude) of the band where [`TileProjection`] uses its polynomial.
 const POLY_BAND: f64 = 0.003;
+/// Beyond this latitude the polynomial's error grows past a hundredth of a unit at zoom 22
+/// (0.026 at 70°), so tiles there use the exact formula throughout.
+const POLY_MAX_LAT: f64 = 60.0;
 
 impl TileProjection {
     /// The projection of `coord` for tiles `extent` units across.
@@ -146,7 +149,7 @@ impl TileProjection {
             x0,
             y1,
             scale,
-            poly: lat_mid.abs() < 80.0,
+            poly: lat_mid.abs() < POLY_MAX_LAT,
         }
     }
 
@@ -220,7 +223,9 @@ mod tests {
             (133.9, 34.6),
             (141.35, 43.06),
             (127.68, 26.21),
-            (-70.0, -60.0),
+            (-70.0, -59.7),
+            (18.9, 69.6),
+            (-40.0, 79.9),
         ] {
             for z in [0u8, 5, 8, 12, 14, 16, 18, 20, 22] {
                 let t = tile_for(lon, lat, z);

@@ -80,12 +80,7 @@ impl GeomBuf {
     /// Points of a (multi)point feature, in one MoveTo (a point repeating the one before it
     /// is skipped).
     pub fn points(&mut self, pts: &[IPt]) {
-        self.ring.clear();
-        for &p in pts {
-            if self.ring.last() != Some(&p) {
-                self.ring.push(p);
-            }
-        }
+        self.gather(pts);
         if self.ring.is_empty() {
             return;
         }
@@ -100,14 +95,19 @@ impl GeomBuf {
     /// One line part: consecutive repeated points are skipped; fewer than two distinct points
     /// write nothing.
     pub fn line(&mut self, pts: &[IPt]) {
+        self.gather(pts);
+        if self.ring.len() >= 2 {
+            self.write_part(false);
+        }
+    }
+
+    /// `pts` into `self.ring` without consecutive repeats.
+    fn gather(&mut self, pts: &[IPt]) {
         self.ring.clear();
         for &p in pts {
             if self.ring.last() != Some(&p) {
                 self.ring.push(p);
             }
-        }
-        if self.ring.len() >= 2 {
-            self.write_part(false);
         }
     }
 

@@ -2,7 +2,7 @@
 //! space with clipping, grid-snapping simplification and winding ([`render`]), and a cache of
 //! rendered, compressed tiles bounded in bytes ([`cache`]).
 //!
-//! Nothing here knows about HTTP; `http::tiles` turns requests into [`render::render_tile`] calls.
+//! Nothing here knows about HTTP; `http::tiles` turns requests into [`render::render_layers`] calls.
 
 pub mod cache;
 pub mod coord;

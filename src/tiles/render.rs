@@ -63,6 +63,8 @@ pub fn render_layers_with(layers: &[&Layer], coord: TileCoord, o: &RenderOptions
 struct Drawn {
     /// Index of its dataset in the tile.
     layer: usize,
+    /// Index of the feature in its layer (fid order): the order features are written in.
+    index: u32,
     bytes: Range<usize>,
     label: Option<Range<usize>>,
     /// Polygon area in tile units² (infinite for points and lines, which are always kept).
@@ -114,11 +116,15 @@ fn render(layers: &[&Layer], coord: TileCoord, o: &RenderOptions, limit: usize) 
             let key = match (g, f.bbox) {
                 (Geometry::Polygon(_) | Geometry::MultiPolygon(_), Some(b)) => {
                     let (w, h) = (proj.x(b[2]) - proj.x(b[0]), proj.y(b[1]) - proj.y(b[3]));
-                    let area = (w.abs() + 1.0) * (h.abs() + 1.0);
-                    if area < o.min_area {
+                    if (w.abs() + 1.0) * (h.abs() + 1.0) < o.min_area {
                         continue;
                     }
-                    area
+                    // Ranked by the part of the box on the tile: a large zone mostly
+                    // elsewhere does not crowd out small ones wholly here.
+                    let clip = |v: f64| v.clamp(lo, hi);
+                    let w = clip(proj.x(b[2])) - clip(proj.x(b[0]));
+                    let h = clip(proj.y(b[1])) - clip(proj.y(b[3]));
+                    (w.abs() + 1.0) * (h.abs() + 1.0)
                 }
                 _ => f64::INFINITY,
             };
@@ -163,6 +169,7 @@ fn render(layers: &[&Layer], coord: TileCoord, o: &RenderOptions, limit: usize) 
         used += bytes.len() + label.as_ref().map_or(0, |r| r.len());
         drawn.push(Drawn {
             layer: li as usize,
+            index: i,
             bytes,
             label,
             area,
@@ -188,15 +195,18 @@ fn render(layers: &[&Layer], coord: TileCoord, o: &RenderOptions, limit: usize) 
             keep[i] = used <= limit;
         }
     }
+    // Written in fid order whatever order they were drawn in, so overlapping polygons stack
+    // the same way on both sides of a tile border.
+    let mut kept: Vec<&Drawn> = drawn
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(d, _)| d)
+        .collect();
+    kept.sort_by_key(|d| (d.layer, d.index));
     let mut tile = Vec::with_capacity(total.min(limit) + 64);
     for (li, (w, lw)) in writers.iter().enumerate() {
-        let mine = || {
-            drawn
-                .iter()
-                .zip(&keep)
-                .filter(move |(d, k)| **k && d.layer == li)
-                .map(|(d, _)| d)
-        };
+        let mine = || kept.iter().filter(move |d| d.layer == li);
         w.finish_into(&mut tile, mine().map(|d| d.bytes.clone()));
         if let Some(lw) = lw {
             lw.finish_into(&mut tile, mine().filter_map(|d| d.label.clone()));
