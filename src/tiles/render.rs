@@ -604,6 +604,27 @@ mod tests {
     }
 
     #[test]
+    fn a_tile_drawn_largest_first_holds_what_an_unlimited_one_does_when_it_fits() {
+        // 8,100 squares of 8–15 m (every 7th 32 m), all on one z14 tile: the estimate passes
+        // half the limit, so the tile is drawn largest first, yet it fits, so nothing may be
+        // missing or out of fid order.
+        let layer = squares(8_100, 8.0, 11.0, 7);
+        let coord = super::super::coord::tile_for(134.005, 34.605, 14);
+        let hits = layer.query_bbox(coord.lonlat_bounds(64.0 / 4096.0)).len();
+        assert_eq!(hits, 8_100);
+        assert!(hits * (40 + 5 * 5 / 2) > MAX_TILE_BYTES / 2);
+        let limited = render_layers(&[&layer], coord);
+        let full = render_layers_with(&[&layer], coord, &RenderOptions::default());
+        assert!(full.len() <= MAX_TILE_BYTES, "{} bytes", full.len());
+        let (a, b) = (
+            crate::tiles::encode::tests::decode(&limited),
+            crate::tiles::encode::tests::decode(&full),
+        );
+        assert_eq!(a[0].3.len(), 8_100);
+        assert_eq!(a, b);
+    }
+
+    #[test]
     fn sub_pixel_polygons_and_their_labels_are_dropped() {
         // 5 m squares: invisible at z10 (a pixel is ~76 m), drawn with labels at z18.
         let layer = squares(100, 5.0, 20.0, 0);
