@@ -143,7 +143,7 @@ impl RenderGate {
         }
     }
 
-    /// Renders under way or waiting (for tests and metrics).
+    /// Renders under way or waiting (the tests check that finished ones leave).
     pub fn pending(&self) -> usize {
         self.inflight.lock().map_or(0, |m| m.len())
     }

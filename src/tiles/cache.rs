@@ -36,7 +36,7 @@ pub struct CachedTile {
 const BROTLI_QUALITY: u32 = 1;
 
 /// gzip of `raw` by libdeflate at level 1 (see [`CachedTile`]).
-pub fn gzip(raw: &[u8]) -> Vec<u8> {
+fn gzip(raw: &[u8]) -> Vec<u8> {
     thread_local! {
         // A compressor holds its hash tables (hundreds of KB): one per thread, kept, instead
         // of allocating and faulting them in for every tile.

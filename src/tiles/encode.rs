@@ -238,51 +238,26 @@ impl<'a> LayerWriter<'a> {
                 return Some(i);
             }
         }
-        let mut msg = [0u8; 16];
-        let body: &[u8] = match v {
+        // A new value: its Value message (spec 4.1), made once per distinct value and tile.
+        let mut msg = Vec::with_capacity(16);
+        match v {
             Val::Text(s) => {
-                self.values.push(0x22);
-                put_varint(
-                    &mut self.values,
-                    (1 + varint_len(s.len() as u64) + s.len()) as u64,
-                );
-                self.values.push(0x0a);
-                put_bytes(&mut self.values, s.as_bytes());
-                &[]
+                msg.push(0x0a);
+                put_bytes(&mut msg, s.as_bytes());
             }
             Val::Float(x) => {
-                msg[0] = 0x19;
-                msg[1..9].copy_from_slice(&x.to_le_bytes());
-                &msg[..9]
+                msg.push(0x19);
+                msg.extend_from_slice(&x.to_le_bytes());
             }
             Val::Int(i) => {
-                msg[0] = 0x20;
-                let mut n = 1;
-                let mut u = *i as u64;
-                loop {
-                    let b = (u & 0x7f) as u8;
-                    u >>= 7;
-                    if u == 0 {
-                        msg[n] = b;
-                        n += 1;
-                        break;
-                    }
-                    msg[n] = b | 0x80;
-                    n += 1;
-                }
-                &msg[..n]
+                msg.push(0x20);
+                put_varint(&mut msg, *i as u64);
             }
-            Val::Bool(b) => {
-                msg[0] = 0x38;
-                msg[1] = u8::from(*b);
-                &msg[..2]
-            }
+            Val::Bool(b) => msg.extend_from_slice(&[0x38, u8::from(*b)]),
             Val::Null => return None,
-        };
-        if !body.is_empty() {
-            self.values.push(0x22);
-            put_bytes(&mut self.values, body);
         }
+        self.values.push(0x22);
+        put_bytes(&mut self.values, &msg);
         let i = self.n_values;
         self.n_values += 1;
         self.by_key.insert(k, i);
@@ -386,7 +361,8 @@ fn varint_len(v: u64) -> usize {
     (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+/// Append `v` as an unsigned LEB128 varint (protobuf; PMTiles directories use the same).
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -421,17 +397,7 @@ pub(crate) mod tests {
     pub type DLayer = (String, u64, u64, Vec<DFeature>);
 
     fn varint(b: &[u8], i: &mut usize) -> u64 {
-        let mut v = 0u64;
-        let mut shift = 0;
-        loop {
-            let byte = b[*i];
-            *i += 1;
-            v |= u64::from(byte & 0x7f) << shift;
-            if byte < 0x80 {
-                return v;
-            }
-            shift += 7;
-        }
+        crate::tiles::pmtiles::read_varint(b, i).expect("a whole varint")
     }
 
     /// (field, varint value or bytes) of one message; panics on malformed input.

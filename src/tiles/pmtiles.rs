@@ -7,6 +7,7 @@
 //! MVT. Identical tiles (e.g. open sea) are stored once; runs of them use run lengths.
 
 use super::coord::TileCoord;
+use super::encode::put_varint;
 use super::render::render_layers;
 use crate::index::{Layer, Snapshot};
 use flate2::read::GzDecoder;
@@ -71,14 +72,6 @@ pub struct Entry {
     pub run_length: u32,
 }
 
-fn varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
 /// An unsigned LEB128 varint at `pos` (PMTiles directories; also protobuf, as in MVT).
 pub(crate) fn read_varint(b: &[u8], pos: &mut usize) -> Result<u64, PmtilesError> {
     let mut v = 0u64;
@@ -117,23 +110,23 @@ fn gunzip(b: &[u8]) -> Result<Vec<u8>, PmtilesError> {
 /// Serialize and gzip a directory.
 fn write_dir(entries: &[Entry]) -> Vec<u8> {
     let mut b = Vec::with_capacity(entries.len() * 8);
-    varint(&mut b, entries.len() as u64);
+    put_varint(&mut b, entries.len() as u64);
     let mut last = 0;
     for e in entries {
-        varint(&mut b, e.tile_id - last);
+        put_varint(&mut b, e.tile_id - last);
         last = e.tile_id;
     }
     for e in entries {
-        varint(&mut b, u64::from(e.run_length));
+        put_varint(&mut b, u64::from(e.run_length));
     }
     for e in entries {
-        varint(&mut b, u64::from(e.length));
+        put_varint(&mut b, u64::from(e.length));
     }
     for (i, e) in entries.iter().enumerate() {
         if i > 0 && e.offset == entries[i - 1].offset + u64::from(entries[i - 1].length) {
-            varint(&mut b, 0);
+            put_varint(&mut b, 0);
         } else {
-            varint(&mut b, e.offset + 1);
+            put_varint(&mut b, e.offset + 1);
         }
     }
     gzip(&b)

@@ -54,11 +54,6 @@ pub fn render_layers(layers: &[&Layer], coord: TileCoord) -> Vec<u8> {
     render(layers, coord, &RenderOptions::default(), MAX_TILE_BYTES)
 }
 
-/// [`render_layers`] without a size limit, with given options.
-pub fn render_layers_with(layers: &[&Layer], coord: TileCoord, o: &RenderOptions) -> Vec<u8> {
-    render(layers, coord, o, usize::MAX)
-}
-
 /// A drawn feature: where its bytes are and how large it is on the tile.
 struct Drawn {
     /// Index of its dataset in the tile.
@@ -107,30 +102,36 @@ fn render(layers: &[&Layer], coord: TileCoord, o: &RenderOptions, limit: usize) 
     // The features touching the tile, with the area of their box on it (infinite for points
     // and lines); polygons whose box is below a pixel are dropped before any vertex is
     // projected (at low zooms that is most of a large layer).
-    let mut todo: Vec<(f64, u32, u32)> = Vec::new();
+    // (rank, layer, feature, box wholly inside the buffered tile)
+    let mut todo: Vec<(f64, u32, u32, bool)> = Vec::new();
     let mut estimate = 0usize;
     for (li, l) in layers.iter().enumerate() {
         for i in l.query_bbox(query) {
             let f = &l.features[i as usize];
             let Some(g) = &f.geom else { continue };
-            let key = match (g, f.bbox) {
-                (Geometry::Polygon(_) | Geometry::MultiPolygon(_), Some(b)) => {
-                    let (w, h) = (proj.x(b[2]) - proj.x(b[0]), proj.y(b[1]) - proj.y(b[3]));
-                    if (w.abs() + 1.0) * (h.abs() + 1.0) < o.min_area {
+            // The feature's box on the tile: `[x0, y0, x1, y1]`, y down.
+            let tbox = f
+                .bbox
+                .map(|b| [proj.x(b[0]), proj.y(b[3]), proj.x(b[2]), proj.y(b[1])]);
+            let key = match (g, tbox) {
+                (Geometry::Polygon(_) | Geometry::MultiPolygon(_), Some([x0, y0, x1, y1])) => {
+                    if ((x1 - x0).abs() + 1.0) * ((y1 - y0).abs() + 1.0) < o.min_area {
                         continue;
                     }
                     // Ranked by the part of the box on the tile: a large zone mostly
                     // elsewhere does not crowd out small ones wholly here.
                     let clip = |v: f64| v.clamp(lo, hi);
-                    let w = clip(proj.x(b[2])) - clip(proj.x(b[0]));
-                    let h = clip(proj.y(b[1])) - clip(proj.y(b[3]));
+                    let (w, h) = (clip(x1) - clip(x0), clip(y1) - clip(y0));
                     (w.abs() + 1.0) * (h.abs() + 1.0)
                 }
                 _ => f64::INFINITY,
             };
+            // A feature whose box lies wholly inside the buffered tile needs no clipping.
+            let inside =
+                tbox.is_some_and(|[x0, y0, x1, y1]| x0 >= lo && y0 >= lo && x1 <= hi && y1 <= hi);
             // About 2.5 bytes per vertex and 40 per feature and label, when drawn whole.
             estimate += 40 + vertices(g) * 5 / 2;
-            todo.push((key, li as u32, i));
+            todo.push((key, li as u32, i, inside));
         }
     }
     // A tile that may go over the limit is drawn largest first and stops once full, instead
@@ -144,12 +145,12 @@ fn render(layers: &[&Layer], coord: TileCoord, o: &RenderOptions, limit: usize) 
     let mut drawn: Vec<Drawn> = Vec::new();
     let mut s = Scratch::default();
     let mut used = 0usize;
-    for &(_, li, i) in &todo {
+    for &(_, li, i, inside) in &todo {
         let l = layers[li as usize];
         let f: &Feature = &l.features[i as usize];
         let Some(g) = &f.geom else { continue };
         let cols = l.columns();
-        let Some((ty, area)) = draw(g, f.bbox, &proj, lo, hi, o, &mut s) else {
+        let Some((ty, area)) = draw(g, inside, &proj, lo, hi, o, &mut s) else {
             continue;
         };
         let (w, lw) = &mut writers[li as usize];
@@ -237,11 +238,12 @@ fn snap(v: f64) -> i32 {
     (v + 0.5f64.copysign(v)) as i32
 }
 
-/// Draw one geometry into `s.geom`; its MVT type and its area in tile units² (infinite for
-/// points and lines), or `None` when nothing of it shows on this tile.
+/// Draw one geometry into `s.geom` (clipping skipped when its box is `inside` the buffered
+/// tile); its MVT type and its area in tile units² (infinite for points and lines), or `None`
+/// when nothing of it shows on this tile.
 fn draw(
     g: &Geometry<f64>,
-    bbox: Option<[f64; 4]>,
+    inside: bool,
     p: &TileProjection,
     lo: f64,
     hi: f64,
@@ -249,11 +251,6 @@ fn draw(
     s: &mut Scratch,
 ) -> Option<(GeomType, f64)> {
     s.geom.clear();
-    // A feature whose box lies wholly inside the buffered tile needs no clipping.
-    let inside = bbox.is_some_and(|b| {
-        let [x0, y0, x1, y1] = [p.x(b[0]), p.y(b[3]), p.x(b[2]), p.y(b[1])];
-        x0 >= lo && y0 >= lo && x1 <= hi && y1 <= hi
-    });
     let ty = match g {
         Geometry::Point(pt) => {
             point_into(&[pt.0], p, lo, hi, s);
@@ -582,7 +579,7 @@ mod tests {
         // 15,000 zones of 500–950 m, every tenth 2 km: at z8 one tile holds them all, over 500 KB.
         let layer = squares(15_000, 500.0, 520.0, 10);
         let coord = super::super::coord::tile_for(134.5, 35.0, 8);
-        let all = render_layers_with(&[&layer], coord, &RenderOptions::default());
+        let all = render(&[&layer], coord, &RenderOptions::default(), usize::MAX);
         assert!(all.len() > MAX_TILE_BYTES, "unlimited: {} bytes", all.len());
         let t = render_layers(&[&layer], coord);
         assert!(t.len() <= MAX_TILE_BYTES, "{} bytes", t.len());
@@ -599,7 +596,7 @@ mod tests {
         let small = squares(400, 150.0, 160.0, 0);
         let z14 = super::super::coord::tile_for(134.005, 34.605, 14);
         let t = render_layers(&[&small], z14);
-        let full = render_layers_with(&[&small], z14, &RenderOptions::default());
+        let full = render(&[&small], z14, &RenderOptions::default(), usize::MAX);
         assert_eq!(t, full);
     }
 
@@ -614,7 +611,7 @@ mod tests {
         assert_eq!(hits, 8_100);
         assert!(hits * (40 + 5 * 5 / 2) > MAX_TILE_BYTES / 2);
         let limited = render_layers(&[&layer], coord);
-        let full = render_layers_with(&[&layer], coord, &RenderOptions::default());
+        let full = render(&[&layer], coord, &RenderOptions::default(), usize::MAX);
         assert!(full.len() <= MAX_TILE_BYTES, "{} bytes", full.len());
         let (a, b) = (
             crate::tiles::encode::tests::decode(&limited),
