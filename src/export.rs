@@ -339,7 +339,7 @@ pub fn feature_json_with<W: Write + ?Sized>(
         None => out.write_all(b"null")?,
     }
     out.write_all(b",\"properties\":{")?;
-    for (i, (c, v)) in columns.iter().zip(&f.values).enumerate() {
+    for (i, (c, v)) in columns.iter().zip(f.values.iter()).enumerate() {
         if i > 0 {
             out.write_all(b",")?;
         }
@@ -535,6 +535,7 @@ mod tests {
             features,
             tree: rstar::RTree::new(),
             bbox: None,
+            tileset: Default::default(),
         }
     }
 
@@ -554,7 +555,7 @@ mod tests {
         set(&mut values, "is_emergency_site", Val::Bool(emergency));
         Feature {
             fid,
-            values,
+            values: values.into(),
             geom: Some(Geometry::Point(geo::point!(x: 133.9, y: 34.6))),
             bbox: None,
             label: None,

@@ -78,6 +78,18 @@ enum Cmd {
         #[arg(long)]
         version: i64,
     },
+    /// Write the files servers start and serve from for the published versions (layer images
+    /// and the overview tiles of large layers, beside the database in `{db}.layers/`); ingest
+    /// and publish do this themselves, so this is for a database published by the staff
+    /// console or by an older machimap.
+    Prepare {
+        /// DuckDB file.
+        #[arg(long)]
+        db: PathBuf,
+        /// Only this dataset (default: every published one).
+        #[arg(long)]
+        dataset: Option<DatasetId>,
+    },
     /// List stored versions.
     Versions {
         /// DuckDB file.
@@ -203,6 +215,10 @@ struct ServeOpts {
     /// Show GSI 淡色地図 raster tiles under the map (for deployments that are online).
     #[arg(long)]
     gsi_basemap: bool,
+    /// Draw every tile on request, leaving aside the overview tiles drawn at publish (to
+    /// compare the two; the tiles are the same).
+    #[arg(long)]
+    draw_on_demand: bool,
     /// Largest file staff may upload in the console, in MB.
     #[arg(long, default_value_t = 200)]
     upload_limit_mb: u64,
@@ -229,6 +245,7 @@ impl ServeOpts {
             web_dir: self.web_dir,
             pmtiles: self.pmtiles,
             gsi_basemap: self.gsi_basemap,
+            tilesets: !self.draw_on_demand,
             upload_limit: self.upload_limit_mb.saturating_mul(1024 * 1024),
             zip_limits: machimap::shp::ZipLimits {
                 max_entries: self.zip_max_entries,
@@ -306,6 +323,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 progress: std::io::stderr().is_terminal(),
             };
             let res = ingest::ingest(&mut store, dataset, &paths, &opts)?;
+            drop(store);
             match report {
                 ReportFormat::Json => {
                     let v = serde_json::json!({
@@ -320,6 +338,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("{}", outcome_text(dataset, res.outcome));
                 }
             }
+            if matches!(res.outcome, Outcome::Published { .. }) {
+                prepare_after_publish(&db, dataset);
+            }
             Ok(match res.outcome {
                 Outcome::Rejected => ExitCode::from(1),
                 _ => ExitCode::SUCCESS,
@@ -332,7 +353,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let mut store = Store::open(&db)?;
             store.publish(dataset, version, "cli")?;
+            drop(store);
             println!("{dataset}: 版{version}を公開しました / version {version} is now published");
+            prepare_after_publish(&db, dataset);
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Prepare { db, dataset } => {
+            prepare(&db, dataset)?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Versions { db, dataset } => {
@@ -567,4 +594,34 @@ fn demo(
     }
     drop(store);
     serve_blocking(db.to_path_buf(), bind, config)
+}
+
+/// [`prepare`] after a publish that has already succeeded (and been reported): a failure here
+/// costs only speed (servers load from DuckDB and draw on demand), so it is a warning.
+fn prepare_after_publish(db: &Path, d: DatasetId) {
+    if let Err(e) = prepare(db, Some(d)) {
+        eprintln!(
+            "警告: 配信用ファイルを書けませんでした（公開は完了しています）/ warning: the files servers start from were not written (the publish itself succeeded): {e:#}"
+        );
+    }
+}
+
+/// After a publish from the command line: the layer images and the tiles drawn at publish of
+/// `dataset` (or of every published one), so that servers start and serve from files (see
+/// `index::image`, `tiles::pyramid`); the files of other versions are removed. Reads the
+/// database read-only (after the write connection is closed): serving replicas keep reading it
+/// meanwhile.
+fn prepare(db: &Path, dataset: Option<DatasetId>) -> anyhow::Result<()> {
+    let store = Store::open_read_only_retrying(db, std::time::Duration::from_secs(30))?;
+    for d in dataset.map_or_else(|| DatasetId::ALL.to_vec(), |d| vec![d]) {
+        if let Some(b) = machimap::tiles::pyramid::prepare(&store, d)? {
+            eprintln!(
+                "{d}: {} tiles drawn at publish (z0–{}, {} MB)",
+                b.tiles,
+                b.max_zoom.map_or(0, |z| z),
+                b.gzip_bytes / 1_000_000
+            );
+        }
+    }
+    Ok(())
 }

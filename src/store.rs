@@ -90,6 +90,8 @@ pub enum WriteOutcome {
 /// The DuckDB file.
 pub struct Store {
     conn: Connection,
+    /// The DuckDB file (files that belong to it live beside it: `{db}.layers/`, `{db}.admin/`).
+    path: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for Store {
@@ -169,7 +171,10 @@ impl Store {
     /// Open (or create) the store at `path` and make sure its tables exist.
     pub fn open(path: &Path) -> Result<Store> {
         let conn = Connection::open(path)?;
-        let s = Store { conn };
+        let s = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
         s.migrate()?;
         Ok(s)
     }
@@ -186,7 +191,10 @@ impl Store {
             .access_mode(duckdb::AccessMode::ReadOnly)?
             .max_memory(&format!("{}MB", 128 + 64 * threads))?;
         let conn = Connection::open_with_flags(path, cfg)?;
-        Ok(Store { conn })
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     /// Open read-only, retrying while another process holds the write lock (an ingest in
@@ -221,6 +229,11 @@ impl Store {
     /// The underlying connection, for read queries elsewhere in the crate.
     pub fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// The DuckDB file this store was opened from.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     fn migrate(&self) -> Result<()> {

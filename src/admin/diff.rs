@@ -26,6 +26,7 @@ pub fn version_layer(d: DatasetId, version: i64, features: Vec<Feature>) -> Laye
         features,
         tree: rstar::RTree::new(),
         bbox: None,
+        tileset: Default::default(),
     }
 }
 
@@ -338,7 +339,7 @@ mod tests {
         values[1] = Val::Text(name.into());
         Feature {
             fid,
-            values,
+            values: values.into(),
             geom: Some(geo::Geometry::Point(Point::new(x, 0.0))),
             bbox: Some([x, 0.0, x, 0.0]),
             label: Some([x, 0.0]),

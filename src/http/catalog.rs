@@ -2504,7 +2504,7 @@ mod tests {
         let features = (0..n)
             .map(|i| Feature {
                 fid: i as i64 + 1,
-                values: vec![Val::Null; d.columns().len()],
+                values: vec![Val::Null; d.columns().len()].into(),
                 geom: None,
                 bbox: d.has_geometry().then_some([133.9, 34.6, 133.95, 34.65]),
                 label: None,
@@ -2520,6 +2520,7 @@ mod tests {
             features,
             tree: RTree::new(),
             bbox: d.has_geometry().then_some([133.9, 34.6, 133.95, 34.65]),
+            tileset: Default::default(),
         }
     }
 

@@ -56,6 +56,9 @@ pub struct ServeConfig {
     pub pmtiles: Option<PathBuf>,
     /// Offer the GSI 淡色地図 raster basemap (off by default: no request leaves the server).
     pub gsi_basemap: bool,
+    /// Serve the overview tiles drawn at publish (`tiles::pyramid`); off, every tile is drawn
+    /// on request (for comparisons).
+    pub tilesets: bool,
     /// Largest staff upload in bytes (default 200 MB).
     pub upload_limit: u64,
     /// Limits on uploaded zip archives (entries, total size, compression ratio).
@@ -75,6 +78,7 @@ impl Default for ServeConfig {
             web_dir: None,
             pmtiles: None,
             gsi_basemap: false,
+            tilesets: true,
             upload_limit: 200 * 1024 * 1024,
             zip_limits: crate::shp::ZipLimits::default(),
         }
@@ -132,6 +136,9 @@ impl AppState {
         let store = Store::open_read_only_retrying(&db, Duration::from_secs(30))?;
         let snap = Snapshot::load(&store)?;
         drop(store);
+        if config.tilesets {
+            attach_tilesets(&db, snap.layers.values());
+        }
         Ok(AppState {
             seen: std::sync::Mutex::new(Some(stamp)),
             snapshot: ArcSwap::from_pointee(snap),
@@ -172,6 +179,14 @@ impl AppState {
             *seen = Some(stamp);
         }
         if !changed.is_empty() {
+            if self.config.tilesets {
+                attach_tilesets(
+                    &self.db,
+                    next.layers
+                        .values()
+                        .filter(|l| changed.contains(&l.dataset)),
+                );
+            }
             self.snapshot.store(Arc::new(next));
             self.tiles.purge(&changed);
         }
@@ -408,6 +423,35 @@ pub fn send_cached(
     b.header(header::CONTENT_LENGTH, body.len())
         .body(axum::body::Body::from(body))
         .unwrap_or_default()
+}
+
+/// Attach the tiles drawn at publish to the layers that have them; draw them for large layers
+/// published without them (by the console, or by an older machimap) on one background thread
+/// each, at low cost to serving: until they are there, those tiles are drawn on demand as
+/// before. A drawing stops when its version is no longer served (only the thread holds it).
+fn attach_tilesets<'a>(
+    db: &std::path::Path,
+    layers: impl Iterator<Item = &'a Arc<crate::index::Layer>>,
+) {
+    for l in layers {
+        if crate::tiles::pyramid::attach(db, l)
+            || l.features.len() < crate::tiles::pyramid::MIN_FEATURES
+        {
+            continue;
+        }
+        let (db, l) = (db.to_path_buf(), l.clone());
+        let _ = std::thread::Builder::new()
+            .name("draw-tileset".into())
+            .spawn(move || {
+                let give_up = || Arc::strong_count(&l) < 2;
+                if let Err(e) = crate::tiles::pyramid::ensure(&db, &l, 1, &give_up) {
+                    eprintln!(
+                        "machimap: {}: overview tiles not drawn at start: {e}",
+                        l.version_tag()
+                    );
+                }
+            });
+    }
 }
 
 /// Run the server until Ctrl-C: load the published data, bind, and poll for publishes.

@@ -472,7 +472,8 @@ fn status_layer(st: &AppState) -> ApiResult<Layer> {
                     r.evacuees.map_or(Val::Null, |n| Val::Int(i64::from(n))),
                     r.capacity.map_or(Val::Null, Val::Int),
                     Val::text(r.updated_at),
-                ],
+                ]
+                .into(),
                 geom: point.map(|(x, y)| geo::Geometry::Point(geo::Point::new(x, y))),
                 bbox: point.map(|(x, y)| [x, y, x, y]),
                 label: point.map(|(x, y)| [x, y]),
@@ -501,6 +502,7 @@ fn status_layer(st: &AppState) -> ApiResult<Layer> {
         features,
         tree: rstar::RTree::bulk_load(entries),
         bbox: sh.bbox,
+        tileset: Default::default(),
     })
 }
 

@@ -266,7 +266,7 @@ fn val_json(v: &Val) -> Value {
 fn props(f: &Feature, l: &Layer) -> Map<String, Value> {
     l.columns()
         .iter()
-        .zip(&f.values)
+        .zip(f.values.iter())
         .map(|(c, v)| (c.name.to_string(), val_json(v)))
         .collect()
 }
@@ -360,6 +360,7 @@ mod tests {
             features,
             tree: RTree::<TreeEntry>::new(),
             bbox: None,
+            tileset: Default::default(),
         })
     }
 

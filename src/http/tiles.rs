@@ -215,6 +215,43 @@ async fn get_tile(
             let mut h = std::collections::hash_map::DefaultHasher::new();
             key.hash(&mut h);
             let etag = format!("\"{:016x}\"", h.finish());
+            // A tile drawn at publish (overview zooms of a large layer, single-layer
+            // requests): read, not drawn; on a blocking thread (a disk read, and the other
+            // encodings made from it for clients without gzip). A damaged one is drawn instead.
+            let stored = match layers.as_slice() {
+                [l] if st.config.tilesets && l.tileset.get().is_some() => {
+                    let (l, key, etag, enc) = (
+                        l.clone(),
+                        key.clone(),
+                        etag.clone(),
+                        super::tile_encoding(&headers),
+                    );
+                    tokio::task::spawn_blocking(move || {
+                        let t = l.tileset.get()?.get(coord.z, coord.x, coord.y)?;
+                        let t = t
+                            .map_err(|e| eprintln!("machimap: {key}: {e}; drawing it instead"))
+                            .ok()?;
+                        let t = CachedTile::from_gzip(t.gzip, t.raw_len, etag);
+                        t.body(enc);
+                        Some(t)
+                    })
+                    .await
+                    .ok()
+                    .flatten()
+                }
+                _ => None,
+            };
+            if let Some(t) = stored {
+                let t = Arc::new(t);
+                st.tiles
+                    .put(key, layers.iter().map(|l| l.dataset).collect(), t.clone());
+                return Ok(send_cached(
+                    &headers,
+                    &t,
+                    "application/vnd.mapbox-vector-tile",
+                    cache_control,
+                ));
+            }
             let ls = layers.clone();
             let enc = super::tile_encoding(&headers);
             // Render and compress (only the encoding this client wants) off the async workers.
@@ -418,7 +455,7 @@ mod tests {
             ));
         }
         for t in tasks {
-            assert_eq!(t.await.unwrap().unwrap().raw.as_ref(), &[1, 2, 3]);
+            assert_eq!(t.await.unwrap().unwrap().raw().as_ref(), &[1, 2, 3]);
         }
         assert_eq!(peak.load(Ordering::SeqCst), 2);
         assert_eq!(total.load(Ordering::SeqCst), 12);

@@ -24,8 +24,10 @@ use bytes::Bytes;
 /// do not take gzip.
 #[derive(Debug)]
 pub struct CachedTile {
-    /// Uncompressed MVT.
-    pub raw: Bytes,
+    /// Uncompressed MVT (made from the gzip form on first use for a tile drawn at publish).
+    raw: OnceLock<Bytes>,
+    /// Length of the uncompressed MVT.
+    raw_len: usize,
     gzip: OnceLock<Bytes>,
     br: OnceLock<Bytes>,
     /// Strong validator.
@@ -36,7 +38,7 @@ pub struct CachedTile {
 const BROTLI_QUALITY: u32 = 1;
 
 /// gzip of `raw` by libdeflate at level 1 (see [`CachedTile`]).
-fn gzip(raw: &[u8]) -> Vec<u8> {
+pub(crate) fn gzip(raw: &[u8]) -> Vec<u8> {
     thread_local! {
         // A compressor holds its hash tables (hundreds of KB): one per thread, kept, instead
         // of allocating and faulting them in for every tile.
@@ -74,29 +76,58 @@ impl CachedTile {
     /// A tile with only its raw bytes; compressed forms follow on demand.
     pub fn new(raw: Vec<u8>, etag: String) -> CachedTile {
         CachedTile {
-            raw: Bytes::from(raw),
+            raw_len: raw.len(),
+            raw: OnceLock::from(Bytes::from(raw)),
             gzip: OnceLock::new(),
             br: OnceLock::new(),
             etag,
         }
     }
 
+    /// A tile stored gzip-compressed (drawn at publish): sent as it is to gzip clients,
+    /// decompressed for the others.
+    pub fn from_gzip(gzip: Vec<u8>, raw_len: usize, etag: String) -> CachedTile {
+        CachedTile {
+            raw: OnceLock::new(),
+            raw_len,
+            gzip: OnceLock::from(Bytes::from(gzip)),
+            br: OnceLock::new(),
+            etag,
+        }
+    }
+
+    /// The uncompressed MVT.
+    pub fn raw(&self) -> Bytes {
+        self.raw
+            .get_or_init(|| {
+                let gz = self.gzip.get().map_or(&[][..], |b| b.as_ref());
+                let mut out = vec![0u8; self.raw_len];
+                let n = libdeflater::Decompressor::new()
+                    .gzip_decompress(gz, &mut out)
+                    .unwrap_or(0);
+                out.truncate(n);
+                Bytes::from(out)
+            })
+            .clone()
+    }
+
     /// The body in `enc`, compressing on first use.
     pub fn body(&self, enc: Encoding) -> Bytes {
         match enc {
-            Encoding::Identity => self.raw.clone(),
+            Encoding::Identity => self.raw(),
             Encoding::Gzip => self
                 .gzip
-                .get_or_init(|| Bytes::from(gzip(&self.raw)))
+                .get_or_init(|| Bytes::from(gzip(&self.raw())))
                 .clone(),
             Encoding::Brotli => self
                 .br
                 .get_or_init(|| {
-                    let mut br = Vec::with_capacity(self.raw.len() / 2 + 64);
+                    let raw = self.raw();
+                    let mut br = Vec::with_capacity(raw.len() / 2 + 64);
                     {
                         let mut w =
                             brotli::CompressorWriter::new(&mut br, 4096, BROTLI_QUALITY, 22);
-                        let _ = w.write_all(&self.raw);
+                        let _ = w.write_all(&raw);
                     }
                     Bytes::from(br)
                 })
@@ -107,7 +138,7 @@ impl CachedTile {
     /// Bytes charged to the cache: the raw tile plus room for both compressed forms, which are
     /// each smaller than it for any real tile (so the bound holds whatever clients ask for).
     fn bytes(&self) -> usize {
-        2 * self.raw.len() + self.etag.len() + 64
+        2 * self.raw_len + self.etag.len() + 64
     }
 }
 

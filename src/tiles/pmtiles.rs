@@ -390,7 +390,7 @@ pub fn export(
 }
 
 /// A tile with no features: every layer empty (the renderer still names the layers).
-fn is_empty_tile(raw: &[u8]) -> bool {
+pub(crate) fn is_empty_tile(raw: &[u8]) -> bool {
     // An MVT layer with features contains field 2 (features) inside field 3 (layers); rather
     // than decode, compare with the tile rendered from nothing, which only names layers.
     // Features are the only length-delimited field 2 entries, tagged 0x12 inside a layer.

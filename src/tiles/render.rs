@@ -552,7 +552,7 @@ mod tests {
                 values[2] = Val::Int(1 + (i % 6) as i64);
                 Feature {
                     fid: i as i64 + 1,
-                    values,
+                    values: values.into(),
                     geom: Some(Geometry::Polygon(Polygon::new(
                         LineString::from(ring),
                         vec![],

@@ -277,3 +277,72 @@ fn publish_changes_that_datasets_tiles_only_without_restart() {
         .unwrap()
         .ends_with("?v=flood-v2,wards-v1"));
 }
+
+#[test]
+fn tiles_drawn_at_publish_are_sent_in_place_of_a_draw_and_a_damaged_one_is_drawn() {
+    use machimap::dataset::DatasetId;
+    let dir = tmp();
+    let db = sample_db_copy(dir.path());
+    let key = {
+        let store = machimap::store::Store::open(&db).unwrap();
+        let v = store.versions(DatasetId::Flood).unwrap().pop().unwrap();
+        machimap::index::image::Key {
+            dataset: DatasetId::Flood,
+            version: v.version,
+            created_at: v.created_at,
+            source_sha256: v.source_sha256,
+        }
+    };
+    // A set holding, for one tile, bytes no draw gives: a server that sends them read the set.
+    let (x, y) = city_tile(14);
+    let path = format!("/tiles/flood/14/{x}/{y}.mvt");
+    let marker = b"stored at publish, not drawn".to_vec();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&marker).unwrap();
+    let gz = gz.finish().unwrap();
+    let write_set = |gz: &[u8]| {
+        machimap::index::tileset::write(
+            &db,
+            &key,
+            machimap::tiles::pyramid::REVISION,
+            vec![((14, x, y), marker.len(), gz.to_vec())],
+        )
+        .unwrap()
+    };
+    write_set(&gz);
+    let s = Server::start(&db);
+    let zipped = s.get_with(&path, &[("Accept-Encoding", "gzip")]);
+    assert_eq!(zipped.status, 200);
+    assert_eq!(zipped.header("content-encoding"), Some("gzip"));
+    assert_eq!(
+        zipped.body, gz,
+        "gzip clients get the stored bytes as they are"
+    );
+    let plain = s.get(&path);
+    assert_eq!(plain.header("content-encoding"), None);
+    assert_eq!(plain.body, marker, "other clients get them decompressed");
+    let etag = plain.header("etag").unwrap().to_string();
+    assert_eq!(zipped.header("etag"), Some(etag.as_str()));
+    let again = s.get_with(&path, &[("If-None-Match", &etag)]);
+    assert_eq!(again.status, 304);
+    // Drawing on demand: the real tile under the same validator (a set and a draw of the same
+    // revision are the same bytes, so they share it).
+    let d = Server::start_with(&db, &["--draw-on-demand"]);
+    let drawn = d.get(&path);
+    assert_eq!(drawn.status, 200);
+    assert_eq!(drawn.header("etag"), Some(etag.as_str()));
+    assert!(drawn.body.len() > 100 && drawn.body != marker);
+    drop((s, d));
+    // A tile whose bytes no longer match their checksum is drawn instead.
+    let mut bad = gz.clone();
+    let n = bad.len();
+    bad[n / 2] ^= 0x55;
+    write_set(&gz);
+    let file = machimap::index::tileset::path_for(&db, &key);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let at = bytes.len() - gz.len();
+    bytes[at..].copy_from_slice(&bad);
+    std::fs::write(&file, &bytes).unwrap();
+    let s = Server::start(&db);
+    assert_eq!(s.get(&path).body, drawn.body);
+}

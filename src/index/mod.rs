@@ -9,8 +9,13 @@ use duckdb::types::ValueRef;
 use geo::Geometry;
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+pub mod image;
+mod pool;
+pub mod tileset;
+pub use pool::Pool;
 
 /// Entry of a layer's R-tree: a feature's bounding box and its index in `features`.
 pub type TreeEntry = GeomWithData<Rectangle<[f64; 2]>, u32>;
@@ -20,8 +25,10 @@ pub type TreeEntry = GeomWithData<Rectangle<[f64; 2]>, u32>;
 pub struct Feature {
     /// Stable feature id.
     pub fid: i64,
-    /// Values of the dataset's columns, in [`DatasetId::columns`] order.
-    pub values: Vec<Val>,
+    /// Values of the dataset's columns, in [`DatasetId::columns`] order. Shared: a published
+    /// layer's rows repeat (a million flood zones have a few hundred distinct rows of river,
+    /// scenario and depth band), and loading interns them ([`Pool`]).
+    pub values: Arc<[Val]>,
     /// Geometry in JGD2011 lon/lat.
     pub geom: Option<Geometry<f64>>,
     /// Bounding box `[minx, miny, maxx, maxy]` (lon/lat).
@@ -61,6 +68,8 @@ pub struct Layer {
     pub tree: RTree<TreeEntry>,
     /// Extent of the layer.
     pub bbox: Option<[f64; 4]>,
+    /// Tiles of this version drawn at publish, once found or drawn (`tiles::pyramid::attach`).
+    pub tileset: std::sync::OnceLock<tileset::TileSet>,
 }
 
 impl Layer {
@@ -93,6 +102,7 @@ impl Layer {
             features,
             tree: RTree::bulk_load(entries),
             bbox,
+            tileset: Default::default(),
         }
     }
 
@@ -111,6 +121,16 @@ impl Layer {
             .collect();
         v.sort_unstable();
         v
+    }
+
+    /// What identifies this version in the files beside the database.
+    pub fn key(&self) -> image::Key {
+        image::Key {
+            dataset: self.dataset,
+            version: self.version,
+            created_at: self.created_at.clone(),
+            source_sha256: self.source_sha256.clone(),
+        }
     }
 
     /// A token that changes with every publish of this dataset (ETags, tile URLs).
@@ -212,33 +232,40 @@ fn load_parts(
         return load_range(store.conn(), d, version, lo, hi + 1, n as usize);
     }
     let step = (hi - lo) / threads as i64 + 1;
-    let parts: Vec<Result<Vec<Feature>, StoreError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..threads as i64)
-            .map(|t| {
-                let conn = store.conn().try_clone();
-                s.spawn(move || {
-                    let a = lo + t * step;
-                    let b = (a + step).min(hi + 1);
-                    let conn = conn?;
-                    // The first range's vector is the layer's: sized for every feature, so
-                    // the others are appended to it without growing it (a large layer's
-                    // feature array is 150 MB; doubling and copying it was a third of the
-                    // start's peak memory).
-                    let cap = if t == 0 {
-                        n
-                    } else {
-                        conn.query_row(
-                            &format!(
-                                "SELECT count(*) FROM \"{d}\" WHERE version = ? AND fid >= ? AND fid < ?"
-                            ),
-                            duckdb::params![version, a, b],
-                            |r| r.get(0),
-                        )?
-                    };
-                    load_range(&conn, d, version, a, b, cap as usize)
-                })
-            })
-            .collect();
+    // One connection per thread (a connection is not shared between threads).
+    let conns = (0..threads)
+        .map(|_| store.conn().try_clone().map(std::sync::Mutex::new))
+        .collect::<Result<Vec<_>, _>>()?;
+    concat_parallel(threads, |t| {
+        let a = lo + t as i64 * step;
+        let b = (a + step).min(hi + 1);
+        let conn = conns[t].lock().unwrap_or_else(|e| e.into_inner());
+        // The first range's vector is the layer's: sized for every feature, so the others are
+        // appended to it without growing it (a large layer's feature array is 150 MB; doubling
+        // and copying it was a third of the start's peak memory).
+        let cap = if t == 0 {
+            n
+        } else {
+            conn.query_row(
+                &format!("SELECT count(*) FROM \"{d}\" WHERE version = ? AND fid >= ? AND fid < ?"),
+                duckdb::params![version, a, b],
+                |r| r.get(0),
+            )?
+        };
+        load_range(&conn, d, version, a, b, cap as usize)
+    })
+}
+
+/// `part(0..n)` on `n` threads side by side, the results concatenated in part order (the
+/// loaders split a layer into fid ranges or chunk runs; the first part's vector is sized to
+/// take the rest).
+pub(crate) fn concat_parallel<T: Send, E: Send>(
+    n: usize,
+    part: impl Fn(usize) -> Result<Vec<T>, E> + Sync,
+) -> Result<Vec<T>, E> {
+    let parts: Vec<Result<Vec<T>, E>> = std::thread::scope(|s| {
+        let part = &part;
+        let handles: Vec<_> = (0..n).map(|t| s.spawn(move || part(t))).collect();
         handles
             .into_iter()
             .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
@@ -279,8 +306,9 @@ fn load_range(
     let mut st = conn.prepare(&select)?;
     let n = cols.len();
     let mut out = Vec::with_capacity(capacity);
-    // Every distinct text once: a million flood zones share a few river names and bands.
-    let mut pool: HashSet<Arc<str>> = HashSet::new();
+    // Every distinct text and every distinct row once.
+    let mut pool = Pool::default();
+    let mut values = Vec::with_capacity(n);
     // In slices of fids: DuckDB hands over a query's whole result at once, so one query for
     // half a million polygons held all their WKB twice (~800 MB more at a large start).
     let mut a = from;
@@ -289,14 +317,12 @@ fn load_range(
         let mut rows = st.query(duckdb::params![version, a, b])?;
         a = b;
         while let Some(r) = rows.next()? {
-            let mut values = Vec::with_capacity(n);
+            values.clear();
             for (i, c) in cols.iter().enumerate() {
                 let idx = i + 1;
                 values.push(match c.ty {
                     SqlType::Text | SqlType::Date => match r.get_ref(idx)? {
-                        ValueRef::Text(b) => {
-                            Val::Text(intern(&mut pool, &String::from_utf8_lossy(b)))
-                        }
+                        ValueRef::Text(b) => Val::Text(pool.text(&String::from_utf8_lossy(b))),
                         _ => Val::Null,
                     },
                     SqlType::Int => r.get::<_, Option<i64>>(idx)?.map_or(Val::Null, Val::Int),
@@ -318,7 +344,7 @@ fn load_range(
             };
             out.push(Feature {
                 fid: r.get(0)?,
-                values,
+                values: pool.row(&values),
                 geom,
                 bbox,
                 label,
@@ -334,47 +360,103 @@ fn load_range(
     Ok(out)
 }
 
-fn intern(pool: &mut HashSet<Arc<str>>, s: &str) -> Arc<str> {
-    if let Some(a) = pool.get(s) {
-        return a.clone();
-    }
-    let a: Arc<str> = Arc::from(s);
-    pool.insert(a.clone());
-    a
+/// The published version of a dataset and its facts.
+struct Published {
+    version: i64,
+    published_at: String,
+    created_at: String,
+    source_names: String,
+    source_sha256: String,
 }
 
-/// Load the published version of `d`, if any.
-pub fn load_layer(store: &Store, d: DatasetId) -> Result<Option<Layer>, StoreError> {
-    let conn = store.conn();
-    let meta = conn.query_row(
+impl Published {
+    fn key(&self, d: DatasetId) -> image::Key {
+        image::Key {
+            dataset: d,
+            version: self.version,
+            created_at: self.created_at.clone(),
+            source_sha256: self.source_sha256.clone(),
+        }
+    }
+}
+
+fn published(store: &Store, d: DatasetId) -> Result<Option<Published>, StoreError> {
+    let meta = store.conn().query_row(
         "SELECT c.version, strftime(c.published_at, '%Y-%m-%dT%H:%M:%SZ'),
                 strftime(v.created_at, '%Y-%m-%dT%H:%M:%SZ'), v.source_names, v.source_sha256
          FROM current c JOIN versions v ON v.dataset = c.dataset AND v.version = c.version
          WHERE c.dataset = ?",
         duckdb::params![d.as_str()],
         |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-            ))
+            Ok(Published {
+                version: r.get(0)?,
+                published_at: r.get(1)?,
+                created_at: r.get(2)?,
+                source_names: r.get(3)?,
+                source_sha256: r.get(4)?,
+            })
         },
     );
-    let (version, published_at, created_at, source_names, source_sha256) = match meta {
-        Ok(m) => m,
-        Err(duckdb::Error::QueryReturnedNoRows) => return Ok(None),
-        Err(e) => return Err(e.into()),
+    match meta {
+        Ok(m) => Ok(Some(m)),
+        Err(duckdb::Error::QueryReturnedNoRows) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Load the published version of `d`, if any: from its image ([`image`]) when there is one,
+/// else from DuckDB, writing the image for the next time.
+pub fn load_layer(store: &Store, d: DatasetId) -> Result<Option<Layer>, StoreError> {
+    let Some(m) = published(store, d)? else {
+        return Ok(None);
     };
-    let features = load_features(store, d, version)?;
-    Ok(Some(Layer {
-        published_at,
-        created_at,
-        source_names,
-        source_sha256,
+    let key = m.key(d);
+    let version = m.version;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let features = match image::read(store.path(), &key, threads) {
+        Ok(f) => f,
+        Err(e) => {
+            if !matches!(&e, image::ImageError::Io(io) if io.kind() == std::io::ErrorKind::NotFound)
+            {
+                eprintln!("machimap: {d} v{version}: {e}; loading from the database");
+            }
+            let f = load_features(store, d, version)?;
+            // Best effort: without the image the next start loads from DuckDB again.
+            if let Err(e) = image::write(store.path(), &key, &f) {
+                eprintln!("machimap: {d} v{version}: cannot write the layer image: {e}");
+            }
+            f
+        }
+    };
+    let layer = Layer {
+        published_at: m.published_at,
+        created_at: m.created_at,
+        source_names: m.source_names,
+        source_sha256: m.source_sha256,
         ..Layer::from_features(d, version, features)
-    }))
+    };
+    Ok(Some(layer))
+}
+
+#[cfg(test)]
+pub(crate) fn flood_fixture(dir: &std::path::Path) -> Store {
+    use std::sync::OnceLock;
+    static SRC: OnceLock<(tempfile::TempDir, std::path::PathBuf)> = OnceLock::new();
+    let (_, src) = SRC.get_or_init(|| {
+        let d = tempfile::tempdir().unwrap();
+        let files = crate::sample::generate(d.path(), &Default::default()).unwrap();
+        let (_, flood) = files.files.iter().find(|(id, _)| id == "flood").unwrap();
+        let db = d.path().join("src.duckdb");
+        let mut store = Store::open(&db).unwrap();
+        let paths: Vec<_> = flood.iter().map(|f| d.path().join(f)).collect();
+        crate::ingest::ingest(&mut store, DatasetId::Flood, &paths, &Default::default()).unwrap();
+        store.conn().execute_batch("CHECKPOINT").unwrap();
+        drop(store);
+        (d, db)
+    });
+    let db = dir.join("t.duckdb");
+    std::fs::copy(src, &db).unwrap();
+    Store::open(&db).unwrap()
 }
 
 #[cfg(test)]
@@ -384,12 +466,7 @@ mod tests {
     #[test]
     fn loading_in_ranges_on_several_connections_equals_one_pass() {
         let dir = tempfile::tempdir().unwrap();
-        let files = crate::sample::generate(dir.path(), &Default::default()).unwrap();
-        let (_, flood) = files.files.iter().find(|(id, _)| id == "flood").unwrap();
-        let db = dir.path().join("t.duckdb");
-        let mut store = Store::open(&db).unwrap();
-        let paths: Vec<_> = flood.iter().map(|f| dir.path().join(f)).collect();
-        crate::ingest::ingest(&mut store, DatasetId::Flood, &paths, &Default::default()).unwrap();
+        let store = flood_fixture(dir.path());
         let v = store.current(DatasetId::Flood).unwrap().unwrap();
         let (lo, hi, n): (i64, i64, i64) = store
             .conn()
