@@ -230,17 +230,13 @@ async fn get_tile(
             let mut h = std::collections::hash_map::DefaultHasher::new();
             key.hash(&mut h);
             let etag = format!("\"{:016x}\"", h.finish());
+            let enc = super::tile_encoding(&headers);
             // A tile drawn at publish (overview zooms of a large layer, single-layer
             // requests): read, not drawn; on a blocking thread (a disk read, and the other
             // encodings made from it for clients without gzip). A damaged one is drawn instead.
             let stored = match layers.as_slice() {
                 [l] if st.config.tilesets && l.tileset.get().is_some() => {
-                    let (l, key, etag, enc) = (
-                        l.clone(),
-                        key.clone(),
-                        etag.clone(),
-                        super::tile_encoding(&headers),
-                    );
+                    let (l, key, etag) = (l.clone(), key.clone(), etag.clone());
                     st.render
                         .read(move || {
                             let t = l.tileset.get()?.get(coord.z, coord.x, coord.y)?;
@@ -249,37 +245,30 @@ async fn get_tile(
                                 .ok()?;
                             let t = CachedTile::from_gzip(t.gzip, t.raw_len, etag);
                             t.body(enc);
-                            Some(t)
+                            Some(Arc::new(t))
                         })
                         .await
                         .flatten()
                 }
                 _ => None,
             };
-            if let Some(t) = stored {
-                let t = Arc::new(t);
-                st.tiles
-                    .put(key, layers.iter().map(|l| l.dataset).collect(), t.clone());
-                return Ok(send_cached(
-                    &headers,
-                    &t,
-                    "application/vnd.mapbox-vector-tile",
-                    cache_control,
-                ));
-            }
-            let ls = layers.clone();
-            let enc = super::tile_encoding(&headers);
-            // Render and compress (only the encoding this client wants) off the async workers.
-            let t = st
-                .render
-                .run(&key, move || {
-                    let refs: Vec<&Layer> = ls.iter().map(|l| l.as_ref()).collect();
-                    let raw = render_layers(&refs, coord);
-                    let t = Arc::new(CachedTile::new(raw, etag));
-                    t.body(enc);
-                    t
-                })
-                .await?;
+            let t = match stored {
+                Some(t) => t,
+                None => {
+                    let ls = layers.clone();
+                    // Render and compress (only the encoding this client wants) off the async
+                    // workers.
+                    st.render
+                        .run(&key, move || {
+                            let refs: Vec<&Layer> = ls.iter().map(|l| l.as_ref()).collect();
+                            let raw = render_layers(&refs, coord);
+                            let t = Arc::new(CachedTile::new(raw, etag));
+                            t.body(enc);
+                            t
+                        })
+                        .await?
+                }
+            };
             st.tiles
                 .put(key, layers.iter().map(|l| l.dataset).collect(), t.clone());
             t

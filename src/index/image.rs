@@ -59,6 +59,31 @@ pub struct Key {
     pub source_sha256: String,
 }
 
+impl Key {
+    /// That a file's recorded key is this one (images and tile sets record it the same way).
+    pub(crate) fn check(
+        &self,
+        dataset: &str,
+        version: i64,
+        created_at: &str,
+        source_sha256: &str,
+    ) -> Result<(), ImageError> {
+        let wanted = (
+            self.dataset.as_str(),
+            self.version,
+            self.created_at.as_str(),
+            self.source_sha256.as_str(),
+        );
+        if (dataset, version, created_at, source_sha256) == wanted {
+            Ok(())
+        } else {
+            Err(invalid(format!(
+                "holds {dataset} v{version} of {created_at}, not the wanted one"
+            )))
+        }
+    }
+}
+
 /// Where the image of `key` lives for the database `db`.
 pub fn path_for(db: &Path, key: &Key) -> PathBuf {
     dir_for(db).join(format!("{}-v{}.layer", key.dataset, key.version))
@@ -324,22 +349,7 @@ pub fn read(db: &Path, key: &Key, threads: usize) -> Result<Vec<Feature>, ImageE
         return Err(invalid("not a machimap layer image"));
     }
     let found = (r.string()?, r.i64()?, r.string()?, r.string()?);
-    if (
-        found.0.as_str(),
-        found.1,
-        found.2.as_str(),
-        found.3.as_str(),
-    ) != (
-        key.dataset.as_str(),
-        key.version,
-        key.created_at.as_str(),
-        key.source_sha256.as_str(),
-    ) {
-        return Err(invalid(format!(
-            "holds {} v{} of {}, not the wanted one",
-            found.0, found.1, found.2
-        )));
-    }
+    key.check(&found.0, found.1, &found.2, &found.3)?;
     let ncols = r.u32()? as usize;
     if ncols != key.dataset.columns().len() {
         return Err(invalid(format!("{ncols} columns")));

@@ -140,19 +140,7 @@ impl TileSet {
         let version = i64::from_le_bytes(vn[..8].try_into().unwrap_or_default());
         let drawn_by = u32::from_le_bytes(vn[8..12].try_into().unwrap_or_default());
         let count = u32::from_le_bytes(vn[12..].try_into().unwrap_or_default()) as usize;
-        if (
-            texts[0].as_str(),
-            version,
-            texts[1].as_str(),
-            texts[2].as_str(),
-        ) != (
-            key.dataset.as_str(),
-            key.version,
-            key.created_at.as_str(),
-            key.source_sha256.as_str(),
-        ) {
-            return Err(invalid("holds another version"));
-        }
+        key.check(&texts[0], version, &texts[1], &texts[2])?;
         if drawn_by != revision {
             return Err(invalid(format!(
                 "drawn by revision {drawn_by} of the tile code, this is {revision}"

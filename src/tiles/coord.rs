@@ -193,6 +193,36 @@ pub fn tile_for(lon: f64, lat: f64, z: u8) -> TileCoord {
     }
 }
 
+/// The tiles of one zoom that cover a lon/lat box (an export, the tiles drawn at publish).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TileRange {
+    /// Top-left tile.
+    pub min: TileCoord,
+    /// Bottom-right tile.
+    pub max: TileCoord,
+}
+
+impl TileRange {
+    /// The tiles at zoom `z` covering `[minx, miny, maxx, maxy]` (lon/lat).
+    pub fn covering(b: [f64; 4], z: u8) -> TileRange {
+        TileRange {
+            min: tile_for(b[0], b[3], z),
+            max: tile_for(b[2], b[1], z),
+        }
+    }
+
+    /// How many tiles (counted before any is listed: a range can be vast).
+    pub fn count(&self) -> u64 {
+        u64::from(self.max.x - self.min.x + 1) * u64::from(self.max.y - self.min.y + 1)
+    }
+
+    /// The tiles, column by column.
+    pub fn tiles(self) -> impl Iterator<Item = TileCoord> {
+        let (z, a, b) = (self.min.z, self.min, self.max);
+        (a.x..=b.x).flat_map(move |x| (a.y..=b.y).map(move |y| TileCoord { z, x, y }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

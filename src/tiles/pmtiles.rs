@@ -242,12 +242,8 @@ pub fn export(
         .ok_or(PmtilesError::Empty)?;
     let mut coords = Vec::new();
     for z in minzoom..=maxzoom {
-        let a = super::coord::tile_for(bbox[0], bbox[3], z);
-        let b = super::coord::tile_for(bbox[2], bbox[1], z);
-        for x in a.x..=b.x {
-            for y in a.y..=b.y {
-                coords.push((tile_id(z, u64::from(x), u64::from(y)), z, x, y));
-            }
+        for TileCoord { z, x, y } in super::coord::TileRange::covering(bbox, z).tiles() {
+            coords.push((tile_id(z, u64::from(x), u64::from(y)), z, x, y));
         }
     }
     coords.sort_unstable();

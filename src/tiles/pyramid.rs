@@ -14,7 +14,7 @@
 //! A tile served from the set is byte for byte the tile [`render_layers`] draws for the layer
 //! alone; only single-layer requests use it (composites are drawn as before).
 
-use super::coord::{tile_for, TileCoord};
+use super::coord::{TileCoord, TileRange};
 use super::render::render_layers;
 use crate::index::image::ImageError;
 use crate::index::{tileset, Layer};
@@ -35,7 +35,7 @@ pub const HEAVY_BYTES: usize = 16 * 1024;
 /// Never past this zoom, whatever the data.
 const MAX_ZOOM: u8 = 16;
 /// Nor a zoom with more tiles than this over the layer's extent.
-const MAX_TILES_PER_ZOOM: usize = 40_000;
+const MAX_TILES_PER_ZOOM: u64 = 40_000;
 
 /// What a build drew.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -90,14 +90,11 @@ fn build_with(
                 "given up: the version is no longer served".into(),
             ));
         }
-        let (a, b) = (tile_for(bbox[0], bbox[3], z), tile_for(bbox[2], bbox[1], z));
-        let n = (b.x - a.x + 1) as usize * (b.y - a.y + 1) as usize;
-        if n > MAX_TILES_PER_ZOOM {
+        let range = TileRange::covering(bbox, z);
+        if range.count() > MAX_TILES_PER_ZOOM {
             break;
         }
-        let coords: Vec<TileCoord> = (a.x..=b.x)
-            .flat_map(|x| (a.y..=b.y).map(move |y| TileCoord { z, x, y }))
-            .collect();
+        let coords: Vec<TileCoord> = range.tiles().collect();
         let next = AtomicUsize::new(0);
         let drawn: Vec<Vec<tileset::TileBytes>> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..threads.max(1))
@@ -238,26 +235,23 @@ mod tests {
         let bbox = layer.bbox.unwrap();
         let mut checked = 0;
         for z in 0..=max + 1 {
-            let (a, b) = (tile_for(bbox[0], bbox[3], z), tile_for(bbox[2], bbox[1], z));
-            for x in a.x..=b.x {
-                for y in a.y..=b.y {
-                    let raw = render_layers(&[&layer], TileCoord { z, x, y });
-                    match set.get(z, x, y) {
-                        Some(t) => {
-                            let t = t.unwrap();
-                            let c = super::super::cache::CachedTile::from_gzip(
-                                t.gzip,
-                                t.raw_len,
-                                String::new(),
-                            );
-                            assert_eq!(c.raw().as_ref(), &raw[..], "{z}/{x}/{y}");
-                            checked += 1;
-                        }
-                        None => assert!(
-                            z > max || super::super::pmtiles::is_empty_tile(&raw),
-                            "{z}/{x}/{y} missing"
-                        ),
+            for TileCoord { z, x, y } in TileRange::covering(bbox, z).tiles() {
+                let raw = render_layers(&[&layer], TileCoord { z, x, y });
+                match set.get(z, x, y) {
+                    Some(t) => {
+                        let t = t.unwrap();
+                        let c = super::super::cache::CachedTile::from_gzip(
+                            t.gzip,
+                            t.raw_len,
+                            String::new(),
+                        );
+                        assert_eq!(c.raw().as_ref(), &raw[..], "{z}/{x}/{y}");
+                        checked += 1;
                     }
+                    None => assert!(
+                        z > max || super::super::pmtiles::is_empty_tile(&raw),
+                        "{z}/{x}/{y} missing"
+                    ),
                 }
             }
         }
@@ -279,11 +273,8 @@ mod tests {
         std::fs::write(&path, &bytes).unwrap();
         let set = tileset::TileSet::open(db, &layer.key(), REVISION).unwrap();
         let errors = (0..=max)
-            .flat_map(|z| {
-                let (a, b) = (tile_for(bbox[0], bbox[3], z), tile_for(bbox[2], bbox[1], z));
-                (a.x..=b.x).flat_map(move |x| (a.y..=b.y).map(move |y| (z, x, y)))
-            })
-            .filter_map(|(z, x, y)| set.get(z, x, y))
+            .flat_map(|z| TileRange::covering(bbox, z).tiles())
+            .filter_map(|c| set.get(c.z, c.x, c.y))
             .filter(|r| {
                 r.as_ref()
                     .is_err_and(|e| e.to_string().contains("checksum"))
