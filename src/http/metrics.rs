@@ -23,11 +23,19 @@ struct Hist {
     n: u64,
 }
 
+/// One route's counts: requests by status and the latency histogram.
+#[derive(Default, Clone)]
+struct RouteStats {
+    by_status: Vec<(u16, u64)>,
+    latency: Hist,
+}
+
 /// Counters shared by all requests.
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, u16), u64>>,
-    latency: Mutex<BTreeMap<String, Hist>>,
+    /// One lock per request, and no allocation once a route has been seen (this runs on every
+    /// tile request).
+    routes: Mutex<BTreeMap<String, RouteStats>>,
     /// Response bytes sent (as declared by Content-Length).
     pub bytes_out: AtomicU64,
 }
@@ -41,11 +49,19 @@ impl std::fmt::Debug for Metrics {
 impl Metrics {
     /// Record one finished request.
     pub fn record(&self, route: &str, status: u16, took: Duration, bytes: u64) {
-        if let Ok(mut m) = self.requests.lock() {
-            *m.entry((route.to_string(), status)).or_insert(0) += 1;
-        }
-        if let Ok(mut m) = self.latency.lock() {
-            let h = m.entry(route.to_string()).or_default();
+        if let Ok(mut m) = self.routes.lock() {
+            let r = match m.get_mut(route) {
+                Some(r) => r,
+                None => m.entry(route.to_string()).or_default(),
+            };
+            match r.by_status.iter_mut().find(|(s, _)| *s == status) {
+                Some((_, n)) => *n += 1,
+                None => {
+                    r.by_status.push((status, 1));
+                    r.by_status.sort_unstable();
+                }
+            }
+            let h = &mut r.latency;
             let s = took.as_secs_f64();
             for (i, b) in BUCKETS.iter().enumerate() {
                 if s <= *b {
@@ -71,8 +87,14 @@ pub async fn get_metrics(State(st): State<Arc<AppState>>) -> Response {
         "# HELP machimap_http_requests_total HTTP requests by route and status."
     );
     let _ = writeln!(o, "# TYPE machimap_http_requests_total counter");
-    if let Ok(m) = st.metrics.requests.lock() {
-        for ((r, s), n) in m.iter() {
+    let routes = st
+        .metrics
+        .routes
+        .lock()
+        .map(|m| m.clone())
+        .unwrap_or_default();
+    for (r, stats) in &routes {
+        for (s, n) in &stats.by_status {
             let _ = writeln!(
                 o,
                 "machimap_http_requests_total{{route=\"{}\",status=\"{s}\"}} {n}",
@@ -85,8 +107,9 @@ pub async fn get_metrics(State(st): State<Arc<AppState>>) -> Response {
         "# HELP machimap_http_request_duration_seconds Time to answer, by route."
     );
     let _ = writeln!(o, "# TYPE machimap_http_request_duration_seconds histogram");
-    if let Ok(m) = st.metrics.latency.lock() {
-        for (r, h) in m.iter() {
+    {
+        for (r, stats) in &routes {
+            let h = &stats.latency;
             let r = esc(r);
             for (i, b) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(

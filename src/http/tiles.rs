@@ -60,11 +60,14 @@ pub const ROUTES: &[RouteDoc] = &[
     },
 ];
 
+/// The tile route, as the router matches it and as metrics label it.
+pub const TILE_ROUTE: &str = "/tiles/{ids}/{z}/{x}/{file}";
+
 /// Routes of this module.
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/tiles/{file}", get(get_tilejson))
-        .route("/tiles/{ids}/{z}/{x}/{file}", get(get_tile))
+        .route(TILE_ROUTE, get(get_tile))
         .route("/pmtiles/{z}/{x}/{file}", get(get_pmtile))
 }
 
@@ -203,6 +206,70 @@ fn num<T: std::str::FromStr>(s: &str, what: &str) -> ApiResult<T> {
     })
 }
 
+/// `Cache-Control` of a tile: a year for a URL naming the versions it was drawn from
+/// (`?v=` equal to the version token), a minute otherwise.
+fn cache_control(immutable: bool) -> &'static str {
+    if immutable {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=60"
+    }
+}
+
+/// A `GET` of a tile the cache holds, answered without the router (see `http::FrontDoor`):
+/// the same key, validator and response as [`get_tile`] gives on a hit, with nothing copied
+/// out of the request.
+///
+/// `None` for everything else — a miss, another method, any URL needing decoding (`%` or `+`
+/// in the dataset ids or the query) or that the router would reject — and the router then
+/// answers it as always (a miss is counted there, not here).
+pub fn from_cache(st: &AppState, req: &axum::extract::Request) -> Option<Response> {
+    use std::fmt::Write as _;
+    if req.method() != axum::http::Method::GET {
+        return None;
+    }
+    let rest = req.uri().path().strip_prefix("/tiles/")?;
+    let mut parts = rest.split('/');
+    let (ids, z, x, file) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || ids.contains(['%', '+']) {
+        return None;
+    }
+    let y = file
+        .strip_suffix(".mvt")
+        .or_else(|| file.strip_suffix(".pbf"))?;
+    let coord = TileCoord::new(z.parse().ok()?, x.parse().ok()?, y.parse().ok()?).ok()?;
+    // The key `get_tile` uses: the version token (`version_token`), then z/x/y. Ids the
+    // router would refuse (unknown, no geometry, listed twice) make keys no tile is put under.
+    let snap = st.snapshot.load();
+    let mut key = String::with_capacity(64);
+    for (i, id) in ids.split(',').enumerate() {
+        let l = snap.layer(id.parse().ok()?)?;
+        if i > 0 {
+            key.push(',');
+        }
+        let _ = write!(key, "{}-v{}", l.dataset, l.version);
+    }
+    let token_len = key.len();
+    let _ = write!(key, "/{}/{}/{}", coord.z, coord.x, coord.y);
+    let immutable = match req.uri().query() {
+        None => false,
+        Some(q) if q.contains(['%', '+']) => return None,
+        // As `Query<HashMap>` reads it: the last `v` wins.
+        Some(q) => q
+            .rsplit('&')
+            .map(|p| p.split_once('=').unwrap_or((p, "")))
+            .find(|(k, _)| *k == "v")
+            .is_some_and(|(_, v)| v == &key[..token_len]),
+    };
+    let tile = st.tiles.get_hit(&key)?;
+    Some(send_cached(
+        req.headers(),
+        &tile,
+        "application/vnd.mapbox-vector-tile",
+        cache_control(immutable),
+    ))
+}
+
 async fn get_tile(
     State(st): State<Arc<AppState>>,
     Path((ids, z, x, file)): Path<(String, String, String, String)>,
@@ -218,12 +285,7 @@ async fn get_tile(
     let layers = layers_for(&st, &ids)?;
     let token = version_token(&layers);
     let key = format!("{token}/{}/{}/{}", coord.z, coord.x, coord.y);
-    let immutable = q.get("v").is_some_and(|v| *v == token);
-    let cache_control = if immutable {
-        "public, max-age=31536000, immutable"
-    } else {
-        "public, max-age=60"
-    };
+    let cache_control = cache_control(q.get("v").is_some_and(|v| *v == token));
     let tile = match st.tiles.get(&key) {
         Some(t) => t,
         None => {
@@ -424,6 +486,128 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
+
+    /// One request through the router, as hyper would hand it over.
+    async fn routed(router: &mut axum::Router, req: axum::extract::Request) -> (Response, Vec<u8>) {
+        let resp = tower_service::Service::call(router, req).await.unwrap();
+        split(resp).await
+    }
+
+    async fn split(resp: Response) -> (Response, Vec<u8>) {
+        let (parts, body) = resp.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .unwrap()
+            .to_vec();
+        (Response::from_parts(parts, axum::body::Body::empty()), body)
+    }
+
+    fn request(uri: &str, headers: &[(&str, &str)]) -> axum::extract::Request {
+        let mut b = axum::http::Request::get(uri);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(axum::body::Body::empty()).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cached_tiles_are_answered_before_routing_with_the_routers_response() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(crate::index::flood_fixture(dir.path()));
+        let db = dir.path().join("t.duckdb");
+        let st = Arc::new(
+            tokio::task::spawn_blocking(move || AppState::open(db, Default::default()))
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+        let mut router = super::super::router(st.clone());
+        let token = version_token(&layers_for(&st, "flood").unwrap());
+        // The middle of サンプル市.
+        let (x, y) = {
+            let c = crate::tiles::coord::tile_for(133.93, 34.60, 14);
+            (c.x, c.y)
+        };
+        let path = format!("/tiles/flood/14/{x}/{y}.mvt");
+        // Not cached yet: the front door passes, the router draws and caches.
+        let plain = request(&path, &[]);
+        assert!(from_cache(&st, &plain).is_none());
+        let misses = st.tiles.misses.load(std::sync::atomic::Ordering::Relaxed);
+        let (first, first_body) = routed(&mut router, plain).await;
+        assert_eq!(first.status(), 200);
+        assert_eq!(
+            st.tiles.misses.load(std::sync::atomic::Ordering::Relaxed),
+            misses + 1,
+            "a miss is counted once, by the router"
+        );
+        let etag = first.headers()["etag"].to_str().unwrap().to_string();
+        let imm = format!("{path}?v={token}");
+        let other = format!("{path}?v=flood-v999&v={token}");
+        let cases: Vec<(String, Vec<(&str, &str)>)> = vec![
+            (path.clone(), vec![]),
+            (path.clone(), vec![("Accept-Encoding", "gzip, deflate, br")]),
+            (path.clone(), vec![("Accept-Encoding", "br")]),
+            (path.clone(), vec![("If-None-Match", etag.as_str())]),
+            (path.clone(), vec![("If-None-Match", "\"other\"")]),
+            (path.replace(".mvt", ".pbf"), vec![]),
+            (imm.clone(), vec![("Accept-Encoding", "gzip")]),
+            (other, vec![]),
+            (format!("{path}?v=old"), vec![]),
+        ];
+        let hits = st.tiles.hits.load(std::sync::atomic::Ordering::Relaxed);
+        for (uri, headers) in &cases {
+            let fast = from_cache(&st, &request(uri, headers))
+                .unwrap_or_else(|| panic!("{uri} {headers:?}: cached, so answered at the door"));
+            let (fast, fast_body) = split(fast).await;
+            let (slow, slow_body) = routed(&mut router, request(uri, headers)).await;
+            assert_eq!(fast.status(), slow.status(), "{uri} {headers:?}");
+            // The router's answer also passed through `track`, which adds CORS headers only
+            // for an Origin; none here, so the header sets must be equal.
+            let mut a: Vec<_> = fast.headers().iter().collect();
+            let mut b: Vec<_> = slow.headers().iter().collect();
+            a.sort_by_key(|(k, v)| (k.as_str(), v.as_bytes()));
+            b.sort_by_key(|(k, v)| (k.as_str(), v.as_bytes()));
+            assert_eq!(a, b, "{uri} {headers:?}");
+            assert!(fast_body == slow_body, "{uri} {headers:?}: bodies differ");
+        }
+        assert_eq!(
+            st.tiles.hits.load(std::sync::atomic::Ordering::Relaxed),
+            hits + 2 * cases.len() as u64
+        );
+        let (gz, _) = split(from_cache(&st, &request(&imm, &[])).unwrap()).await;
+        assert_eq!(
+            gz.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        assert_eq!(
+            first_body.len(),
+            gz.headers()["content-length"]
+                .to_str()
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+        );
+        // Left to the router: other methods, anything needing decoding, what it refuses, and
+        // tiles not cached.
+        let head = axum::http::Request::head(&path)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        assert!(from_cache(&st, &head).is_none());
+        for uri in [
+            path.replace("flood", "fl%6Fod"),
+            format!("{path}?v=flood%2Dv1"),
+            format!("{path}?v=a+b"),
+            path.replace("flood", "flood,flood"),
+            path.replace("flood", "parks"),
+            path.replace("flood", "stockpile"),
+            path.replace(".mvt", ".png"),
+            format!("{path}/"),
+            format!("/tiles/flood/14/{x}/{}.mvt", y + 1),
+            "/tiles/flood/2/9/0.mvt".to_string(),
+        ] {
+            assert!(from_cache(&st, &request(&uri, &[])).is_none(), "{uri}");
+        }
+    }
 
     /// A render that takes `ms`, counting how many run at once and in all.
     fn slow(

@@ -179,11 +179,7 @@ impl TileCache {
 
     /// The cached tile for `key`, counting the hit or miss.
     pub fn get(&self, key: &str) -> Option<Arc<CachedTile>> {
-        let found = self
-            .inner
-            .lock()
-            .ok()
-            .and_then(|mut i| i.lru.get(key).map(|(t, _)| t.clone()));
+        let found = self.lookup(key);
         let c = if found.is_some() {
             &self.hits
         } else {
@@ -191,6 +187,24 @@ impl TileCache {
         };
         c.fetch_add(1, Ordering::Relaxed);
         found
+    }
+
+    /// The tile of `key` if cached, counting only a hit: for a first look whose miss is
+    /// looked up again, and counted, by [`TileCache::get`].
+    pub fn get_hit(&self, key: &str) -> Option<Arc<CachedTile>> {
+        let found = self.lookup(key);
+        if found.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        found
+    }
+
+    /// The tile of `key`, marked most recently used; counts nothing.
+    fn lookup(&self, key: &str) -> Option<Arc<CachedTile>> {
+        self.inner
+            .lock()
+            .ok()
+            .and_then(|mut i| i.lru.get(key).map(|(t, _)| t.clone()))
     }
 
     /// Store a tile, evicting the least recently used ones past the byte budget.

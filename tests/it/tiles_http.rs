@@ -318,6 +318,9 @@ fn tiles_drawn_at_publish_are_sent_in_place_of_a_draw_and_a_damaged_one_is_drawn
         zipped.body, gz,
         "gzip clients get the stored bytes as they are"
     );
+    // Again, now from the cache (answered before routing): the same bytes.
+    let cached = s.get_with(&path, &[("Accept-Encoding", "gzip")]);
+    assert_eq!(cached.body, gz);
     let plain = s.get(&path);
     assert_eq!(plain.header("content-encoding"), None);
     assert_eq!(plain.body, marker, "other clients get them decompressed");
