@@ -107,33 +107,31 @@ pub async fn get_metrics(State(st): State<Arc<AppState>>) -> Response {
         "# HELP machimap_http_request_duration_seconds Time to answer, by route."
     );
     let _ = writeln!(o, "# TYPE machimap_http_request_duration_seconds histogram");
-    {
-        for (r, stats) in &routes {
-            let h = &stats.latency;
-            let r = esc(r);
-            for (i, b) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(
-                    o,
-                    "machimap_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{b}\"}} {}",
-                    h.counts[i]
-                );
-            }
+    for (r, stats) in &routes {
+        let h = &stats.latency;
+        let r = esc(r);
+        for (i, b) in BUCKETS.iter().enumerate() {
             let _ = writeln!(
                 o,
-                "machimap_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}",
-                h.n
-            );
-            let _ = writeln!(
-                o,
-                "machimap_http_request_duration_seconds_sum{{route=\"{r}\"}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                o,
-                "machimap_http_request_duration_seconds_count{{route=\"{r}\"}} {}",
-                h.n
+                "machimap_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"{b}\"}} {}",
+                h.counts[i]
             );
         }
+        let _ = writeln!(
+            o,
+            "machimap_http_request_duration_seconds_bucket{{route=\"{r}\",le=\"+Inf\"}} {}",
+            h.n
+        );
+        let _ = writeln!(
+            o,
+            "machimap_http_request_duration_seconds_sum{{route=\"{r}\"}} {}",
+            h.sum
+        );
+        let _ = writeln!(
+            o,
+            "machimap_http_request_duration_seconds_count{{route=\"{r}\"}} {}",
+            h.n
+        );
     }
     let _ = writeln!(
         o,

@@ -143,9 +143,7 @@ impl AppState {
             seen: std::sync::Mutex::new(Some(stamp)),
             snapshot: ArcSwap::from_pointee(snap),
             tiles: TileCache::new(config.cache_mb),
-            render: tiles::RenderGate::new(
-                std::thread::available_parallelism().map_or(2, |n| n.get()),
-            ),
+            render: tiles::RenderGate::new(cores()),
             metrics: metrics::Metrics::default(),
             downloads: downloads::Downloads::beside(&db),
             pmtiles: match &config.pmtiles {
@@ -536,6 +534,11 @@ fn attach_tilesets<'a>(
     }
 }
 
+/// Cores to serve with: one request runtime each, and as many render and read threads.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
 /// Run the server until Ctrl-C: load the published data, bind, and poll for publishes.
 pub async fn serve(db: PathBuf, bind: &str, config: ServeConfig) -> anyhow::Result<()> {
     let poll = config.poll;
@@ -564,11 +567,10 @@ pub async fn serve(db: PathBuf, bind: &str, config: ServeConfig) -> anyhow::Resu
     // ~0.87 to ~1.1 of nginx (bench-tiles list). Handlers already keep heavy work on blocking
     // threads, so one connection's work does not hold up the others on its runtime; renders
     // still take turns through the one `RenderGate`, shared by all.
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let listener = listener.into_std()?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut threads = Vec::new();
-    for i in 0..workers {
+    for i in 0..cores() {
         let (l, st, mut stopped) = (listener.try_clone()?, state.clone(), stopped.clone());
         threads.push(
             std::thread::Builder::new()

@@ -253,11 +253,30 @@ pub fn layers_for(st: &AppState, ids: &str) -> ApiResult<Vec<Arc<Layer>>> {
 
 /// The version token of a set of layers, as used in tile URLs (`?v=`) and cache keys.
 pub fn version_token(layers: &[Arc<Layer>]) -> String {
-    layers
-        .iter()
-        .map(|l| l.version_tag())
-        .collect::<Vec<_>>()
-        .join(",")
+    let mut token = String::new();
+    push_token(&mut token, layers.iter().map(|l| l.as_ref()));
+    token
+}
+
+fn push_token<'a>(out: &mut String, layers: impl IntoIterator<Item = &'a Layer>) {
+    for (i, l) in layers.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&l.version_tag());
+    }
+}
+
+/// The cache key of tile `coord` of `layers` — their [`version_token`], then `/z/x/y` — and the
+/// length of the token part (what `?v=` must equal for an immutable URL). One function for
+/// the routed handler and the front door, so a tile is cached and found under one key.
+fn tile_key<'a>(layers: impl IntoIterator<Item = &'a Layer>, coord: TileCoord) -> (String, usize) {
+    use std::fmt::Write as _;
+    let mut key = String::with_capacity(64);
+    push_token(&mut key, layers);
+    let token_len = key.len();
+    let _ = write!(key, "/{}/{}/{}", coord.z, coord.x, coord.y);
+    (key, token_len)
 }
 
 fn num<T: std::str::FromStr>(s: &str, what: &str) -> ApiResult<T> {
@@ -284,7 +303,6 @@ fn cache_control(immutable: bool) -> &'static str {
 /// in the dataset ids or the query) or that the router would reject — and the router then
 /// answers it as always (a miss is counted there, not here).
 pub fn from_cache(st: &AppState, req: &axum::extract::Request) -> Option<Response> {
-    use std::fmt::Write as _;
     if req.method() != axum::http::Method::GET {
         return None;
     }
@@ -298,19 +316,14 @@ pub fn from_cache(st: &AppState, req: &axum::extract::Request) -> Option<Respons
         .strip_suffix(".mvt")
         .or_else(|| file.strip_suffix(".pbf"))?;
     let coord = TileCoord::new(z.parse().ok()?, x.parse().ok()?, y.parse().ok()?).ok()?;
-    // The key `get_tile` uses: the version token (`version_token`), then z/x/y. Ids the
-    // router would refuse (unknown, no geometry, listed twice) make keys no tile is put under.
+    // Ids the router would refuse (unknown, no geometry, listed twice) make keys no tile is
+    // put under.
     let snap = st.snapshot.load();
-    let mut key = String::with_capacity(64);
-    for (i, id) in ids.split(',').enumerate() {
-        let l = snap.layer(id.parse().ok()?)?;
-        if i > 0 {
-            key.push(',');
-        }
-        let _ = write!(key, "{}-v{}", l.dataset, l.version);
-    }
-    let token_len = key.len();
-    let _ = write!(key, "/{}/{}/{}", coord.z, coord.x, coord.y);
+    let layers = ids
+        .split(',')
+        .map(|id| snap.layer(id.parse().ok()?).map(|l| l.as_ref()))
+        .collect::<Option<Vec<&Layer>>>()?;
+    let (key, token_len) = tile_key(layers, coord);
     let immutable = match req.uri().query() {
         None => false,
         Some(q) if q.contains(['%', '+']) => return None,
@@ -343,9 +356,8 @@ async fn get_tile(
     let coord = TileCoord::new(num(&z, "z")?, num(&x, "x")?, num(y, "y")?)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let layers = layers_for(&st, &ids)?;
-    let token = version_token(&layers);
-    let key = format!("{token}/{}/{}/{}", coord.z, coord.x, coord.y);
-    let cache_control = cache_control(q.get("v").is_some_and(|v| *v == token));
+    let (key, token_len) = tile_key(layers.iter().map(|l| l.as_ref()), coord);
+    let cache_control = cache_control(q.get("v").is_some_and(|v| *v == key[..token_len]));
     let tile = match st.tiles.get(&key) {
         Some(t) => t,
         None => {
@@ -354,8 +366,9 @@ async fn get_tile(
             let etag = format!("\"{:016x}\"", h.finish());
             let enc = super::tile_encoding(&headers);
             // A tile drawn at publish (overview zooms of a large layer, single-layer
-            // requests): read, not drawn; on a blocking thread (a disk read, and the other
-            // encodings made from it for clients without gzip). A damaged one is drawn instead.
+            // requests): read, not drawn; on a read thread of the gate (a disk read, and the
+            // other encodings made from it for clients without gzip). A damaged one is drawn
+            // instead.
             let stored = match layers.as_slice() {
                 [l] if st.config.tilesets && l.tileset.get().is_some() => {
                     let (l, key, etag) = (l.clone(), key.clone(), etag.clone());
@@ -435,7 +448,7 @@ async fn get_pmtile(
                 &headers,
                 &t,
                 "application/vnd.mapbox-vector-tile",
-                "public, max-age=60",
+                cache_control(false),
             ))
         }
         None => Ok(axum::http::StatusCode::NO_CONTENT.into_response()),

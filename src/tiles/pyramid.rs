@@ -96,30 +96,23 @@ fn build_with(
         }
         let coords: Vec<TileCoord> = range.tiles().collect();
         let next = AtomicUsize::new(0);
-        let drawn: Vec<Vec<tileset::TileBytes>> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads.max(1))
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut mine = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, Ordering::Relaxed);
-                            let Some(&c) = coords.get(i) else { break };
-                            let raw = render_layers(&[layer], c);
-                            if super::pmtiles::is_empty_tile(&raw) {
-                                continue;
-                            }
-                            mine.push(((c.z, c.x, c.y), raw.len(), super::cache::gzip(&raw)));
-                        }
-                        mine
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
+        let drawn = crate::index::concat_parallel(threads.max(1), |_| {
+            let mut mine: Vec<tileset::TileBytes> = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&c) = coords.get(i) else { break };
+                let raw = render_layers(&[layer], c);
+                if super::pmtiles::is_empty_tile(&raw) {
+                    continue;
+                }
+                mine.push(((c.z, c.x, c.y), raw.len(), super::cache::gzip(&raw)));
+            }
+            Ok::<_, std::convert::Infallible>(mine)
         });
-        let tiles: Vec<_> = drawn.into_iter().flatten().collect();
+        let tiles = match drawn {
+            Ok(t) => t,
+            Err(never) => match never {},
+        };
         let raw: usize = tiles.iter().map(|t| t.1).sum();
         let mean = if tiles.is_empty() {
             0
