@@ -265,7 +265,11 @@ pub const HAZARD_COLUMNS: &[Column] = &[
 pub const ROAD_COLUMNS: &[Column] = &[
     c("route_no", Text, "路線番号"),
     c("route_name", Text, "路線名"),
-    c("road_class", Text, "道路種別: 1級 | 2級 | その他"),
+    c(
+        "road_class",
+        Text,
+        "道路種別: 1級 | 2級 | その他 | 緊急輸送道路1次 | 緊急輸送道路2次 | 緊急輸送道路3次",
+    ),
     c("start_point", Text, "起点"),
     c("end_point", Text, "終点"),
     c("length_m", Float, "実延長 (m) as recorded in the ledger"),
@@ -326,6 +330,11 @@ pub const SHELTER_COLUMNS: &[Column] = &[
     c("large_fire", Bool, "災害種別_大規模な火事"),
     c("inland_flood", Bool, "災害種別_内水氾濫"),
     c("volcano", Bool, "災害種別_火山現象"),
+    c(
+        "conditional",
+        Text,
+        "Hazards designated with a condition (△, 条件付): ;-separated column names, e.g. flood;landslide. Their flag is NULL: neither yes nor no",
+    ),
     c("is_emergency_site", Bool, "Designated 指定緊急避難場所"),
     c(
         "is_shelter",
@@ -346,7 +355,7 @@ pub const SHELTER_COLUMNS: &[Column] = &[
     c(
         "source_layout",
         Text,
-        "ods_g3 | ods_g1 | gsi_1 | gsi_2 (several when merged, joined by +)",
+        "ods_g3 | ods_g1 | gsi_1 | gsi_2 | list_opening | list_tsunami_refuge | list (several when merged, joined by +)",
     ),
 ];
 

@@ -193,13 +193,23 @@ fn row_included(d: DatasetId, layout: CsvLayout, layer: &Layer, f: &Feature) -> 
 
 fn cell(layer: &Layer, f: &Feature, src: Src) -> String {
     match src {
-        Col(name) => f
-            .get(layer.columns(), name)
-            .and_then(Val::as_text)
-            .unwrap_or_default(),
+        Col(name) => {
+            let v = f.get(layer.columns(), name);
+            // A conditional designation (NULL flag named in `conditional`) is written as the
+            // city wrote it, so it is neither lost nor read back as "no".
+            if matches!(v, Some(Val::Null)) && is_conditional(layer, f, name) {
+                return "△".into();
+            }
+            v.and_then(Val::as_text).unwrap_or_default()
+        }
         LabelLat => f.label.map(|p| fmt_coord(p[1])).unwrap_or_default(),
         LabelLon => f.label.map(|p| fmt_coord(p[0])).unwrap_or_default(),
     }
+}
+
+/// True when `name` is one of the feature's conditional designations (shelters' `conditional`).
+fn is_conditional(layer: &Layer, f: &Feature, name: &str) -> bool {
+    matches!(f.get(layer.columns(), "conditional"), Some(Val::Text(s)) if s.split(';').any(|x| x == name))
 }
 
 /// Coordinates are written to 7 decimals (about 1 cm), without trailing zeros.
@@ -553,6 +563,7 @@ mod tests {
         set(&mut values, "capacity", Val::Int(250));
         set(&mut values, "lat", Val::Float(34.6));
         set(&mut values, "is_emergency_site", Val::Bool(emergency));
+        set(&mut values, "conditional", Val::text("landslide"));
         Feature {
             fid,
             values: values.into(),
@@ -593,6 +604,11 @@ mod tests {
         let get = |n: &str| row.get(h.iter().position(|x| x == n).unwrap()).unwrap();
         assert_eq!(get("災害種別_洪水"), "1");
         assert_eq!(get("災害種別_津波"), "");
+        assert_eq!(
+            get("災害種別_崖崩れ、土石流及び地滑り"),
+            "△",
+            "conditional kept"
+        );
         assert_eq!(get("想定収容人数"), "250");
         assert_eq!(get("緯度"), "34.6");
         // The canonical layout keeps every row.

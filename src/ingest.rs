@@ -4,8 +4,9 @@
 use crate::crs::Crs;
 use crate::dataset::DatasetId;
 use crate::kinds;
+use crate::mapping::{self, Mapping};
 use crate::read;
-use crate::report::{code, issue, Report};
+use crate::report::{code, issue, FileColumns, Report};
 use crate::store::{Store, StoreError, VersionMeta, WriteOutcome};
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -22,6 +23,10 @@ pub struct IngestOptions {
     pub actor: String,
     /// Draw a progress bar on stderr.
     pub progress: bool,
+    /// A column mapping for files whose layout it fits (`--mapping`, the console's form);
+    /// saved with the dataset when the version is stored. Files it does not fit get the
+    /// mapping saved earlier for their header set, if any.
+    pub mapping: Option<Mapping>,
 }
 
 impl Default for IngestOptions {
@@ -31,6 +36,7 @@ impl Default for IngestOptions {
             publish: true,
             actor: "cli".into(),
             progress: false,
+            mapping: None,
         }
     }
 }
@@ -127,7 +133,8 @@ pub fn ingest(
     } else {
         hex(&Sha256::digest(hashes.join("\n").as_bytes()))
     };
-    if opts.publish {
+    // A new mapping for the same files is a new reading of them: not "unchanged".
+    if opts.publish && opts.mapping.is_none() {
         if let Some(cur) = store.current(dataset)? {
             let same = store
                 .versions(dataset)?
@@ -148,6 +155,12 @@ pub fn ingest(
         }
     }
     let ctx = store.context()?;
+    let saved: std::collections::HashMap<String, Mapping> = store
+        .mappings(dataset)?
+        .into_iter()
+        .filter_map(|(k, m)| Some((k, Mapping::from_json(&m).ok()?)))
+        .collect();
+    let mut given_keys: Vec<String> = Vec::new();
     let meta = VersionMeta {
         source_names: names.clone(),
         source_sha256: sha,
@@ -171,12 +184,23 @@ pub fn ingest(
         let mut fatal = false;
         for (path, name) in paths.iter().zip(&names) {
             let mut n = 0u64;
-            let r = read::read(path, name, crs, &mut report, &mut |src, f, rep| {
+            let mut file_mapping: Option<Mapping> = None;
+            let r = read::read(path, name, crs, &mut report, &mut |src, mut f, rep| {
                 n += 1;
+                if n == 1 {
+                    let (m, key) = choose_mapping(src, &f, opts.mapping.as_ref(), &saved, rep);
+                    if m.as_ref().is_some_and(|(_, s)| *s == "given") {
+                        given_keys.push(key);
+                    }
+                    file_mapping = m.map(|(m, _)| m);
+                }
                 if n.is_multiple_of(4096) {
                     if let Some(b) = &bar {
                         b.inc(4096);
                     }
+                }
+                if let Some(m) = &file_mapping {
+                    m.apply(&mut f);
                 }
                 norm.feature(src, f, rep, out);
             });
@@ -191,8 +215,24 @@ pub fn ingest(
         if report.records_read == 0 && !report.rejected() {
             report.push(issue(code::NO_RECORDS));
         }
+        if let Some(m) = &opts.mapping {
+            if given_keys.is_empty() && !fatal {
+                let cols: Vec<&str> = m
+                    .columns
+                    .keys()
+                    .chain(m.values.keys())
+                    .map(String::as_str)
+                    .collect();
+                report.push(issue(code::MAPPING_UNFIT).value(cols.join(", ")));
+            }
+        }
         report
     })?;
+    if let (Some(m), WriteOutcome::Stored { version, .. }) = (&opts.mapping, &written) {
+        for key in &given_keys {
+            store.save_mapping(dataset, key, &m.to_json(), &opts.actor, *version)?;
+        }
+    }
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -210,4 +250,64 @@ pub fn ingest(
         outcome,
         report,
     })
+}
+
+/// The mapping for one file: the one given with the upload if it fits the file's header set,
+/// else the one saved for that header set. Records the file's columns (with the first record's
+/// values) and the choice in the report. Returns the mapping with its source, and the key.
+fn choose_mapping(
+    src: &read::SourceInfo,
+    first: &read::RawFeature,
+    given: Option<&Mapping>,
+    saved: &std::collections::HashMap<String, Mapping>,
+    report: &mut Report,
+) -> (Option<(Mapping, &'static str)>, String) {
+    let headers: Vec<String> = if src.fields.is_empty() {
+        first
+            .props
+            .iter()
+            .map(|(k, _)| crate::text::nfkc_header(k))
+            .collect()
+    } else {
+        src.fields
+            .iter()
+            .map(|k| crate::text::nfkc_header(k))
+            .collect()
+    };
+    let key = mapping::header_key(&headers);
+    let chosen = match given {
+        Some(m) if m.fits(&headers) => Some((m.clone(), "given")),
+        _ => saved.get(&key).map(|m| (m.clone(), "saved")),
+    };
+    if let Some((m, from)) = &chosen {
+        let (ja, en) = if *from == "given" {
+            (
+                "この取り込みで指定された対応付け",
+                "the mapping given with this upload",
+            )
+        } else {
+            (
+                "同じ見出しのファイルに以前保存された対応付け",
+                "the mapping saved earlier for files with these headers",
+            )
+        };
+        report.push_in(
+            &src.file,
+            issue(code::MAPPING_APPLIED)
+                .value(m.to_json())
+                .detail(ja, en),
+        );
+    }
+    report.files.push(FileColumns {
+        file: src.file.clone(),
+        header_key: key.clone(),
+        samples: headers
+            .iter()
+            .map(|h| first.get(h).map(str::to_string))
+            .collect(),
+        headers,
+        mapping: chosen.as_ref().map(|(m, _)| m.clone()),
+        mapping_source: chosen.as_ref().map(|(_, s)| *s),
+    });
+    (chosen, key)
 }

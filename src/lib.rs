@@ -20,6 +20,7 @@ pub mod http;
 pub mod index;
 pub mod ingest;
 pub mod kinds;
+pub mod mapping;
 pub mod read;
 pub mod report;
 pub mod risk;

@@ -65,6 +65,11 @@ enum Cmd {
         /// Report format on stdout.
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         report: ReportFormat,
+        /// Column mapping (JSON: {"columns": {"source header": "standard column"}, "values":
+        /// {"source header": {"as written": "read as"}}, "set": {"column": "value"}}) for files
+        /// whose layout is not recognised; saved and reused for later files with the same headers.
+        #[arg(long)]
+        mapping: Option<PathBuf>,
     },
     /// Publish a staged version, or roll back to an older one.
     Publish {
@@ -308,6 +313,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crs,
             no_publish,
             report,
+            mapping,
         } => {
             for p in &paths {
                 if !p.is_file() {
@@ -315,12 +321,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(2));
                 }
             }
+            let mapping = match mapping {
+                None => None,
+                Some(p) => {
+                    let text = match std::fs::read_to_string(&p) {
+                        Ok(t) => t,
+                        Err(e) => {
+                            eprintln!("machimap: cannot read {}: {e}", p.display());
+                            return Ok(ExitCode::from(2));
+                        }
+                    };
+                    match machimap::mapping::Mapping::from_json(&text) {
+                        Ok(m) => Some(m),
+                        Err(e) => {
+                            eprintln!("machimap: {}: {e}", p.display());
+                            return Ok(ExitCode::from(2));
+                        }
+                    }
+                }
+            };
             let mut store = Store::open_retrying(&db, std::time::Duration::from_secs(30))?;
             let opts = IngestOptions {
                 crs,
                 publish: !no_publish,
                 actor: "cli".into(),
                 progress: std::io::stderr().is_terminal(),
+                mapping,
             };
             let res = ingest::ingest(&mut store, dataset, &paths, &opts)?;
             drop(store);

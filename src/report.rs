@@ -75,6 +75,16 @@ codes! {
     DUPLICATE_FEATURE_SKIPPED, Warning, "同一の行が重複していたので1件にしました", "Skipped an exact duplicate record";
     ENCODING_INVALID, Error, "文字コードを判定できません（UTF-8でもShift_JISでもありません）", "Cannot decode the text: neither UTF-8 nor Shift_JIS (CP932)";
     CSV_MALFORMED, Error, "CSVの形式が壊れています", "Malformed CSV";
+    HEADER_ALIASED, Info, "見出しを標準の列名に読み替えました（見出し → 列名）", "Read variant headers as the standard columns (header → column)";
+    HEADER_EMPTY_NAMED, Warning, "見出しが空の列に仮の名前を付けて読みました（値は元データとして保存）", "Named a column whose header is empty by its position (its values are kept with the raw record)";
+    SHELTER_NO_HAZARD_COLUMNS, Warning, "災害種別の列がありません。このままでは、どの災害の避難先としても案内されません。列の対応付けで指定してください", "No hazard (災害種別) columns: residents will not be sent here for any hazard until the columns are mapped";
+    TSUNAMI_FROM_LIST, Warning, "ファイル名または見出しから津波避難ビル・施設の一覧と判断し、津波の避難先として登録しました", "Taken as a list of tsunami evacuation buildings from its file name or headers, so designated for tsunami";
+    FLAG_CONDITIONAL, Warning, "条件付き（△など）の値を「該当」とも「該当なし」ともせず、条件付きとして残しました", "Kept a conditional value (△ and the like) as conditional, neither yes nor no";
+    UNIT_REMOVED, Warning, "値に付いた単位を取り除いて数値として読みました", "Read the number without the unit written in the value";
+    EXCEL_EXPONENT, Warning, "Excelの指数表記（例: 4.00E+12）のため桁が失われている可能性があります。書かれたとおりに保存しました。元のファイルを文字列として保存し直してください", "Excel exponent form (e.g. 4.00E+12): digits may have been lost. Kept as written; re-save the source with the column as text";
+    TOO_MANY_RECORDS, Error, "1回の取り込みで扱える件数を超えています", "More records than one upload may hold";
+    MAPPING_APPLIED, Info, "列の対応付けを適用しました", "Applied a column mapping";
+    MAPPING_UNFIT, Error, "指定された列の対応付けが、どのファイルの見出しにも合いません（対応付けにある列がファイルにありません）", "The column mapping given fits none of the files (it names columns the files do not have)";
     HEADER_UNRECOGNIZED, Error, "見出し行からデータの様式を判定できません", "Cannot recognise the layout from the header";
     COLUMN_MISSING, Error, "必要な列がありません", "A required column is missing";
     VALUE_REQUIRED, Error, "必須の値が空欄です", "A required value is empty";
@@ -260,6 +270,30 @@ pub struct Report {
     pub counts: BTreeMap<&'static str, u64>,
     /// The issues, at most [`Report::KEEP_PER_CODE`] per code.
     pub issues: Vec<Issue>,
+    /// Each source file's columns (with the first record's values) and the column mapping
+    /// applied to it, so the console can offer a mapping form and the version history shows
+    /// how the file was read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileColumns>,
+}
+
+/// The columns of one source file.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FileColumns {
+    /// File name as shown to the clerk.
+    pub file: String,
+    /// [`crate::mapping::header_key`] of its header set.
+    pub header_key: String,
+    /// Header names (NFKC) in file order.
+    pub headers: Vec<String>,
+    /// The first record's value under each header.
+    pub samples: Vec<Option<String>>,
+    /// The mapping applied, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<crate::mapping::Mapping>,
+    /// Where the mapping came from: `given` (this upload) or `saved` (an earlier one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mapping_source: Option<&'static str>,
 }
 
 impl Report {

@@ -252,21 +252,19 @@ impl Store {
              CREATE TABLE IF NOT EXISTS publish_log (
                 logged_at TIMESTAMP NOT NULL, dataset VARCHAR NOT NULL, version BIGINT NOT NULL,
                 previous BIGINT, action VARCHAR NOT NULL, actor VARCHAR NOT NULL);
+             CREATE TABLE IF NOT EXISTS mappings (
+                dataset VARCHAR NOT NULL, header_key VARCHAR NOT NULL, mapping VARCHAR NOT NULL,
+                saved_at TIMESTAMP NOT NULL, saved_by VARCHAR NOT NULL, version BIGINT NOT NULL,
+                PRIMARY KEY (dataset, header_key));
              CREATE TABLE IF NOT EXISTS feature_keys (
                 dataset VARCHAR NOT NULL, key VARCHAR NOT NULL, fid BIGINT NOT NULL,
                 PRIMARY KEY (dataset, key));",
         )?;
         for d in DatasetId::ALL {
-            let mut cols = String::from("version BIGINT NOT NULL, fid BIGINT NOT NULL");
-            for c in d.columns() {
-                cols.push_str(&format!(", \"{}\" {}", c.name, c.ty.sql()));
-            }
-            cols.push_str(
-                ", geom BLOB USING COMPRESSION uncompressed, minx DOUBLE, miny DOUBLE, maxx DOUBLE, maxy DOUBLE, \
-                 label_lon DOUBLE, label_lat DOUBLE, raw VARCHAR",
-            );
+            let cols = table_columns(d);
             self.conn
                 .execute_batch(&format!("CREATE TABLE IF NOT EXISTS \"{d}\" ({cols});"))?;
+            self.add_new_columns(d)?;
         }
         let v: Option<String> = self
             .conn
@@ -288,6 +286,68 @@ impl Store {
             }
             Some(_) => {}
         }
+        Ok(())
+    }
+
+    /// A dataset table made by an older build lacks the columns added since (e.g. shelters'
+    /// `conditional`): it is rebuilt in one transaction with every old value kept and the new
+    /// columns NULL, so the appender's column order (the table's) matches the dataset's again.
+    fn add_new_columns(&self, d: DatasetId) -> Result<()> {
+        let mut q = self.conn.prepare(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+        )?;
+        let have: Vec<String> = q
+            .query_map(params![d.as_str()], |r| r.get(0))?
+            .collect::<std::result::Result<_, _>>()?;
+        let want = table_column_names(d);
+        if have == want {
+            return Ok(());
+        }
+        let select = want
+            .iter()
+            .map(|c| {
+                if have.contains(c) {
+                    format!("\"{c}\"")
+                } else {
+                    format!("NULL AS \"{c}\"")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let cols = table_columns(d);
+        self.conn.execute_batch(&format!(
+            "BEGIN TRANSACTION;
+             CREATE TABLE \"{d}__migrate\" ({cols});
+             INSERT INTO \"{d}__migrate\" SELECT {select} FROM \"{d}\";
+             DROP TABLE \"{d}\";
+             ALTER TABLE \"{d}__migrate\" RENAME TO \"{d}\";
+             COMMIT;"
+        ))?;
+        Ok(())
+    }
+
+    /// The column mappings saved for `dataset`, by header key ([`crate::mapping`]).
+    pub fn mappings(&self, dataset: DatasetId) -> Result<HashMap<String, String>> {
+        let mut q = self
+            .conn
+            .prepare("SELECT header_key, mapping FROM mappings WHERE dataset = ?")?;
+        let rows = q.query_map(params![dataset.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
+    }
+
+    /// Save (or replace) the mapping of one layout of `dataset`, made for `version`.
+    pub fn save_mapping(
+        &self,
+        dataset: DatasetId,
+        header_key: &str,
+        mapping: &str,
+        by: &str,
+        version: i64,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO mappings VALUES (?, ?, ?, now()::TIMESTAMP, ?, ?)",
+            params![dataset.as_str(), header_key, mapping, by, version],
+        )?;
         Ok(())
     }
 
@@ -639,6 +699,39 @@ fn set_current(
         params![dataset.as_str(), version, previous, action, actor],
     )?;
     Ok(())
+}
+
+/// The column definitions of a dataset's table: version and fid, the dataset's columns, then
+/// geometry, bbox, label point and the raw record.
+fn table_columns(d: DatasetId) -> String {
+    let mut cols = String::from("version BIGINT NOT NULL, fid BIGINT NOT NULL");
+    for c in d.columns() {
+        cols.push_str(&format!(", \"{}\" {}", c.name, c.ty.sql()));
+    }
+    cols.push_str(
+        ", geom BLOB USING COMPRESSION uncompressed, minx DOUBLE, miny DOUBLE, maxx DOUBLE, maxy DOUBLE, \
+         label_lon DOUBLE, label_lat DOUBLE, raw VARCHAR",
+    );
+    cols
+}
+
+/// The names of [`table_columns`], in order.
+fn table_column_names(d: DatasetId) -> Vec<String> {
+    let mut v = vec!["version".to_string(), "fid".to_string()];
+    v.extend(d.columns().iter().map(|c| c.name.to_string()));
+    for c in [
+        "geom",
+        "minx",
+        "miny",
+        "maxx",
+        "maxy",
+        "label_lon",
+        "label_lat",
+        "raw",
+    ] {
+        v.push(c.to_string());
+    }
+    v
 }
 
 #[cfg(test)]

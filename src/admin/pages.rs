@@ -503,15 +503,93 @@ pub fn version(
     )
 }
 
-/// A rejected upload: only the report.
+/// A rejected upload: the report and, when a file's layout was not recognised, the form that
+/// maps its columns once (saved for later files with the same headers).
 pub fn rejected(viewer: &Viewer, d: DatasetId, report_json: &Value) -> String {
     let b = format!(
         "<p class=\"notice bad\" role=\"alert\">エラーがあるため取り込みませんでした。公開中のデータは変わりません。下の表を見て修正してから、もう一度アップロードしてください。<br>\
-         <span lang=\"en\">Rejected: the published data is unchanged. Fix the rows below and upload again.</span></p>{}\
+         <span lang=\"en\">Rejected: the published data is unchanged. Fix the rows below and upload again.</span></p>{}{}\
          <p><a href=\"/admin/datasets/{d}\">戻る / Back</a></p>",
+        mapping_form(viewer, d, report_json),
         report(report_json)
     );
     layout("取り込めませんでした", "Upload rejected", Some(viewer), &b)
+}
+
+/// The column-mapping form for the files of a report whose layout was not recognised (or
+/// whose mapping did not fit): one row per column found, with its first value, a choice of
+/// standard column and, for flags, which values mean yes / no / conditional.
+fn mapping_form(viewer: &Viewer, d: DatasetId, r: &Value) -> String {
+    let unrecognised = r["issues"].as_array().is_some_and(|a| {
+        a.iter().any(|i| {
+            matches!(
+                i["code"].as_str(),
+                Some("HEADER_UNRECOGNIZED" | "MAPPING_UNFIT")
+            )
+        })
+    });
+    let files = r["files"].as_array().cloned().unwrap_or_default();
+    if !unrecognised || files.is_empty() {
+        return String::new();
+    }
+    let targets = crate::mapping::targets(d);
+    let mut options = String::from("<option value=\"\">（使わない / not used）</option>");
+    for t in targets {
+        let _ = write!(
+            options,
+            "<option value=\"{}\">{} / {}</option>",
+            esc(t.header),
+            esc(t.ja),
+            esc(t.en)
+        );
+    }
+    let mut b = String::new();
+    let _ = write!(
+        b,
+        "<section aria-labelledby=\"map\" class=\"card\"><h2 id=\"map\">列の対応付け / Map the columns</h2>\
+         <p>このファイルの見出しは標準の様式と異なります。各列が何を表すかを選んでください。対応付けは保存され、同じ見出しのファイルの次回以降のアップロードにも使われます。<br>\
+         <span lang=\"en\">This file's headers are not a standard layout. Say what each column is; the mapping is saved and used again for later files with the same headers.</span></p>\
+         <form method=\"post\" action=\"/admin/datasets/{d}/upload\" enctype=\"multipart/form-data\" id=\"mapping-form\">{}\
+         <div class=\"scroll\"><table><thead><tr><th scope=\"col\">列 / Column</th><th scope=\"col\">1件目の値 / First value</th>\
+         <th scope=\"col\">標準の列 / Standard column</th><th scope=\"col\">該当の値 / Values meaning yes</th>\
+         <th scope=\"col\">該当なしの値 / Values meaning no</th><th scope=\"col\">条件付きの値 / Values meaning conditional</th></tr></thead><tbody>",
+        viewer.csrf_input()
+    );
+    let mut i = 0usize;
+    for f in &files {
+        let headers = f["headers"].as_array().cloned().unwrap_or_default();
+        let samples = f["samples"].as_array().cloned().unwrap_or_default();
+        for (j, h) in headers.iter().enumerate() {
+            let h = h.as_str().unwrap_or("");
+            let sample = samples.get(j).and_then(Value::as_str).unwrap_or("");
+            let select = if targets.is_empty() {
+                format!("<input type=\"text\" id=\"t{i}\" name=\"t{i}\" aria-label=\"{} の標準の列 / standard column for {}\">", esc(h), esc(h))
+            } else {
+                format!("<select id=\"t{i}\" name=\"t{i}\" aria-label=\"{} の標準の列 / standard column for {}\">{options}</select>", esc(h), esc(h))
+            };
+            let _ = write!(
+                b,
+                "<tr><th scope=\"row\"><input type=\"hidden\" name=\"h{i}\" value=\"{}\">{}</th><td>{}</td><td>{select}</td>\
+                 <td><input type=\"text\" name=\"y{i}\" id=\"y{i}\" aria-label=\"{} 該当の値 / yes values\" placeholder=\"例: 可, あり\"></td>\
+                 <td><input type=\"text\" name=\"n{i}\" id=\"n{i}\" aria-label=\"{} 該当なしの値 / no values\" placeholder=\"例: 不可\"></td>\
+                 <td><input type=\"text\" name=\"c{i}\" id=\"c{i}\" aria-label=\"{} 条件付きの値 / conditional values\" placeholder=\"例: 条件付\"></td></tr>",
+                esc(h),
+                esc(h),
+                esc(sample),
+                esc(h),
+                esc(h),
+                esc(h)
+            );
+            i += 1;
+        }
+    }
+    b.push_str(
+        "</tbody></table></div>\
+         <label for=\"mapfile\">同じファイルをもう一度選んでください / Choose the same file(s) again</label>\
+         <input type=\"file\" id=\"mapfile\" name=\"file\" required multiple>\
+         <p><button type=\"submit\">この対応付けで取り込む / Upload with this mapping</button></p></form></section>",
+    );
+    b
 }
 
 /// Shelter status, one card per shelter, each with its own small form.

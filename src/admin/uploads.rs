@@ -220,14 +220,17 @@ pub fn stage(
     paths: &[PathBuf],
     actor: &str,
     publish: bool,
+    mapping: Option<&crate::mapping::Mapping>,
 ) -> Result<(Staged, Report, bool)> {
     let sha = sources_sha256(paths)?;
     let _g = admin.lock_db();
     let mut store = Store::open_retrying(&admin.db, WRITE_WAIT)?;
     let cur = store.current(dataset)?;
+    // With a mapping the same files are a new reading of them, not "unchanged".
     if let Some(v) = store
         .versions(dataset)?
         .into_iter()
+        .filter(|_| mapping.is_none())
         .find(|v| v.source_sha256 == sha && (Some(v.version) == cur || v.status == "staged"))
     {
         let published = Some(v.version) == cur;
@@ -268,6 +271,7 @@ pub fn stage(
         publish,
         actor: actor.into(),
         progress: false,
+        mapping: mapping.cloned(),
     };
     let res = ingest::ingest(&mut store, dataset, paths, &opts)?;
     drop(store);

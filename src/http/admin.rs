@@ -188,7 +188,7 @@ pub const ROUTES: &[RouteDoc] = &[
         method: "post",
         path: "/api/admin/datasets/{dataset}/uploads",
         tag: "admin",
-        summary: "Upload files (multipart field `file`, repeatable) as an unpublished version; `?publish=true` publishes it. Bearer token. Same files as the published version: no new version",
+        summary: "Upload files (multipart field `file`, repeatable) as an unpublished version; `?publish=true` publishes it. Bearer token. Same files as the published version: no new version. An optional multipart field `mapping` holds a column mapping as JSON (see datasets/README.md), saved for later files with the same headers",
         params: &[DS, super::openapi::query("publish", "boolean", "Publish at once when accepted")],
         produces: &["application/json"],
         errors: &[400, 401, 403, 404, 413, 422],
@@ -1149,7 +1149,9 @@ async fn receive_files(
                 if name == "csrf" {
                     csrf_ok = csrf.is_some_and(|c| ct_eq(c, &text));
                 }
-                fields.insert(name, text.chars().take(1000).collect());
+                // A mapping (JSON or the console's form) may be longer than a plain field.
+                let keep = if name == "mapping" { 64 * 1024 } else { 1000 };
+                fields.insert(name, text.chars().take(keep).collect());
             }
             Some(raw_name) => {
                 if !csrf_ok {
@@ -1200,6 +1202,8 @@ async fn stage(
     publish: bool,
 ) -> Result<(Staged, crate::report::Report, bool), AdminError> {
     let names: Vec<String> = rec.files.iter().map(|(_, n)| n.clone()).collect();
+    let mapping = crate::mapping::from_upload_fields(&rec.fields)
+        .map_err(|e| AdminError::BadInput(e.to_string()))?;
     let st2 = st.clone();
     let actor = staff.user.clone();
     let res = blocking(move || {
@@ -1209,7 +1213,7 @@ async fn stage(
         }
         let paths: Vec<PathBuf> = rec.files.iter().map(|(p, _)| p.clone()).collect();
         let sha = uploads::sources_sha256(&paths)?;
-        let out = uploads::stage(&st2.admin, d, &paths, &actor, publish)?;
+        let out = uploads::stage(&st2.admin, d, &paths, &actor, publish, mapping.as_ref())?;
         drop(rec.dir);
         if out.2 {
             // Serve the new version now rather than at the next poll.

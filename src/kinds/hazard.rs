@@ -512,6 +512,7 @@ mod tests {
             geometry: Some(Geometry::from(
                 wkt!(POLYGON((133.9 34.6,133.91 34.6,133.91 34.61,133.9 34.6))),
             )),
+            derived: 0,
         };
         let mut h = Hazards::new(d);
         let mut report = Report::new("h.geojson");

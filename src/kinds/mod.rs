@@ -3,6 +3,7 @@
 //!
 //! Layouts are recognised by header names, never by column position.
 
+pub mod aliases;
 pub mod hazard;
 pub mod roads;
 pub mod shelters;
@@ -111,9 +112,21 @@ impl<'a> Cells<'a> {
         v
     }
 
-    /// A number; full-width digits repaired with a warning, anything else an error.
+    /// A number; full-width digits repaired with a warning, a unit written in the value
+    /// (`16人`, `9ｍ`, `3階`, `120㎡`) removed with a warning, anything else an error.
     pub fn number(&mut self, keys: &[&'static str]) -> Option<f64> {
         let (k, v) = self.find(keys)?;
+        if text::parse_number(&v).is_none() {
+            if let Some(n) = strip_unit(&v).and_then(|s| text::parse_number(&s).map(|x| x.0)) {
+                self.push(
+                    issue(code::UNIT_REMOVED)
+                        .column(k)
+                        .value(v.clone())
+                        .repaired(crate::dataset::fmt_float(n)),
+                );
+                return Some(n);
+            }
+        }
         match text::parse_number(&v) {
             Some((n, changed)) => {
                 if changed {
@@ -204,6 +217,55 @@ impl<'a> Cells<'a> {
         }
     }
 
+    /// A yes / no / conditional flag read from every column named by `keys` (a file may give
+    /// one hazard several columns, e.g. `flood_L1` and `flood_L2`, or a grouped 避難所一覧
+    /// column): yes if any says yes, else conditional if any says so, else no if any column
+    /// is there. Loose spellings are repaired with a warning; anything else is an error.
+    pub fn flag_any(&mut self, keys: &[&'static str]) -> Flag {
+        let mut cells: Vec<(&'static str, String)> = Vec::new();
+        let mut present = false;
+        for &k in keys {
+            let nk = text::nfkc_header(k);
+            for (h, v) in &self.f.props {
+                if *h != k && *h != nk {
+                    continue;
+                }
+                present = true;
+                if let Some(v) = v.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                    cells.push((k, v.to_string()));
+                }
+            }
+        }
+        let mut out = if present { Flag::No } else { Flag::Absent };
+        for (k, v) in cells {
+            let f = match parse_flag3(&v) {
+                Some((f, false)) => f,
+                Some((f, true)) => {
+                    let (c, rep) = match f {
+                        Flag::Yes => (code::FLAG_NORMALIZED, "1"),
+                        Flag::Conditional => (code::FLAG_CONDITIONAL, "△"),
+                        _ => (code::FLAG_NORMALIZED, ""),
+                    };
+                    self.push(issue(c).column(k).value(v).repaired(rep));
+                    f
+                }
+                None => {
+                    self.push(issue(code::VALUE_INVALID_FLAG).column(k).value(v).expected(
+                        "「1」（該当）、空欄（該当なし）、○／×、有／無、△（条件付き）など",
+                        "1 (yes) or empty (no); also ○/×, 有/無, True/False, Yes/No, △ (conditional)",
+                    ));
+                    continue;
+                }
+            };
+            out = match (out, f) {
+                (Flag::Yes, _) | (_, Flag::Yes) => Flag::Yes,
+                (Flag::Conditional, _) | (_, Flag::Conditional) => Flag::Conditional,
+                _ => Flag::No,
+            };
+        }
+        out
+    }
+
     /// A 全国地方公共団体コード: lost zeros and missing check digits repaired, a wrong check digit an error.
     pub fn lg_code(&mut self, keys: &[&'static str]) -> Option<String> {
         let (k, v) = self.find(keys)?;
@@ -284,4 +346,83 @@ fn b_is_error(b: &crate::report::IssueBuilder) -> bool {
 /// Bool to a flag value.
 pub fn flag_val(b: bool) -> Val {
     Val::Bool(b)
+}
+
+/// A designation flag as files write it: not only yes and no. `△` (conditional: e.g. only
+/// some floors, only some hazards' scales) must survive as such, never become "no".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flag {
+    /// Designated.
+    Yes,
+    /// Not designated (or the cell is empty).
+    No,
+    /// Designated with a condition (△, 条件付).
+    Conditional,
+    /// The file has no such column.
+    Absent,
+}
+
+/// A flag cell: `1`/empty and the loose spellings [`text::parse_flag`] knows, plus the
+/// vocabularies of real lists (`Yes`/`No`, `はい`/`いいえ`, dashes for no, `△` for
+/// conditional). The bool says whether the value was written other than `1`.
+pub fn parse_flag3(s: &str) -> Option<(Flag, bool)> {
+    let (n, _) = text::nfkc(s);
+    match n.trim() {
+        "△" | "▲" | "▽" | "条件付" | "条件付き" | "一部" | "一部可" => {
+            Some((Flag::Conditional, true))
+        }
+        "\u{2212}" | "ー" | "‐" | "―" | "–" | "—" | "No" | "NO" | "no" | "いいえ" | "不可"
+        | "非該当" | "対象外" | "✖" | "✗" => Some((Flag::No, true)),
+        "Yes" | "YES" | "yes" | "はい" | "該当" | "対象" => Some((Flag::Yes, true)),
+        _ => text::parse_flag(s).map(|(b, r)| (if b { Flag::Yes } else { Flag::No }, r)),
+    }
+}
+
+/// `16人` → `16`: the value without a unit real lists write after numbers, None when there is
+/// no such unit. NFKC has already turned `ｍ` into `m` and `㎡` into `m2`.
+fn strip_unit(v: &str) -> Option<String> {
+    const UNITS: &[&str] = &[
+        "平方メートル",
+        "メートル",
+        "階建て",
+        "階建",
+        "人",
+        "名",
+        "m2",
+        "m²",
+        "m",
+        "M",
+        "階",
+    ];
+    let (n, _) = text::nfkc(v.trim());
+    UNITS.iter().find_map(|u| {
+        let rest = n.strip_suffix(u)?.trim_end();
+        (!rest.is_empty()).then(|| rest.to_string())
+    })
+}
+
+/// Every header of a file with the value of the first record, for a report that must say
+/// which columns were found: `施設=桜台小学校, X座標=-31234.5, …` (long values shortened).
+pub fn headers_with_samples(names: &[String], f: &RawFeature) -> String {
+    let mut out = Vec::new();
+    for n in names.iter().take(40) {
+        let sample = f
+            .props
+            .iter()
+            .find(|(k, _)| text::nfkc_header(k) == *n)
+            .and_then(|(_, v)| v.as_deref())
+            .map(|v| {
+                let v: String = v.chars().take(24).collect();
+                v
+            });
+        out.push(match sample {
+            Some(v) => format!("{n}={v}"),
+            None => format!("{n}=（空）"),
+        });
+    }
+    let mut s = out.join(", ");
+    if names.len() > 40 {
+        s.push_str(&format!(", …（全{}列）", names.len()));
+    }
+    s
 }

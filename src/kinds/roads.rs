@@ -11,7 +11,16 @@ use std::collections::HashMap;
 
 const NO_KEYS: &[&str] = &["路線番号", "路線No", "路線NO", "route_no"];
 const NAME_KEYS: &[&str] = &["路線名", "route_name"];
-const CLASS_KEYS: &[&str] = &["道路種別", "市道の区分", "種別", "road_class"];
+const CLASS_KEYS: &[&str] = &[
+    "道路種別",
+    "市道の区分",
+    "種別",
+    "road_class",
+    "緊急輸送道路区分",
+    "緊急輸送路区分",
+    "緊急輸送道路の区分",
+    "区分",
+];
 const START_KEYS: &[&str] = &["起点", "start_point"];
 const END_KEYS: &[&str] = &["終点", "end_point"];
 const LEN_KEYS: &[&str] = &["実延長", "length_m"];
@@ -42,10 +51,26 @@ pub struct Roads {
     header_reported: bool,
 }
 
-/// 1級 / 2級 / その他 from the ways ledgers write it.
+/// 1級 / 2級 / その他 from the ways ledgers write it; 緊急輸送道路1次 / 2次 / 3次 for the
+/// emergency transport routes (緊急輸送道路) prefectures publish as lines without a ledger.
 pub fn road_class(s: &str) -> Option<&'static str> {
     let n = crate::text::nfkc(s).0;
-    let n = n.replace("一級", "1級").replace("二級", "2級");
+    let n = n
+        .replace("一級", "1級")
+        .replace("二級", "2級")
+        .replace("第一次", "1次")
+        .replace("第二次", "2次")
+        .replace("第三次", "3次")
+        .replace("一次", "1次")
+        .replace("二次", "2次")
+        .replace("三次", "3次");
+    if n.contains("1次") {
+        return Some("緊急輸送道路1次");
+    } else if n.contains("2次") {
+        return Some("緊急輸送道路2次");
+    } else if n.contains("3次") {
+        return Some("緊急輸送道路3次");
+    }
     if n.contains("1級") {
         Some("1級")
     } else if n.contains("2級") {
@@ -93,7 +118,10 @@ impl Normalizer for Roads {
                             issue(code::VALUE_INVALID_CODE)
                                 .column(k)
                                 .value(v)
-                                .expected("1級・2級・その他", "1級, 2級 or その他"),
+                                .expected(
+                                    "1級・2級・その他、または緊急輸送道路の1次・2次・3次",
+                                    "1級, 2級 or その他, or an emergency transport route tier 1次, 2次, 3次",
+                                ),
                         );
                         None
                     }
@@ -281,6 +309,7 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), Some(v.to_string())))
                 .collect(),
             geometry: g,
+            derived: 0,
         }
     }
 
@@ -393,5 +422,35 @@ mod tests {
         assert_eq!(road_class("二級"), Some("2級"));
         assert_eq!(road_class("その他市道"), Some("その他"));
         assert_eq!(road_class("国道"), None);
+    }
+
+    #[test]
+    fn emergency_transport_routes_without_a_ledger_are_roads_of_their_tier() {
+        assert_eq!(road_class("第1次緊急輸送道路"), Some("緊急輸送道路1次"));
+        assert_eq!(road_class("２次"), Some("緊急輸送道路2次"));
+        assert_eq!(road_class("第三次緊急輸送道路"), Some("緊急輸送道路3次"));
+        assert_eq!(road_class("1級市道"), Some("1級"));
+        let mut n = Roads::default();
+        let mut report = Report::new("kinkyu.geojson");
+        let mut rows = Vec::new();
+        let f = feat(
+            1,
+            &[
+                ("路線番号", "R2"),
+                ("路線名", "国道2号"),
+                ("区分", "第1次緊急輸送道路"),
+            ],
+            Some(wkt!(LINESTRING(133.90 34.66, 133.92 34.66)).into()),
+        );
+        n.feature(&src("kinkyu.geojson"), f, &mut report, &mut |r| {
+            rows.push(r)
+        });
+        n.finish(&mut report, &mut |r| rows.push(r));
+        assert!(!report.rejected(), "{}", report.render_text());
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].values[1], Val::text("国道2号"));
+        assert_eq!(rows[0].values[2], Val::text("緊急輸送道路1次"));
+        assert_eq!(rows[0].values[5], Val::Null);
+        assert!(matches!(rows[0].values[6], Val::Float(x) if x > 1000.0));
     }
 }

@@ -7,7 +7,8 @@
 //! record of another file with the same 共通ID, else with the same (folded) name within 300 m,
 //! so a 03 file plus a GSI `_1` file become one table with both designations.
 
-use super::{flag_val, Cells, Normalizer, Out, Row};
+use super::aliases;
+use super::{flag_val, Cells, Flag, Normalizer, Out, Row};
 use crate::dataset::{Column, SqlType, Val, SHELTER_COLUMNS};
 use crate::read::{point_from_latlon, RawFeature, SourceInfo};
 use crate::report::{code, issue, Loc, Report};
@@ -47,6 +48,11 @@ pub(crate) fn code_text(
     if n.is_empty() {
         return None;
     }
+    if is_excel_exponent(&n) {
+        // 4.00E+12: Excel dropped the digits; what was there cannot be recovered.
+        c.report(issue(code::EXCEL_EXPONENT).column(k).value(v));
+        return Some((k, n));
+    }
     if changed {
         c.report(
             issue(code::FULLWIDTH_NORMALIZED)
@@ -58,12 +64,29 @@ pub(crate) fn code_text(
     Some((k, n))
 }
 
+/// `4.00E+12`, `1.3E+13`: a long number Excel turned into exponent form.
+fn is_excel_exponent(s: &str) -> bool {
+    let Some((m, e)) = s.split_once(['E', 'e']) else {
+        return false;
+    };
+    let e = e.strip_prefix('+').unwrap_or(e);
+    !m.is_empty()
+        && m.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && m.chars().next().is_some_and(|c| c.is_ascii_digit())
+        && !e.is_empty()
+        && e.chars().all(|c| c.is_ascii_digit())
+}
+
 /// Header names of a source: the CSV/DBF header, else the feature's property keys (NFKC).
 pub(crate) fn header_names(src: &SourceInfo, f: &RawFeature) -> Vec<String> {
     if src.fields.is_empty() {
         f.props.iter().map(|(k, _)| text::nfkc_header(k)).collect()
     } else {
-        src.fields.iter().map(|k| text::nfkc_header(k)).collect()
+        // The file's header, plus the standard columns a column mapping filled.
+        f.derived_keys()
+            .chain(src.fields.iter().map(String::as_str))
+            .map(text::nfkc_header)
+            .collect()
     }
 }
 
@@ -116,6 +139,7 @@ const IMAGE: usize = column_index(SHELTER_COLUMNS, "image");
 const IMAGE_LICENSE: usize = column_index(SHELTER_COLUMNS, "image_license");
 const NOTE: usize = column_index(SHELTER_COLUMNS, "note");
 const SOURCE_LAYOUT: usize = column_index(SHELTER_COLUMNS, "source_layout");
+const CONDITIONAL: usize = column_index(SHELTER_COLUMNS, "conditional");
 
 /// The eight 災害種別 flags: output column, 03/G1 header, GSI `_2` header.
 const FLAGS: [(usize, &str, &str); 8] = [
@@ -179,6 +203,20 @@ enum Layout {
     OdsG1,
     Gsi2,
     Gsi1,
+    /// Any other list with a name column: 避難所一覧 with 開設される災害の種類 columns, lists of
+    /// tsunami evacuation buildings, a city's own (English) design, GIS exports.
+    List(ListKind),
+}
+
+/// What a generic list is a list of, from its columns and its file name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ListKind {
+    /// 避難所一覧: shelters opened for the disasters its 開設される災害の種類 columns name.
+    Opening,
+    /// 津波避難ビル・タワー: refuges from tsunami.
+    TsunamiRefuge,
+    /// Designations read only from the hazard columns it has (possibly none).
+    Plain,
 }
 
 impl Layout {
@@ -188,6 +226,9 @@ impl Layout {
             Layout::OdsG1 => "ods_g1",
             Layout::Gsi2 => "gsi_2",
             Layout::Gsi1 => "gsi_1",
+            Layout::List(ListKind::Opening) => "list_opening",
+            Layout::List(ListKind::TsunamiRefuge) => "list_tsunami_refuge",
+            Layout::List(ListKind::Plain) => "list",
         }
     }
 
@@ -208,6 +249,18 @@ impl Layout {
             Layout::Gsi1 => (
                 "国土地理院 指定避難所データ（_1）",
                 "GSI designated shelters (_1)",
+            ),
+            Layout::List(ListKind::Opening) => (
+                "避難所一覧（開設される災害の種類の列あり）",
+                "list of shelters with the disasters they open for",
+            ),
+            Layout::List(ListKind::TsunamiRefuge) => (
+                "津波避難ビル・津波避難施設の一覧",
+                "list of tsunami evacuation buildings or towers",
+            ),
+            Layout::List(ListKind::Plain) => (
+                "避難所・避難場所の一覧（名称と位置の列による）",
+                "list of shelters or sites (read by its name and location columns)",
             ),
         }
     }
@@ -251,6 +304,35 @@ fn detect(names: &[String], file: &str) -> Option<Layout> {
         return Some(Layout::OdsG1);
     }
     None
+}
+
+/// The layout of a file whose headers are not one of the national layouts as written: after
+/// renaming the variants real files use ([`aliases`]), any file with a name column is a list.
+fn detect_list(orig: &[String], aliased: &[String], file: &str) -> Option<Layout> {
+    if !aliased.iter().any(|n| n == "名称") {
+        return None;
+    }
+    if orig.iter().any(|n| aliases::is_opening_column(n)) {
+        return Some(Layout::List(ListKind::Opening));
+    }
+    if aliases::names_tsunami_refuge(file, orig) {
+        return Some(Layout::List(ListKind::TsunamiRefuge));
+    }
+    Some(Layout::List(ListKind::Plain))
+}
+
+/// Source header → the 03 names it stands for, for the headers of one file that are variants.
+fn header_aliases(names: &[String]) -> Vec<(String, Vec<String>)> {
+    names
+        .iter()
+        .filter_map(|n| {
+            let c: Vec<String> = aliases::canonical(n)
+                .into_iter()
+                .filter(|c| c != n)
+                .collect();
+            (!c.is_empty()).then(|| (n.clone(), c))
+        })
+        .collect()
 }
 
 /// File name without folders and extension (`a.zip/13101_2.csv` → `13101_2`).
@@ -300,6 +382,20 @@ fn gsi_file_lg_code(file: &str) -> Option<String> {
     text::check_digit(c5).map(|d| format!("{c5}{d}"))
 }
 
+/// The record with each variant header's value added under the 03 names it stands for (the
+/// original properties stay first, so a file that has both keeps its own 03 column).
+fn with_aliases(mut f: RawFeature, aliases: &[(String, Vec<String>)]) -> RawFeature {
+    let mut extra = Vec::new();
+    for (k, v) in &f.props {
+        let k = text::nfkc_header(k);
+        if let Some((_, c)) = aliases.iter().find(|(h, _)| *h == k) {
+            extra.extend(c.iter().map(|c| (c.clone(), v.clone())));
+        }
+    }
+    f.props.extend(extra);
+    f
+}
+
 /// Great-circle distance in metres.
 fn distance_m(a: Point<f64>, b: Point<f64>) -> f64 {
     let (la1, la2) = (a.y().to_radians(), b.y().to_radians());
@@ -311,6 +407,8 @@ fn distance_m(a: Point<f64>, b: Point<f64>) -> f64 {
 
 struct FileState {
     layout: Option<Layout>,
+    /// Variant headers of this file and the 03 names they are read as.
+    aliases: Vec<(String, Vec<String>)>,
     /// 全国地方公共団体コード from a GSI file name.
     name_code: Option<String>,
     ids: HashSet<String>,
@@ -399,26 +497,56 @@ impl Rec {
 pub struct Shelters {
     files: HashMap<String, FileState>,
     recs: Vec<Rec>,
+    too_many: bool,
 }
+
+/// Most records one upload may hold: every record waits in memory for the merge across files
+/// (about 2 KB each), and the whole of Japan has about 110,000 designated sites.
+pub const MAX_RECORDS: usize = 200_000;
 
 impl Shelters {
     fn start_file(src: &SourceInfo, f: &RawFeature, report: &mut Report) -> FileState {
         let names = header_names(src, f);
-        let layout = detect(&names, &src.file);
+        let aliases = header_aliases(&names);
+        let mut aliased = names.clone();
+        aliased.extend(aliases.iter().flat_map(|(_, c)| c.iter().cloned()));
+        let layout = detect(&names, &src.file).or_else(|| detect_list(&names, &aliased, &src.file));
+        let has_hazard_columns = FLAGS
+            .iter()
+            .any(|(_, ods, gsi)| aliased.iter().any(|n| n == ods || n == gsi));
+        if layout.is_some() && !aliases.is_empty() {
+            let list = aliases
+                .iter()
+                .map(|(h, c)| format!("{h} → {}", c.join("・")))
+                .collect::<Vec<_>>()
+                .join("; ");
+            report.push_in(&src.file, issue(code::HEADER_ALIASED).value(list));
+        }
+        if matches!(layout, Some(Layout::List(ListKind::Plain))) && !has_hazard_columns {
+            report.push_in(&src.file, issue(code::SHELTER_NO_HAZARD_COLUMNS));
+        }
         match layout {
             None => report.push_in(
                 &src.file,
-                issue(code::HEADER_UNRECOGNIZED).value(headers_found(&names)).expected(
+                issue(code::HEADER_UNRECOGNIZED)
+                    .value(super::headers_with_samples(&names, f))
+                    .detail(
+                        "名称の列（名称・施設名・避難所名・name など）が見つかりません",
+                        "no name column (名称, 施設名, 避難所名, name, …) was found",
+                    )
+                    .expected(
                     "次のいずれかの様式の見出し: 03 指定緊急避難場所一覧（名称, 所在地_連結表記 または 名称_英字、\
                      あるいは 全国地方公共団体コード, ID, 名称）／2019年版 指定緊急避難場所一覧（NO, 名称, 住所, 市区町村コード, \
                      災害種別_洪水…, 指定避難所との重複）／国土地理院 指定緊急避難場所 _2（共通ID, 施設・場所名, 住所, 洪水…, \
                      指定避難所との住所同一, 緯度, 経度）／国土地理院 指定避難所 _1（共通ID, 施設・場所名, 住所, \
-                     指定緊急避難場所との住所同一, 受入対象者, 緯度, 経度）",
+                     指定緊急避難場所との住所同一, 受入対象者, 緯度, 経度）／または 名称（施設名・避難所名・name）と\
+                     緯度・経度（または点のジオメトリ）を持つ一覧",
                     "the header of one of: 03 evacuation sites (名称, 所在地_連結表記 or 名称_英字, or \
                      全国地方公共団体コード, ID, 名称); the 2019 layout (NO, 名称, 住所, 市区町村コード, 災害種別_洪水…, \
                      指定避難所との重複); GSI emergency sites _2 (共通ID, 施設・場所名, 住所, 洪水…, 指定避難所との住所同一, \
                      緯度, 経度); GSI shelters _1 (共通ID, 施設・場所名, 住所, 指定緊急避難場所との住所同一, 受入対象者, \
-                     緯度, 経度)",
+                     緯度, 経度); or any list with a name column (名称, 施設名, 避難所名, name) and latitude/longitude \
+                     (or point geometry)",
                 ),
             ),
             Some(l) => {
@@ -436,6 +564,7 @@ impl Shelters {
         }
         FileState {
             layout,
+            aliases,
             name_code: if layout.is_some_and(Layout::is_gsi) {
                 gsi_file_lg_code(&src.file)
             } else {
@@ -453,6 +582,7 @@ fn normalize(
     st: &mut FileState,
     src: &SourceInfo,
     f: &RawFeature,
+    raw: String,
     report: &mut Report,
 ) -> Option<Rec> {
     let mut c = Cells::new(src, f, report);
@@ -536,13 +666,41 @@ fn normalize(
     });
     v[LG_NAME] = Val::opt_text(lg_name.or_else(|| c.text(&["都道府県名及び市町村名"])));
 
+    let mut conditional: Vec<&str> = Vec::new();
+    let mut any_yes = false;
     for (col, ods, gsi) in FLAGS {
-        v[col] = flag_val(c.flag(&[ods, gsi]));
+        let mut f = c.flag_any(&[ods, gsi]);
+        if f == Flag::Absent && col == FLAGS[4].0 && layout == Layout::List(ListKind::TsunamiRefuge)
+        {
+            // A list of tsunami evacuation buildings designates every entry for tsunami.
+            f = Flag::Yes;
+            c.report(issue(code::TSUNAMI_FROM_LIST).column(ods).repaired("1"));
+        }
+        v[col] = match f {
+            Flag::Yes => {
+                any_yes = true;
+                Val::Bool(true)
+            }
+            Flag::No | Flag::Absent => Val::Bool(false),
+            Flag::Conditional => {
+                conditional.push(SHELTER_COLUMNS[col].name);
+                Val::Null
+            }
+        };
     }
+    v[CONDITIONAL] = Val::text(conditional.join(";"));
     let (emergency, shelter) = match layout {
         Layout::OdsG3 | Layout::OdsG1 => (true, c.flag(&["指定避難所との重複"])),
         Layout::Gsi2 => (true, c.flag(&["指定避難所との住所同一"])),
         Layout::Gsi1 => (c.flag(&["指定緊急避難場所との住所同一"]), true),
+        // 開設される災害の種類: shelters opened per disaster (指定避難所).
+        Layout::List(ListKind::Opening) => (false, true),
+        Layout::List(ListKind::TsunamiRefuge) => (true, c.flag(&["指定避難所との重複"])),
+        // Emergency sites are designated per hazard: a site flagged for one is one.
+        Layout::List(ListKind::Plain) => (
+            any_yes || !conditional.is_empty(),
+            c.flag(&["指定避難所との重複"]),
+        ),
     };
     v[IS_EMERGENCY_SITE] = flag_val(emergency);
     v[IS_SHELTER] = flag_val(shelter);
@@ -578,7 +736,7 @@ fn normalize(
         point,
         fold: text::search_fold(&name),
         files: vec![src.file.clone()],
-        raws: vec![f.raw_json()],
+        raws: vec![raw],
     })
 }
 
@@ -642,7 +800,26 @@ impl Normalizer for Shelters {
         let Some(layout) = st.layout else {
             return;
         };
-        if let Some(rec) = normalize(layout, st, src, &f, report) {
+        if self.recs.len() >= MAX_RECORDS {
+            if !self.too_many {
+                self.too_many = true;
+                report.push_in(
+                    &src.file,
+                    issue(code::TOO_MANY_RECORDS).at(f.loc).detail(
+                        format!("避難所・避難場所は1回の取り込みで{MAX_RECORDS}件まで"),
+                        format!("at most {MAX_RECORDS} shelters and sites per upload"),
+                    ),
+                );
+            }
+            return;
+        }
+        let raw = f.raw_json();
+        let f = if st.aliases.is_empty() {
+            f
+        } else {
+            with_aliases(f, &st.aliases)
+        };
+        if let Some(rec) = normalize(layout, st, src, &f, raw, report) {
             self.recs.push(rec);
         }
     }
@@ -681,6 +858,9 @@ impl Normalizer for Shelters {
         }
 
         let mut used: HashSet<String> = HashSet::new();
+        // Next free `#n` suffix per key, so a list of many same-named rows without IDs is
+        // numbered in linear time.
+        let mut next_suffix: HashMap<String, u32> = HashMap::new();
         let mut emitted = 0u64;
         for r in placed {
             let (key, unique_col) = r.key();
@@ -704,10 +884,10 @@ impl Normalizer for Shelters {
                 }
                 None => {
                     let mut k = key.clone();
-                    let mut n = 2;
+                    let n = next_suffix.entry(key.clone()).or_insert(2);
                     while !used.insert(k.clone()) {
                         k = format!("{key}#{n}");
-                        n += 1;
+                        *n += 1;
                     }
                     k
                 }
@@ -867,6 +1047,7 @@ bousai@example.lg.jp,https://example.lg.jp/form,X @kakuu_bousai,7000001,339997,�
             ("large_fire", Val::Bool(true)),
             ("inland_flood", Val::Bool(true)),
             ("volcano", Val::Bool(false)),
+            ("conditional", Val::Null),
             ("is_emergency_site", Val::Bool(true)),
             ("is_shelter", Val::Bool(true)),
             ("capacity", Val::Int(350)),
@@ -898,6 +1079,7 @@ bousai@example.lg.jp,https://example.lg.jp/form,X @kakuu_bousai,7000001,339997,�
             .unwrap_or("")
             .contains("03 指定緊急避難場所一覧"));
         assert_eq!(report.records_accepted, 1);
+        assert_eq!(report.count(code::HEADER_ALIASED), 0);
     }
 
     #[test]
@@ -1180,14 +1362,20 @@ A6,正しい公園,架空市,34.66,133.92\n";
     #[test]
     fn unrecognised_header_is_one_error_per_file() {
         let body =
-            "施設名,所在地,lat,lon\n桜台小学校,架空市,34.66,133.92\n川端公園,架空市,34.65,133.91\n";
+            "SAUID,ITEM001,X,Y\n1,桜台小学校,-31234.5,120345.6\n2,川端公園,-31000.0,120000.0\n";
         let (rows, report) = run(&[("shelters.csv", body)]);
         assert!(rows.is_empty());
         assert_eq!(report.count(code::HEADER_UNRECOGNIZED), 1);
         assert_eq!(report.errors, 1, "{}", report.render_text());
         let e = issue_of(&report, "HEADER_UNRECOGNIZED");
         assert_eq!(e.loc, Loc::File);
-        assert_eq!(e.value.as_deref(), Some("施設名, 所在地, lat, lon"));
+        // Every column found, with a sample value, and what is missing.
+        assert_eq!(
+            e.value.as_deref(),
+            Some("SAUID=1, ITEM001=桜台小学校, X=-31234.5, Y=120345.6")
+        );
+        assert!(e.message_ja.contains("名称の列"), "{}", e.message_ja);
+        assert!(e.message_en.contains("no name column"), "{}", e.message_en);
         let x = e.expected_ja.as_deref().unwrap_or("");
         for k in [
             "所在地_連結表記",
@@ -1231,6 +1419,7 @@ A6,正しい公園,架空市,34.66,133.92\n";
                 ("津波".into(), Some("1".into())),
             ],
             geometry: Some(Geometry::Point(Point::new(133.93, 34.6))),
+            derived: 0,
         };
         let mut n = Shelters::default();
         let mut report = Report::new("33999_2.geojson");
@@ -1242,5 +1431,216 @@ A6,正しい公園,架空市,34.66,133.92\n";
         assert_eq!(val(&rows[0], "lat"), &Val::Float(34.6));
         assert_eq!(val(&rows[0], "lg_code"), &t("339997"));
         assert_eq!(val(&rows[0], "source_layout"), &t("gsi_2"));
+    }
+    #[test]
+    fn current_layout_with_an_unnamed_header_cell_and_spaced_thousands() {
+        // The national header with one empty header cell in the middle and a capacity written
+        // "50,700 " (quoted, thousands separator, trailing space).
+        let body = "全国地方公共団体コード,ID,名称,名称_カナ,名称_英字,所在地_連結表記,,緯度,経度,\
+災害種別_洪水,災害種別_津波,想定収容人数\n\
+339997,A1,中央公園,チュウオウコウエン,Chuo Park,架空市中央1,メモ,34.66,133.92,1,,\"50,700 \"\n";
+        let (rows, report) = run(&[("339997_evacuation_space.csv", body)]);
+        assert!(!report.rejected(), "{}", report.render_text());
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!(val(r, "source_layout"), &t("ods_g3"));
+        assert_eq!(val(r, "name"), &t("中央公園"));
+        assert_eq!(val(r, "capacity"), &Val::Int(50700));
+        assert_eq!(val(r, "flood"), &Val::Bool(true));
+        assert!(r.raw.contains("\"列7\":\"メモ\""), "{}", r.raw);
+        assert_eq!(report.count(code::HEADER_EMPTY_NAMED), 1);
+    }
+
+    #[test]
+    fn older_recommended_layout_without_an_id_column() {
+        let body = "NO,都道府県コード又は市区町村コード,名称,住所,緯度,経度,災害種別_洪水,災害種別_地震,指定避難所との重複\n\
+1,339997,北小学校,架空市北町1,34.67,133.93,1,1,1\n\
+2,339997,南公園,架空市南町2,34.64,133.90,,1,\n";
+        let (rows, report) = run(&[("evacuation.csv", body)]);
+        assert!(!report.rejected(), "{}", report.render_text());
+        assert_eq!(rows.len(), 2);
+        assert_eq!(val(&rows[0], "source_layout"), &t("ods_g1"));
+        assert_eq!(val(&rows[0], "lg_code"), &t("339997"));
+        assert_eq!(val(&rows[0], "address"), &t("架空市北町1"));
+        assert_eq!(val(&rows[0], "is_shelter"), &Val::Bool(true));
+        assert_eq!(val(&rows[1], "flood"), &Val::Bool(false));
+        assert_eq!(val(&rows[1], "earthquake"), &Val::Bool(true));
+    }
+
+    #[test]
+    fn shelter_list_with_opening_disaster_columns() {
+        // 避難所一覧: 開設される災害の種類（…） columns, UTM and area columns kept in raw.
+        let body = "施設名,所在地,電話番号,開設される災害の種類（地震・津波）,開設される災害の種類（風水害）,\
+開設される災害の種類（土砂災害）,UTMポイント,面積（㎡）,緯度,経度,収容人数\n\
+東中学校,架空市東町3-1,086-000-0001,○,○,,53SNU123456,2400,34.6612,133.9301,300人\n\
+西公民館,架空市西町1-2,086-000-0002,○,,○,53SNU123457,800,34.6502,133.8901,80人\n";
+        let (rows, report) = run(&[("hinanjo_ichiran.csv", body)]);
+        assert!(!report.rejected(), "{}", report.render_text());
+        assert_eq!(rows.len(), 2);
+        let a = &rows[0];
+        assert_eq!(val(a, "source_layout"), &t("list_opening"));
+        assert_eq!(val(a, "name"), &t("東中学校"));
+        assert_eq!(val(a, "address"), &t("架空市東町3-1"));
+        assert_eq!(val(a, "phone"), &t("086-000-0001"));
+        assert_eq!(val(a, "earthquake"), &Val::Bool(true));
+        assert_eq!(val(a, "tsunami"), &Val::Bool(true));
+        assert_eq!(val(a, "flood"), &Val::Bool(true));
+        assert_eq!(val(a, "storm_surge"), &Val::Bool(true));
+        assert_eq!(val(a, "inland_flood"), &Val::Bool(true));
+        assert_eq!(val(a, "landslide"), &Val::Bool(false));
+        assert_eq!(val(a, "is_shelter"), &Val::Bool(true));
+        assert_eq!(val(a, "capacity"), &Val::Int(300));
+        assert!(a.raw.contains("53SNU123456"));
+        let b = &rows[1];
+        assert_eq!(val(b, "flood"), &Val::Bool(false));
+        assert_eq!(val(b, "landslide"), &Val::Bool(true));
+        assert_eq!(report.count(code::HEADER_ALIASED), 1);
+        assert_eq!(report.count(code::UNIT_REMOVED), 2);
+        let h = issue_of(&report, "HEADER_ALIASED");
+        assert!(
+            h.value.as_deref().unwrap_or("").contains("風水害"),
+            "{:?}",
+            h.value
+        );
+    }
+
+    #[test]
+    fn tsunami_building_list_designates_tsunami() {
+        let body = "名称,住所,緯度,経度,電話番号,避難階\n\
+港ビル,架空市港町1-1,34.6012,133.9401,086-000-0003,3階\n\
+海浜ホテル,架空市港町2-5,34.6020,133.9422,086-000-0004,5階\n";
+        let (rows, report) = run(&[("津波避難ビル一覧.csv", body)]);
+        assert!(!report.rejected(), "{}", report.render_text());
+        assert_eq!(rows.len(), 2);
+        for r in &rows {
+            assert_eq!(val(r, "tsunami"), &Val::Bool(true));
+            assert_eq!(val(r, "is_emergency_site"), &Val::Bool(true));
+            assert_eq!(val(r, "flood"), &Val::Bool(false));
+            assert_eq!(val(r, "source_layout"), &t("list_tsunami_refuge"));
+        }
+        assert_eq!(report.count(code::TSUNAMI_FROM_LIST), 2);
+        assert!(rows[0].raw.contains("3階"));
+    }
+
+    #[test]
+    fn minimal_list_is_kept_with_a_warning_that_no_hazard_is_named() {
+        let body = "名称,住所,緯度,経度\n一時避難場所 桜公園,架空市桜町,34.66,133.92\n";
+        let (rows, report) = run(&[("ichiji.csv", body)]);
+        assert!(!report.rejected(), "{}", report.render_text());
+        assert_eq!(rows.len(), 1);
+        assert_eq!(val(&rows[0], "source_layout"), &t("list"));
+        assert_eq!(val(&rows[0], "flood"), &Val::Bool(false));
+        assert_eq!(val(&rows[0], "is_emergency_site"), &Val::Bool(false));
+        assert_eq!(report.count(code::SHELTER_NO_HAZARD_COLUMNS), 1);
+    }
+
+    #[test]
+    fn flag_vocabularies_and_the_conditional_value() {
+        let body =
+            "ID,名称,所在地_連結表記,緯度,経度,災害種別_洪水,災害種別_崖崩れ、土石流及び地滑り,\
+災害種別_高潮,災害種別_地震,災害種別_津波,災害種別_大規模な火事\n\
+A1,一,架空市1,34.66,133.92,○,△,×,-,−,有\n\
+A2,二,架空市2,34.66,133.93,True,False,Yes,No,無,\n";
+        let (rows, report) = run(&[("s.csv", body)]);
+        assert!(!report.rejected(), "{}", report.render_text());
+        assert_eq!(rows.len(), 2);
+        let a = &rows[0];
+        assert_eq!(val(a, "flood"), &Val::Bool(true));
+        // Conditional is neither yes nor no.
+        assert_eq!(val(a, "landslide"), &Val::Null);
+        assert_eq!(val(a, "conditional"), &t("landslide"));
+        assert_eq!(val(a, "storm_surge"), &Val::Bool(false));
+        assert_eq!(val(a, "earthquake"), &Val::Bool(false));
+        assert_eq!(val(a, "tsunami"), &Val::Bool(false));
+        assert_eq!(val(a, "large_fire"), &Val::Bool(true));
+        let b = &rows[1];
+        assert_eq!(val(b, "flood"), &Val::Bool(true));
+        assert_eq!(val(b, "landslide"), &Val::Bool(false));
+        assert_eq!(val(b, "storm_surge"), &Val::Bool(true));
+        assert_eq!(val(b, "earthquake"), &Val::Bool(false));
+        assert_eq!(val(b, "tsunami"), &Val::Bool(false));
+        assert_eq!(val(b, "conditional"), &Val::Null);
+        assert_eq!(report.count(code::FLAG_CONDITIONAL), 1);
+        assert_eq!(
+            issue_of(&report, "FLAG_CONDITIONAL").value.as_deref(),
+            Some("△")
+        );
+    }
+
+    #[test]
+    fn export_quirks_ckan_id_user_prefix_lon_first_units_and_excel_numbers() {
+        let body = "_id,USER_施設名称,USER_所在地,経度,緯度,USER_電話番号,USER_収容人数,USER_標高,\
+災害種別_洪水,災害種別_津波\n\
+1,川端小学校,架空市川端1,133.9101,34.6501,4.00E+12,16人,9ｍ,1,\n";
+        let (rows, report) = run(&[("export.csv", body)]);
+        assert!(!report.rejected(), "{}", report.render_text());
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!(val(r, "name"), &t("川端小学校"));
+        assert_eq!(val(r, "address"), &t("架空市川端1"));
+        assert_eq!(val(r, "lat"), &Val::Float(34.6501));
+        assert_eq!(val(r, "lon"), &Val::Float(133.9101));
+        assert_eq!(val(r, "capacity"), &Val::Int(16));
+        assert_eq!(val(r, "altitude_m"), &Val::Float(9.0));
+        assert_eq!(val(r, "phone"), &t("4.00E+12"));
+        assert_eq!(val(r, "flood"), &Val::Bool(true));
+        assert_eq!(report.count(code::EXCEL_EXPONENT), 1);
+        assert_eq!(report.count(code::LATLON_SWAPPED), 0);
+        assert!(r.raw.contains("\"_id\":\"1\""));
+    }
+
+    #[test]
+    fn english_headers_of_a_citys_own_design() {
+        let body = "name,name_en,address,latitude,longitude,flood_L1,flood_L2,tsunami,landslide,capacity\n\
+桜台小学校,Sakuradai ES,架空市桜台1,34.6612,133.9212,1,1,0,1,350\n\
+港公民館,Minato CC,架空市港町3,34.6010,133.9402,0,1,1,0,120\n\
+山手集会所,Yamate Hall,架空市山手5,34.7000,133.9500,0,0,0,△,40\n";
+        let (rows, report) = run(&[("shelters_en.csv", body)]);
+        assert!(!report.rejected(), "{}", report.render_text());
+        assert_eq!(rows.len(), 3);
+        assert_eq!(val(&rows[0], "name_en"), &t("Sakuradai ES"));
+        assert_eq!(val(&rows[0], "flood"), &Val::Bool(true));
+        assert_eq!(val(&rows[0], "landslide"), &Val::Bool(true));
+        assert_eq!(val(&rows[0], "tsunami"), &Val::Bool(false));
+        // flood_L2 alone still designates for flood.
+        assert_eq!(val(&rows[1], "flood"), &Val::Bool(true));
+        assert_eq!(val(&rows[1], "tsunami"), &Val::Bool(true));
+        assert_eq!(val(&rows[1], "is_emergency_site"), &Val::Bool(true));
+        assert_eq!(val(&rows[2], "landslide"), &Val::Null);
+        assert_eq!(val(&rows[2], "conditional"), &t("landslide"));
+        assert_eq!(val(&rows[2], "capacity"), &Val::Int(40));
+        assert_eq!(val(&rows[0], "source_layout"), &t("list"));
+    }
+
+    #[test]
+    fn geojson_points_with_opaque_property_names() {
+        let src = SourceInfo {
+            file: "hinan.geojson".into(),
+            format: crate::read::Format::GeoJson,
+            fields: vec![],
+            transformer: Transformer::new(Crs::from_epsg(6668).unwrap()).unwrap(),
+        };
+        let mut n = Shelters::default();
+        let mut report = Report::new("hinan.geojson");
+        let mut rows = vec![];
+        for (i, name) in ["北公園", "南広場"].iter().enumerate() {
+            let f = RawFeature {
+                loc: Loc::Feature(i as u64 + 1),
+                props: vec![
+                    ("NAME".into(), Some(name.to_string())),
+                    ("ITEM004".into(), Some("1".into())),
+                ],
+                geometry: Some(Geometry::Point(Point::new(133.93 + i as f64 * 0.01, 34.6))),
+                derived: 0,
+            };
+            n.feature(&src, f, &mut report, &mut |r| rows.push(r));
+        }
+        n.finish(&mut report, &mut |r| rows.push(r));
+        assert!(!report.rejected(), "{}", report.render_text());
+        assert_eq!(rows.len(), 2);
+        assert_eq!(val(&rows[1], "name"), &t("南広場"));
+        assert_eq!(val(&rows[1], "lon"), &Val::Float(133.94));
+        assert!(rows[0].raw.contains("ITEM004"));
+        assert_eq!(report.count(code::SHELTER_NO_HAZARD_COLUMNS), 1);
     }
 }

@@ -282,6 +282,7 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), Some(v.to_string())))
                 .collect(),
             geometry: Some(g),
+            derived: 0,
         }
     }
 

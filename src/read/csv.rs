@@ -54,6 +54,10 @@ pub fn read(
     read_text(&textbuf, name, transformer, report, sink)
 }
 
+/// Most columns a CSV may have: the widest published layouts have under a hundred, and every
+/// record holds one cell per column, so 200,000 columns would cost far more than the file.
+pub const MAX_COLUMNS: usize = 2000;
+
 /// Parse decoded CSV text (split out so tests can feed strings).
 pub fn read_text(
     textbuf: &str,
@@ -88,6 +92,16 @@ pub fn read_text(
             }
         }
     };
+    if header.len() > MAX_COLUMNS {
+        report.push_in(
+            name,
+            issue(code::CSV_MALFORMED).at(Loc::Row(excel_row)).detail(
+                format!("見出しが{}列あります（上限{MAX_COLUMNS}列）", header.len()),
+                format!("{} header columns (at most {MAX_COLUMNS})", header.len()),
+            ),
+        );
+        return Err(Fatal);
+    }
     let mut fields: Vec<String> = header.iter().map(text::nfkc_header).collect();
     let mut trailing = 0;
     while fields.last().is_some_and(|f| f.is_empty()) {
@@ -102,15 +116,38 @@ pub fn read_text(
                 .detail(format!("{trailing}列"), format!("{trailing} columns")),
         );
     }
-    if let Some((i, _)) = fields.iter().enumerate().find(|(_, f)| f.is_empty()) {
+    // An unnamed header cell in the middle (seen in published files of the national layout):
+    // the column is named by its position, so its values are kept with the record and the
+    // named columns around it are read as usual.
+    let empty: Vec<usize> = (0..fields.len())
+        .filter(|&i| fields[i].is_empty())
+        .collect();
+    for &i in &empty {
+        let mut n = format!("列{}", i + 1);
+        while fields.contains(&n) {
+            n.push('_');
+        }
+        fields[i] = n;
+    }
+    if !empty.is_empty() {
+        let list = empty
+            .iter()
+            .map(|i| (i + 1).to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         report.push_in(
             name,
-            issue(code::CSV_MALFORMED).at(Loc::Row(excel_row)).detail(
-                format!("{}列目の見出しが空です", i + 1),
-                format!("header of column {} is empty", i + 1),
-            ),
+            issue(code::HEADER_EMPTY_NAMED)
+                .at(Loc::Row(excel_row))
+                .value(
+                    empty
+                        .iter()
+                        .map(|&i| fields[i].clone())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )
+                .detail(format!("{list}列目"), format!("column {list}")),
         );
-        return Err(Fatal);
     }
     let src = SourceInfo {
         file: name.to_string(),
@@ -168,6 +205,7 @@ pub fn read_text(
                 loc: Loc::Row(row),
                 props,
                 geometry: None,
+                derived: 0,
             },
             report,
         );
@@ -268,5 +306,22 @@ mod tests {
     fn empty_file_is_rejected() {
         let (_, report) = run("\r\n\r\n");
         assert_eq!(report.count(code::NO_RECORDS), 1);
+    }
+
+    #[test]
+    fn a_header_of_too_many_columns_is_refused_before_any_record() {
+        let body = format!(
+            "{}名称\n{}x\n",
+            "a,".repeat(MAX_COLUMNS),
+            ",".repeat(MAX_COLUMNS)
+        );
+        let (rows, report) = run(&body);
+        assert!(rows.is_empty());
+        assert_eq!(report.count(code::CSV_MALFORMED), 1);
+        assert!(
+            report.render_text().contains("2001"),
+            "{}",
+            report.render_text()
+        );
     }
 }

@@ -165,6 +165,7 @@ impl Ctx<'_, '_> {
                 loc,
                 props: f.properties.0,
                 geometry,
+                derived: 0,
             },
             self.report,
         );
@@ -370,10 +371,20 @@ impl<'de> Deserialize<'de> for PropVal {
     }
 }
 
-/// Nested coordinate arrays, read without a JSON tree: a position becomes a `Coord` directly.
+/// Nested coordinate arrays, read without a JSON tree: a position becomes a `Coord` directly,
+/// and an array of positions one `Vec<Coord>`. Every array is sized to what it holds and an
+/// empty array is refused inside another, so a hostile file cannot make the tree much bigger
+/// than itself (`[[],[],…]` once cost ~60× the file).
 enum Coords {
     Pos(Coord<f64>),
+    Positions(Vec<Coord<f64>>),
     List(Vec<Coords>),
+}
+
+impl Coords {
+    fn is_empty_list(&self) -> bool {
+        matches!(self, Coords::List(v) if v.is_empty())
+    }
 }
 
 enum Elem {
@@ -425,15 +436,39 @@ impl<'de> Visitor<'de> for CoordsVisitor {
                 while s.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(Coords::Pos(Coord { x, y }))
             }
-            Some(Elem::C(first)) => {
-                let mut v = Vec::with_capacity(s.size_hint().unwrap_or(8) + 1);
-                v.push(first);
+            Some(Elem::C(Coords::Pos(p))) => {
+                let mut v = vec![p];
                 while let Some(e) = s.next_element::<Elem>()? {
                     match e {
+                        Elem::C(Coords::Pos(q)) => v.push(q),
+                        _ => return Err(de::Error::custom("mixed positions and other values")),
+                    }
+                }
+                v.shrink_to_fit();
+                Ok(Coords::Positions(v))
+            }
+            Some(Elem::C(first)) => {
+                if first.is_empty_list() {
+                    return Err(de::Error::custom(
+                        "an empty coordinate array inside an array",
+                    ));
+                }
+                let mut v = vec![first];
+                while let Some(e) = s.next_element::<Elem>()? {
+                    match e {
+                        Elem::C(c) if c.is_empty_list() => {
+                            return Err(de::Error::custom(
+                                "an empty coordinate array inside an array",
+                            ))
+                        }
+                        Elem::C(Coords::Pos(_)) => {
+                            return Err(de::Error::custom("mixed positions and arrays"))
+                        }
                         Elem::C(c) => v.push(c),
                         Elem::Num(_) => return Err(de::Error::custom("mixed numbers and arrays")),
                     }
                 }
+                v.shrink_to_fit();
                 Ok(Coords::List(v))
             }
         }
@@ -449,19 +484,30 @@ impl<'de> Deserialize<'de> for Coords {
 fn pos(c: &Coords) -> Result<Coord<f64>, String> {
     match c {
         Coords::Pos(p) => Ok(*p),
-        Coords::List(_) => Err("expected a position [x, y]".into()),
+        _ => Err("expected a position [x, y]".into()),
     }
 }
 
+/// An array of positions (an empty array has none).
+fn positions(c: &Coords) -> Result<&[Coord<f64>], String> {
+    match c {
+        Coords::Positions(v) => Ok(v),
+        Coords::List(v) if v.is_empty() => Ok(&[]),
+        _ => Err("expected an array of positions".into()),
+    }
+}
+
+/// An array of arrays (rings, lines, polygons).
 fn list(c: &Coords) -> Result<&[Coords], String> {
     match c {
         Coords::List(v) => Ok(v),
+        Coords::Positions(_) => Err("expected an array of arrays of positions".into()),
         Coords::Pos(_) => Err("expected an array of positions".into()),
     }
 }
 
 fn line(c: &Coords) -> Result<LineString<f64>, String> {
-    let pts = list(c)?.iter().map(pos).collect::<Result<Vec<_>, _>>()?;
+    let pts = positions(c)?.to_vec();
     if pts.len() < 2 {
         return Err("a LineString needs at least 2 positions".into());
     }
@@ -469,7 +515,7 @@ fn line(c: &Coords) -> Result<LineString<f64>, String> {
 }
 
 fn ring(c: &Coords, closed: &mut u32) -> Result<LineString<f64>, String> {
-    let mut pts = list(c)?.iter().map(pos).collect::<Result<Vec<_>, _>>()?;
+    let mut pts = positions(c)?.to_vec();
     if pts.first() != pts.last() {
         if let Some(&f) = pts.first() {
             pts.push(f);
@@ -521,10 +567,7 @@ fn build(g: GeomIn, closed: &mut u32) -> Result<(Geometry<f64>, u32), String> {
         "LineString" => Geometry::LineString(line(c)?),
         "Polygon" => Geometry::Polygon(polygon(c, closed)?),
         "MultiPoint" => Geometry::MultiPoint(MultiPoint(
-            list(c)?
-                .iter()
-                .map(|p| pos(p).map(Point))
-                .collect::<Result<_, _>>()?,
+            positions(c)?.iter().map(|p| Point(*p)).collect(),
         )),
         "MultiLineString" => Geometry::MultiLineString(MultiLineString(
             list(c)?.iter().map(line).collect::<Result<_, _>>()?,
@@ -657,5 +700,43 @@ mod tests {
         );
         assert!(r.is_ok());
         assert_eq!(report.count(code::GEOJSON_INVALID), 1);
+    }
+
+    /// Heap bytes the parsed coordinate tree holds.
+    fn heap_bytes(c: &Coords) -> usize {
+        match c {
+            Coords::Pos(_) => 0,
+            Coords::Positions(v) => v.capacity() * std::mem::size_of::<Coord<f64>>(),
+            Coords::List(v) => {
+                v.capacity() * std::mem::size_of::<Coords>()
+                    + v.iter().map(heap_bytes).sum::<usize>()
+            }
+        }
+    }
+
+    #[test]
+    fn coordinate_trees_stay_within_ten_times_the_text() {
+        let n = 20_000;
+        let ring = format!("[{}[0,0]]", "[0,0],".repeat(n));
+        let tiny_polys = format!("[{}[[[0,0]]]]", "[[[0,0]]],".repeat(n));
+        let lines = format!("[{}[[1,2],[3,4]]]", "[[1,2],[3,4]],".repeat(n));
+        for text in [&ring, &tiny_polys, &lines] {
+            let c: Coords = serde_json::from_str(text).unwrap();
+            let heap = heap_bytes(&c);
+            assert!(
+                heap <= 10 * text.len(),
+                "{} bytes of text hold {heap} bytes",
+                text.len()
+            );
+        }
+        // Empty arrays inside arrays cost slots but carry nothing: refused.
+        let empties = format!("[{}[]]", "[],".repeat(n));
+        assert!(serde_json::from_str::<Coords>(&empties).is_err());
+        let nested = format!("[{}[[]]]", "[[]],".repeat(n));
+        assert!(serde_json::from_str::<Coords>(&nested).is_err());
+        // A top-level empty array is an empty geometry, still read.
+        assert!(
+            matches!(serde_json::from_str::<Coords>("[]"), Ok(Coords::List(v)) if v.is_empty())
+        );
     }
 }

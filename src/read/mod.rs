@@ -66,9 +66,26 @@ pub struct RawFeature {
     pub props: Vec<(String, Option<String>)>,
     /// Geometry in JGD2011 lon/lat.
     pub geometry: Option<Geometry<f64>>,
+    /// The first `derived` properties were added by a column mapping (the clerk's reading of
+    /// the file's cells); they are looked up first and are not part of [`Self::raw_json`].
+    pub derived: usize,
 }
 
 impl RawFeature {
+    /// Put `cells` in front of the record's own, as derived cells.
+    pub fn prepend_derived(&mut self, cells: Vec<(String, Option<String>)>) {
+        let n = cells.len();
+        self.props.splice(0..0, cells);
+        self.derived += n;
+    }
+
+    /// Names of the derived cells (standard columns a mapping filled).
+    pub fn derived_keys(&self) -> impl Iterator<Item = &str> {
+        self.props[..self.derived.min(self.props.len())]
+            .iter()
+            .map(|(k, _)| k.as_str())
+    }
+
     /// The value of `key` (exact header name), None when absent or empty.
     /// Header names are compared after NFKC, so `名称_英字` matches a header written `名称＿英字`.
     pub fn get(&self, key: &str) -> Option<&str> {
@@ -99,8 +116,8 @@ impl RawFeature {
 
     /// The properties as a JSON object, kept as `raw` so nothing the city sent is lost.
     pub fn raw_json(&self) -> String {
-        let m: serde_json::Map<String, serde_json::Value> = self
-            .props
+        let m: serde_json::Map<String, serde_json::Value> = self.props
+            [self.derived.min(self.props.len())..]
             .iter()
             .map(|(k, v)| {
                 (

@@ -122,6 +122,7 @@ pub fn read(
                 loc,
                 props,
                 geometry,
+                derived: 0,
             },
             report,
         );

@@ -1,0 +1,522 @@
+//! Randomised testing of every file parser a clerk's upload reaches (CSV in UTF-8 and CP932,
+//! GeoJSON, zipped and loose Shapefile with DBF and .prj), each followed by its dataset's
+//! normaliser, as an upload is. A mutational fuzzer: valid seed files written by our own
+//! code, then bytes flipped, inserted, deleted, duplicated and spliced, plus structured attack
+//! inputs. For every input: no panic, and the memory the parse holds at its peak stays within
+//! ten times the input's size (plus a fixed allowance for PROJ and the readers' buffers).
+//!
+//! `cargo test --test fuzz` runs a short fixed-seed pass (what CI runs); `scripts/fuzz` runs
+//! each target for a set time with a fresh seed (`FUZZ_SECS`, `FUZZ_SEED`).
+//! (`cargo fuzz` needs a nightly toolchain, which cannot be installed here.)
+
+use machimap::dataset::DatasetId;
+use machimap::report::Report;
+use machimap::shp::{self, DbfField, DbfFieldKind, DbfValue, OutEncoding};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// Counts live heap bytes and their peak, so each input's memory can be checked.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(l) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(l.size(), Ordering::Relaxed) + l.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) };
+        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        let q = unsafe { System.realloc(p, l, new) };
+        if !q.is_null() {
+            if new > l.size() {
+                let now = LIVE.fetch_add(new - l.size(), Ordering::Relaxed) + new - l.size();
+                PEAK.fetch_max(now, Ordering::Relaxed);
+            } else {
+                LIVE.fetch_sub(l.size() - new, Ordering::Relaxed);
+            }
+        }
+        q
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Fixed allowance per parse: PROJ's context and proj.db, the readers' buffers.
+const FIXED_ALLOWANCE: usize = 16 << 20;
+
+/// One fuzz target: seed files of one format, the dataset whose normaliser follows.
+struct Target {
+    name: &'static str,
+    ext: &'static str,
+    dataset: DatasetId,
+    seeds: Vec<Vec<u8>>,
+    /// Most bytes held per input byte beyond the fixed allowance: 10 for the streaming
+    /// readers; shelters wait whole for their merge across files (bounded in count by
+    /// `kinds::shelters::MAX_RECORDS`), so a list of minimal rows holds more per byte.
+    budget: usize,
+}
+
+/// What one run found.
+#[derive(Default, Debug)]
+struct Stats {
+    inputs: u64,
+    panics: Vec<String>,
+    worst_ratio: f64,
+    over_budget: Vec<String>,
+}
+
+fn parse_once(path: &Path, name: &str, dataset: DatasetId) {
+    let mut report = Report::new(name);
+    let mut norm = machimap::kinds::normalizer(dataset, Default::default());
+    let mut rows = 0u64;
+    let r = machimap::read::read(path, name, None, &mut report, &mut |src, f, rep| {
+        norm.feature(src, f, rep, &mut |_| rows += 1);
+    });
+    if r.is_ok() {
+        norm.finish(&mut report, &mut |_| rows += 1);
+    }
+    std::hint::black_box((rows, report.errors));
+}
+
+/// Parse `bytes` as a file of `t`, checking for panics and memory. Loose Shapefiles write
+/// their sibling files next to `.shp`.
+fn check(t: &Target, dir: &Path, files: &[(&str, &[u8])], st: &mut Stats) {
+    let mut main: Option<PathBuf> = None;
+    let mut total = 0usize;
+    for (ext, bytes) in files {
+        let p = dir.join(format!("in.{ext}"));
+        std::fs::write(&p, bytes).expect("write input");
+        total += bytes.len();
+        if main.is_none() {
+            main = Some(p);
+        }
+    }
+    let Some(path) = main else { return };
+    let base = LIVE.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        parse_once(&path, "in", t.dataset)
+    }));
+    let held = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+    st.inputs += 1;
+    if let Err(e) = res {
+        let msg = e
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        let keep = dir.join(format!("panic-{}.{}", st.panics.len(), t.ext));
+        let _ = std::fs::copy(&path, &keep);
+        st.panics.push(format!(
+            "{}: {msg} (input kept at {})",
+            t.name,
+            keep.display()
+        ));
+    }
+    let ratio = held.saturating_sub(FIXED_ALLOWANCE) as f64 / total.max(1) as f64;
+    st.worst_ratio = st.worst_ratio.max(ratio);
+    if held > FIXED_ALLOWANCE + t.budget * total {
+        let keep = dir.join(format!("memory-{}.{}", st.over_budget.len(), t.ext));
+        let _ = std::fs::copy(&path, &keep);
+        st.over_budget.push(format!(
+            "{}: {total} bytes held {held} bytes (input kept at {})",
+            t.name,
+            keep.display()
+        ));
+    }
+}
+
+/// One random change to `b`.
+fn mutate(rng: &mut StdRng, b: &mut Vec<u8>, seeds: &[Vec<u8>]) {
+    const INTERESTING: &[&[u8]] = &[
+        b"\"",
+        b",",
+        b"\n",
+        b"\r\n",
+        b"[",
+        b"]",
+        b"{",
+        b"}",
+        b"-1",
+        b"1e308",
+        b"NaN",
+        b"\xff\xff\xff\xff",
+        b"\x00\x00\x00\x00",
+        b"\xef\xbb\xbf",
+        b"\x82\xa0",
+        b"\xe3\x81",
+        b"99999999999999999999",
+        b"\"coordinates\":[[[",
+        b"null",
+    ];
+    let n = b.len();
+    match rng.gen_range(0..7) {
+        0 if n > 0 => {
+            let i = rng.gen_range(0..n);
+            b[i] ^= 1 << rng.gen_range(0..8);
+        }
+        1 if n > 0 => {
+            let i = rng.gen_range(0..n);
+            b[i] = rng.gen();
+        }
+        2 => {
+            let i = rng.gen_range(0..=n);
+            let s = INTERESTING[rng.gen_range(0..INTERESTING.len())];
+            b.splice(i..i, s.iter().copied());
+        }
+        3 if n > 1 => {
+            let i = rng.gen_range(0..n);
+            let len = rng.gen_range(1..=(n - i).min(64));
+            b.drain(i..i + len);
+        }
+        4 if n > 1 => {
+            // Duplicate a slice (repeated records, nested arrays).
+            let i = rng.gen_range(0..n);
+            let len = rng.gen_range(1..=(n - i).min(256));
+            let piece: Vec<u8> = b[i..i + len].to_vec();
+            let at = rng.gen_range(0..=n);
+            for _ in 0..rng.gen_range(1..8) {
+                b.splice(at..at, piece.iter().copied());
+            }
+        }
+        5 if !seeds.is_empty() => {
+            // Splice in part of another seed.
+            let o = &seeds[rng.gen_range(0..seeds.len())];
+            if !o.is_empty() && n > 0 {
+                let i = rng.gen_range(0..o.len());
+                let at = rng.gen_range(0..n);
+                b.truncate(at);
+                b.extend_from_slice(&o[i..]);
+            }
+        }
+        _ if n > 4 => {
+            // Overwrite a 4-byte little-endian integer (Shapefile/DBF lengths and counts).
+            let i = rng.gen_range(0..n - 4);
+            let v: u32 = match rng.gen_range(0..4) {
+                0 => 0,
+                1 => u32::MAX,
+                2 => rng.gen_range(0..1 << 20),
+                _ => rng.gen(),
+            };
+            b[i..i + 4].copy_from_slice(&v.to_le_bytes());
+        }
+        _ => b.push(rng.gen()),
+    }
+}
+
+fn sjis(s: &str) -> Vec<u8> {
+    encoding_rs::SHIFT_JIS.encode(s).0.into_owned()
+}
+
+fn csv_seeds() -> Vec<Vec<u8>> {
+    let g3 = "全国地方公共団体コード,ID,名称,名称_カナ,所在地_連結表記,緯度,経度,災害種別_洪水,災害種別_津波,指定避難所との重複,想定収容人数\r\n\
+339997,A1,桜台小学校,サクラダイ,架空市桜台1-2-3,34.661234,133.921234,1,,1,\"50,700 \"\r\n\
+339997,A2,川端公園,カワバタ,架空市川端2-1,34.65,133.91,○,△,,16人\r\n";
+    let list = "施設名,所在地,開設される災害の種類（地震・津波）,開設される災害の種類（風水害）,緯度,経度\n\
+東中学校,架空市東町3-1,○,,34.6612,133.9301\n";
+    vec![g3.as_bytes().to_vec(), sjis(g3), sjis(list)]
+}
+
+fn geojson_seeds() -> Vec<Vec<u8>> {
+    let mut polys = String::from("{\"type\":\"FeatureCollection\",\"features\":[");
+    for i in 0..50 {
+        let x = 133.9 + i as f64 * 0.001;
+        if i > 0 {
+            polys.push(',');
+        }
+        polys.push_str(&format!(
+            "{{\"type\":\"Feature\",\"properties\":{{\"A31a_201\":\"85053000{i}\",\"A31a_205\":{},\"river\":\"旭川\"}},\
+             \"geometry\":{{\"type\":\"Polygon\",\"coordinates\":[[[{x},34.6],[{},34.6],[{},34.601],[{x},34.601],[{x},34.6]]]}}}}",
+            1 + i % 5,
+            x + 0.001,
+            x + 0.001
+        ));
+    }
+    polys.push_str("]}");
+    let points = "{\"type\":\"FeatureCollection\",\"crs\":{\"type\":\"name\",\"properties\":{\"name\":\"urn:ogc:def:crs:EPSG::6668\"}},\
+\"features\":[{\"type\":\"Feature\",\"properties\":{\"NAME\":\"北公園\",\"ITEM004\":\"1\"},\"geometry\":{\"type\":\"Point\",\"coordinates\":[133.93,34.6,0]}}]}";
+    vec![polys.into_bytes(), points.as_bytes().to_vec()]
+}
+
+/// A zipped Shapefile of wards in plane zone V (CP932 DBF with its language driver byte).
+fn shapefile_zip(dir: &Path) -> Vec<u8> {
+    let sq = |x: f64, y: f64| -> geo::Geometry<f64> {
+        geo::Geometry::Polygon(geo::Polygon::new(
+            geo::LineString::from(vec![
+                (x, y),
+                (x + 500.0, y),
+                (x + 500.0, y + 500.0),
+                (x, y + 500.0),
+                (x, y),
+            ]),
+            vec![],
+        ))
+    };
+    let fields = vec![
+        DbfField::new("KEY_CODE", DbfFieldKind::Character, 11, 0),
+        DbfField::new("PREF", DbfFieldKind::Character, 2, 0),
+        DbfField::new("CITY", DbfFieldKind::Character, 3, 0),
+        DbfField::new("S_NAME", DbfFieldKind::Character, 40, 0),
+        DbfField::new("JINKO", DbfFieldKind::Numeric, 9, 0),
+    ];
+    let rec = |k: &str, n: &str, p: i64| {
+        vec![
+            DbfValue::Text(k.into()),
+            DbfValue::Text("33".into()),
+            DbfValue::Text("999".into()),
+            DbfValue::Text(n.into()),
+            DbfValue::Int(p),
+        ]
+    };
+    let prj = r#"PROJCS["JGD_2011_Japan_Zone_5",GEOGCS["GCS_JGD_2011",DATUM["D_JGD_2011",SPHEROID["GRS_1980",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["False_Easting",0.0],PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",134.3333333333333],PARAMETER["Scale_Factor",0.9999],PARAMETER["Latitude_Of_Origin",36.0],UNIT["Meter",1.0]]"#;
+    let zip = dir.join("seed.zip");
+    shp::write_zip(
+        &zip,
+        "r2ka33999",
+        &[sq(-40000.0, -150000.0), sq(-39000.0, -150000.0)],
+        &fields,
+        &[
+            rec("33999000101", "桜台一丁目", 120),
+            rec("33999000102", "桜台二丁目", 80),
+        ],
+        Some(prj),
+        OutEncoding::Cp932 {
+            ldid: true,
+            cpg: false,
+        },
+    )
+    .expect("write shapefile");
+    std::fs::read(&zip).expect("read seed zip")
+}
+
+/// The members of a zip, by extension.
+fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("seed zip");
+    let mut out = Vec::new();
+    for i in 0..z.len() {
+        let mut f = z.by_index(i).expect("member");
+        let ext = f
+            .name()
+            .rsplit('.')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let mut b = Vec::new();
+        f.read_to_end(&mut b).expect("member bytes");
+        out.push((ext, b));
+    }
+    out
+}
+
+/// Inputs built to make a parser hold much more than it reads.
+fn attacks() -> Vec<(&'static str, DatasetId, usize, Vec<u8>)> {
+    let n = 300_000;
+    let geo = |coords: String| {
+        format!(
+            "{{\"type\":\"FeatureCollection\",\"features\":[{{\"type\":\"Feature\",\"properties\":{{}},\
+             \"geometry\":{{\"type\":\"MultiPolygon\",\"coordinates\":{coords}}}}}]}}"
+        )
+        .into_bytes()
+    };
+    vec![
+        (
+            "geojson",
+            DatasetId::Flood,
+            10,
+            geo(format!("[{}[]]", "[],".repeat(n))),
+        ),
+        (
+            "geojson",
+            DatasetId::Flood,
+            10,
+            geo(format!("[{}[[[0,0]]]]", "[[[0,0]]],".repeat(n))),
+        ),
+        (
+            "geojson",
+            DatasetId::Flood,
+            10,
+            geo(format!("[[[{}[0,0]]]]", "[0,0],".repeat(n))),
+        ),
+        (
+            "csv",
+            DatasetId::Shelters,
+            10,
+            format!("{}名称\n{}x\n", "a,".repeat(200_000), ",".repeat(200_000)).into_bytes(),
+        ),
+        (
+            "csv",
+            DatasetId::Shelters,
+            32,
+            // Many rows, each buffered for the merge across files: a realistic row width.
+            format!(
+                "ID,名称,所在地_連結表記,緯度,経度,災害種別_洪水,災害種別_津波,想定収容人数,電話番号\n{}",
+                (0..50_000)
+                    .map(|i| format!("A{i},桜台小学校{i},架空市桜台1-2-3,34.6,133.9,1,,350,086-000-0000\n"))
+                    .collect::<String>()
+            )
+            .into_bytes(),
+        ),
+    ]
+}
+
+fn run(secs: Option<f64>, iterations: u64, seed: u64) -> Stats {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut st = Stats::default();
+    let mut rng = StdRng::seed_from_u64(seed);
+    // Warm up PROJ and the readers once, outside the measured inputs.
+    for t in targets(dir.path()) {
+        for s in &t.seeds {
+            check(&t, dir.path(), &[(t.ext, s)], &mut Stats::default());
+        }
+    }
+    for (i, (ext, ds, budget, bytes)) in attacks().into_iter().enumerate() {
+        let t = Target {
+            name: "attack",
+            ext,
+            dataset: ds,
+            seeds: vec![],
+            budget,
+        };
+        let t0 = Instant::now();
+        let before = st.worst_ratio;
+        st.worst_ratio = 0.0;
+        check(&t, dir.path(), &[(ext, &bytes)], &mut st);
+        println!(
+            "attack {i} ({ext}, {} bytes): {:.1} s, held/size beyond the allowance {:.2}",
+            bytes.len(),
+            t0.elapsed().as_secs_f64(),
+            st.worst_ratio
+        );
+        st.worst_ratio = st.worst_ratio.max(before);
+    }
+    let shp_members = unzip(&shapefile_zip(dir.path()));
+    for t in targets(dir.path()) {
+        let start = Instant::now();
+        let mut i = 0u64;
+        loop {
+            match secs {
+                Some(s) if start.elapsed() >= Duration::from_secs_f64(s) => break,
+                None if i >= iterations => break,
+                _ => {}
+            }
+            i += 1;
+            let mut b = t.seeds[rng.gen_range(0..t.seeds.len())].clone();
+            for _ in 0..rng.gen_range(1..6) {
+                mutate(&mut rng, &mut b, &t.seeds);
+            }
+            check(&t, dir.path(), &[(t.ext, &b)], &mut st);
+        }
+        println!("{}: {i} inputs", t.name);
+    }
+    // Loose Shapefile: one of .shp/.shx/.dbf/.prj changed at a time.
+    let start = Instant::now();
+    let mut i = 0u64;
+    let t = Target {
+        name: "shapefile-loose",
+        ext: "shp",
+        dataset: DatasetId::Wards,
+        seeds: vec![],
+        budget: 10,
+    };
+    loop {
+        match secs {
+            Some(s) if start.elapsed() >= Duration::from_secs_f64(s) => break,
+            None if i >= iterations => break,
+            _ => {}
+        }
+        i += 1;
+        let which = rng.gen_range(0..shp_members.len());
+        let mut files: Vec<(String, Vec<u8>)> = shp_members.clone();
+        for _ in 0..rng.gen_range(1..4) {
+            mutate(&mut rng, &mut files[which].1, &[]);
+        }
+        // .shp first: it is the path read.
+        files.sort_by_key(|(e, _)| e != "shp");
+        let refs: Vec<(&str, &[u8])> = files
+            .iter()
+            .map(|(e, b)| (e.as_str(), b.as_slice()))
+            .collect();
+        check(&t, dir.path(), &refs, &mut st);
+    }
+    println!("shapefile-loose: {i} inputs");
+    if !st.panics.is_empty() || !st.over_budget.is_empty() {
+        // Keep the inputs that failed for a look.
+        let kept = dir.keep();
+        println!("failing inputs kept in {}", kept.display());
+    }
+    st
+}
+
+fn targets(dir: &Path) -> Vec<Target> {
+    vec![
+        Target {
+            name: "csv",
+            ext: "csv",
+            dataset: DatasetId::Shelters,
+            seeds: csv_seeds(),
+            budget: 32,
+        },
+        Target {
+            name: "geojson",
+            ext: "geojson",
+            dataset: DatasetId::Flood,
+            seeds: geojson_seeds(),
+            budget: 10,
+        },
+        Target {
+            name: "shapefile-zip",
+            ext: "zip",
+            dataset: DatasetId::Wards,
+            seeds: vec![shapefile_zip(dir)],
+            budget: 10,
+        },
+    ]
+}
+
+#[test]
+fn parsers_survive_mutated_and_hostile_files() {
+    let secs = std::env::var("FUZZ_SECS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok());
+    let seed = std::env::var("FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20261202);
+    let iterations = std::env::var("FUZZ_ITERATIONS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
+    // Quiet: the expected panics of a bug are caught and listed, not printed one by one.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let st = run(secs, iterations, seed);
+    std::panic::set_hook(hook);
+    println!(
+        "fuzz seed {seed}: {} inputs, {} panics, {} over the memory budget, worst held/size beyond the fixed allowance {:.2}",
+        st.inputs,
+        st.panics.len(),
+        st.over_budget.len(),
+        st.worst_ratio
+    );
+    assert!(st.panics.is_empty(), "panics:\n{}", st.panics.join("\n"));
+    assert!(
+        st.over_budget.is_empty(),
+        "over budget:\n{}",
+        st.over_budget.join("\n")
+    );
+}
