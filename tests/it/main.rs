@@ -12,6 +12,7 @@ mod kill;
 mod ogc;
 mod openapi;
 mod pmtiles;
+mod real_layouts;
 mod replicas;
 mod reproject;
 mod risk;
