@@ -73,6 +73,10 @@ codes! {
     CRS_APPROXIMATE, Warning, "旧日本測地系からの変換は3パラメータによる近似です（数m程度の誤差）", "Tokyo datum converted with a 3-parameter shift: approximate (metres)";
     CRS_ASSUMED, Warning, "座標参照系の指定がないため既定の系とみなしました", "No coordinate reference system given; assumed the default";
     DUPLICATE_FEATURE_SKIPPED, Warning, "同一の行が重複していたので1件にしました", "Skipped an exact duplicate record";
+    CODE_MISSING_KEPT, Warning, "コードのない区域（所属未定地など）をコードなしで取り込みました", "Kept an area that has no code (e.g. 所属未定地) without a code";
+    NAME_MISSING, Warning, "名称が空欄のため、名称なしで取り込みました", "The name is empty; the area was kept without a name";
+    DEPTH_UNKNOWN, Warning, "浸水深が分からないため、浸水深「不明」の区域として取り込みました", "The depth is unknown: the zone was kept with depth unknown";
+    VALUE_UNREAD_KEPT, Warning, "値の意味を判定できないため「不明」として取り込み、元の値はrawに残しました", "Could not tell what the value means: stored as unknown, the original value kept in raw";
     ENCODING_INVALID, Error, "文字コードを判定できません（UTF-8でもShift_JISでもありません）", "Cannot decode the text: neither UTF-8 nor Shift_JIS (CP932)";
     CSV_MALFORMED, Error, "CSVの形式が壊れています", "Malformed CSV";
     HEADER_ALIASED, Info, "見出しを標準の列名に読み替えました（見出し → 列名）", "Read variant headers as the standard columns (header → column)";

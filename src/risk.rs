@@ -212,13 +212,20 @@ fn zone_of(f: &Feature, l: &Layer) -> Zone {
     }
 }
 
-/// Severity for ordering zones: deeper water, red before yellow.
+/// Severity for ordering zones: deeper water, red before yellow. A zone of unknown depth comes
+/// after every zone of known depth, so a known depth is what the sentence says when there is one.
 fn severity(z: &Zone) -> f64 {
     match z.zone_class {
         Some(2 | 4) => 100.0,
         Some(_) => 50.0,
+        None if depth_unknown(z) => 0.0,
         None => z.depth_max_m.unwrap_or(1000.0) + z.depth_min_m.unwrap_or(0.0),
     }
+}
+
+/// The zone says nothing about depth (a generic file without a depth column).
+fn depth_unknown(z: &Zone) -> bool {
+    z.depth_min_m.is_none() && z.depth_max_m.is_none()
 }
 
 fn stock_summary(snap: &Snapshot, shelter_fid: i64) -> StockSummary {
@@ -356,42 +363,73 @@ fn message(h: DatasetId, zones: &[Zone], shelters: &[ShelterHit], lang: Lang) ->
     };
     let go = shelter_names(shelters, lang);
     let band = band_text(worst, lang);
+    let known = !depth_unknown(worst);
+    // "{band}の浸水" / "{band} of water" / "水が {band} ぐらい 来ます", or their depth-unknown forms.
+    let water_ja = if known {
+        format!("{band}の浸水")
+    } else {
+        "浸水（浸水深は不明）".to_string()
+    };
+    let water_en = if known {
+        format!("{band} of water")
+    } else {
+        "water of unknown depth".to_string()
+    };
+    let water_easy = if known {
+        format!("{band} ぐらい 来ます")
+    } else {
+        "来ます（どのくらい 深いかは わかりません）".to_string()
+    };
     match (h, lang) {
         (DatasetId::Flood, Lang::Ja) => {
             let deep = worst.depth_min_m.unwrap_or(0.0) >= 3.0;
-            let how = if deep {
+            let how = if !known {
+                "浸水の深さは分かりません。避難指示（警戒レベル4）が出たら"
+            } else if deep {
                 "2階まで水につかるおそれがあり、家にとどまるのは危険です。避難指示（警戒レベル4）が出たら、または出る前に明るいうちに"
             } else if worst.depth_min_m.unwrap_or(0.0) >= 0.5 {
                 "1階の床上まで水につかるおそれがあります。避難指示（警戒レベル4）が出たら"
             } else {
                 "床下まで水につかるおそれがあります。避難指示が出たら、または2階など高い所へ移る準備をしたうえで"
             };
-            format!("洪水のとき、この地点は{band}の浸水が想定されています（{}）。{how}{}へ避難してください。", worst.scenario.clone().unwrap_or_default(), if go.is_empty() { "浸水しない避難場所".into() } else { go })
+            let scenario = worst.scenario.as_ref().map(|s| format!("（{s}）")).unwrap_or_default();
+            format!("洪水のとき、この地点は{water_ja}が想定されています{scenario}。{how}{}へ避難してください。", if go.is_empty() { "浸水しない避難場所".into() } else { go })
         }
         (DatasetId::Flood, Lang::En) => format!(
-            "In a flood this point may be under {band} of water ({}). {} When an evacuation order (alert level 4) is issued, go to {}.",
+            "In a flood this point may be under {water_en} ({}). {} When an evacuation order (alert level 4) is issued, go to {}.",
             scenario_en(worst.scenario.as_deref()),
             if worst.depth_min_m.unwrap_or(0.0) >= 3.0 { "The second floor may be flooded, so staying at home is dangerous." } else { "" },
             if go.is_empty() { "a shelter outside the flood zone".into() } else { go }
         ),
         (DatasetId::Flood, Lang::Easy) => format!(
-            "大雨の とき、ここは 水が {band} ぐらい 来ます。「ひなん しじ」が 出たら、{}へ にげて ください。",
+            "大雨の とき、ここは 水が {water_easy}。「ひなん しじ」が 出たら、{}へ にげて ください。",
             if go.is_empty() { "水が 来ない ひなんじょ".into() } else { go }
         ),
         (DatasetId::Landslide, Lang::Ja) => {
             let red = matches!(worst.zone_class, Some(2 | 4));
             let pending = matches!(worst.zone_class, Some(3 | 4));
+            let zone = if worst.zone_class.is_none() {
+                "のおそれがある区域（区域区分は不明）".to_string()
+            } else {
+                format!(
+                    "{}警戒区域{}",
+                    if red { "特別" } else { "" },
+                    if pending { "（指定前・基礎調査結果の公表済み）" } else { "" }
+                )
+            };
             format!(
-                "この地点は土砂災害{}警戒区域{}です。大雨のとき、高齢者等避難（警戒レベル3）で高齢の方などは、避難指示（警戒レベル4）で全員、区域の外の{}へ避難してください。",
-                if red { "特別" } else { "" },
-                if pending { "（指定前・基礎調査結果の公表済み）" } else { "" },
+                "この地点は土砂災害{zone}です。大雨のとき、高齢者等避難（警戒レベル3）で高齢の方などは、避難指示（警戒レベル4）で全員、区域の外の{}へ避難してください。",
                 if go.is_empty() { "安全な場所".into() } else { go }
             )
         }
         (DatasetId::Landslide, Lang::En) => format!(
-            "This point is in a {}landslide hazard zone{}. In heavy rain, older people should leave at alert level 3 and everyone at level 4, to {} outside the zone.",
+            "This point is in a {}landslide hazard {}. In heavy rain, older people should leave at alert level 3 and everyone at level 4, to {} outside the zone.",
             if matches!(worst.zone_class, Some(2 | 4)) { "special (red) " } else { "" },
-            if matches!(worst.zone_class, Some(3 | 4)) { " (surveyed, not yet designated)" } else { "" },
+            match worst.zone_class {
+                None => "area (zone class unknown)",
+                Some(3 | 4) => "zone (surveyed, not yet designated)",
+                Some(_) => "zone",
+            },
             if go.is_empty() { "a safe place".into() } else { go }
         ),
         (DatasetId::Landslide, Lang::Easy) => format!(
@@ -399,27 +437,27 @@ fn message(h: DatasetId, zones: &[Zone], shelters: &[ShelterHit], lang: Lang) ->
             if go.is_empty() { "あんぜんな ばしょ".into() } else { go }
         ),
         (DatasetId::Tsunami, Lang::Ja) => format!(
-            "この地点は津波で{band}の浸水が想定されています。強い揺れや長い揺れを感じたら、警報を待たずにすぐ{}や高台へ避難してください。",
+            "この地点は津波で{water_ja}が想定されています。強い揺れや長い揺れを感じたら、警報を待たずにすぐ{}や高台へ避難してください。",
             if go.is_empty() { "津波避難ビル".into() } else { go }
         ),
         (DatasetId::Tsunami, Lang::En) => format!(
-            "A tsunami may flood this point with {band} of water. If you feel strong or long shaking, do not wait for a warning: go at once to {} or high ground.",
+            "A tsunami may flood this point with {water_en}. If you feel strong or long shaking, do not wait for a warning: go at once to {} or high ground.",
             if go.is_empty() { "a tsunami evacuation building".into() } else { go }
         ),
         (DatasetId::Tsunami, Lang::Easy) => format!(
-            "つなみが 来ると、ここは 水が {band} ぐらい 来ます。大きく ゆれたら すぐに {}や たかい ところへ にげて ください。",
+            "つなみが 来ると、ここは 水が {water_easy}。大きく ゆれたら すぐに {}や たかい ところへ にげて ください。",
             if go.is_empty() { "たかい たてもの".into() } else { go }
         ),
         (DatasetId::StormSurge, Lang::Ja) => format!(
-            "この地点は高潮で{band}の浸水が想定されています。台風が近づくときは、早めに{}へ避難してください。",
+            "この地点は高潮で{water_ja}が想定されています。台風が近づくときは、早めに{}へ避難してください。",
             if go.is_empty() { "浸水しない避難場所".into() } else { go }
         ),
         (DatasetId::StormSurge, Lang::En) => format!(
-            "A storm surge may flood this point with {band} of water. When a typhoon approaches, leave early for {}.",
+            "A storm surge may flood this point with {water_en}. When a typhoon approaches, leave early for {}.",
             if go.is_empty() { "a shelter outside the zone".into() } else { go }
         ),
         (DatasetId::StormSurge, Lang::Easy) => format!(
-            "台風の とき、ここは 海の 水が {band} ぐらい 来ます。はやめに {}へ にげて ください。",
+            "台風の とき、ここは 海の 水が {water_easy}。はやめに {}へ にげて ください。",
             if go.is_empty() { "水が 来ない ひなんじょ".into() } else { go }
         ),
         _ => String::new(),
@@ -566,5 +604,81 @@ mod tests {
         assert!(easy.contains("にげて"), "{easy}");
         let none = message(DatasetId::Tsunami, &[], &[], Lang::Ja);
         assert!(none.contains("入っていません"));
+    }
+
+    fn zone(min: Option<f64>, max: Option<f64>, zone_class: Option<i64>) -> Zone {
+        Zone {
+            fid: 1,
+            scenario: None,
+            depth_min_m: min,
+            depth_max_m: max,
+            depth_label: None,
+            depth_rank: None,
+            phenomenon: None,
+            zone_class,
+            river_name: None,
+        }
+    }
+
+    #[test]
+    fn unknown_depth_is_said_in_three_languages() {
+        let z = zone(None, None, None);
+        for h in [DatasetId::Flood, DatasetId::Tsunami, DatasetId::StormSurge] {
+            let ja = message(h, std::slice::from_ref(&z), &[], Lang::Ja);
+            assert!(ja.contains("浸水深は不明"), "{ja}");
+            assert!(
+                !ja.contains("床下") && !ja.contains("（）") && !ja.contains("の浸水が"),
+                "{ja}"
+            );
+            let en = message(h, std::slice::from_ref(&z), &[], Lang::En);
+            assert!(en.contains("unknown depth"), "{en}");
+            assert!(
+                !en.contains("under  of") && !en.contains("with  of"),
+                "{en}"
+            );
+            let easy = message(h, std::slice::from_ref(&z), &[], Lang::Easy);
+            assert!(easy.contains("わかりません"), "{easy}");
+            assert!(!easy.contains("ぐらい"), "{easy}");
+        }
+        // A known depth is said even when a zone of unknown depth also holds the point.
+        let mut zs = [z.clone(), zone(Some(0.5), Some(3.0), None)];
+        zs.sort_by(|a, b| severity(b).total_cmp(&severity(a)));
+        let ja = message(DatasetId::Flood, &zs, &[], Lang::Ja);
+        assert!(
+            ja.contains("0.5m以上3m未満") && !ja.contains("不明"),
+            "{ja}"
+        );
+        // An open-ended band is not "unknown".
+        let ja = message(
+            DatasetId::Tsunami,
+            &[zone(Some(20.0), None, None)],
+            &[],
+            Lang::Ja,
+        );
+        assert!(ja.contains("20m以上の浸水"), "{ja}");
+    }
+
+    #[test]
+    fn landslide_zone_of_unknown_class() {
+        let z = zone(None, None, None);
+        let ja = message(
+            DatasetId::Landslide,
+            std::slice::from_ref(&z),
+            &[],
+            Lang::Ja,
+        );
+        assert!(
+            ja.contains("区域区分は不明") && !ja.contains("警戒区域です"),
+            "{ja}"
+        );
+        let en = message(DatasetId::Landslide, &[z], &[], Lang::En);
+        assert!(en.contains("zone class unknown"), "{en}");
+        let ja = message(
+            DatasetId::Landslide,
+            &[zone(None, None, Some(2))],
+            &[],
+            Lang::Ja,
+        );
+        assert!(ja.contains("土砂災害特別警戒区域です"), "{ja}");
     }
 }

@@ -312,6 +312,33 @@ pub fn lg_code(s: &str) -> LgCode {
     }
 }
 
+/// Read a column that holds the 5-digit 全国地方公共団体コード *without* check digit by definition
+/// (KSJ N03 `N03_007`, e-Stat `PREF`+`CITY`). Unlike [`lg_code`], a 5-digit value is never taken
+/// for a 6-digit code that lost its leading zero: `13102` is 中央区 (131024), not `013102`.
+/// Four digits are a code of prefectures 01–09 that lost its zero (`1101` → `011011`); six
+/// digits are accepted when their check digit is right (some conversions add it).
+pub fn lg_code5(s: &str) -> LgCode {
+    let (n, _) = nfkc(s);
+    let n = n.strip_suffix(".0").unwrap_or(&n).to_string();
+    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return LgCode::Invalid;
+    }
+    let five = match n.len() {
+        5 => n.clone(),
+        4 => format!("0{n}"),
+        6 => return lg_code(&n),
+        _ => return LgCode::Invalid,
+    };
+    if !valid_pref(&five[..2]) {
+        return LgCode::Invalid;
+    }
+    match check_digit(&five) {
+        Some(cd) if n.len() == 4 => LgCode::Ok(format!("{five}{cd}"), LgRepair::ZeroRestored),
+        Some(cd) => LgCode::Ok(format!("{five}{cd}"), LgRepair::CheckDigitAdded),
+        None => LgCode::Invalid,
+    }
+}
+
 fn valid_pref(pp: &str) -> bool {
     matches!(pp.parse::<u8>(), Ok(1..=47))
 }
@@ -445,6 +472,49 @@ mod tests {
             lg_code("111007"),
             LgCode::Ok("111007".into(), LgRepair::None)
         );
+    }
+
+    #[test]
+    fn five_digit_codes_by_definition() {
+        // 13102 and 22101 also read as valid 6-digit codes 013102 / 022101 that lost a zero: the
+        // general reader takes that path, a column that is 5 digits by definition must not.
+        assert_eq!(
+            lg_code("13102"),
+            LgCode::Ok("013102".into(), LgRepair::ZeroRestored)
+        );
+        assert_eq!(
+            lg_code5("13102"),
+            LgCode::Ok("131024".into(), LgRepair::CheckDigitAdded)
+        );
+        assert_eq!(
+            lg_code5("22101"),
+            LgCode::Ok("221015".into(), LgRepair::CheckDigitAdded)
+        );
+        assert_eq!(
+            lg_code5("01101"),
+            LgCode::Ok("011011".into(), LgRepair::CheckDigitAdded)
+        );
+        assert_eq!(
+            lg_code5("1101"),
+            LgCode::Ok("011011".into(), LgRepair::ZeroRestored)
+        );
+        assert_eq!(
+            lg_code5("１３１０２"),
+            LgCode::Ok("131024".into(), LgRepair::CheckDigitAdded)
+        );
+        assert_eq!(
+            lg_code5("131024"),
+            LgCode::Ok("131024".into(), LgRepair::None)
+        );
+        assert_eq!(
+            lg_code5("131020"),
+            LgCode::BadCheckDigit {
+                expected: "131024".into()
+            }
+        );
+        assert_eq!(lg_code5("99101"), LgCode::Invalid);
+        assert_eq!(lg_code5("所属未定"), LgCode::Invalid);
+        assert_eq!(lg_code5("123"), LgCode::Invalid);
     }
 
     #[test]

@@ -49,30 +49,114 @@ pub fn band_label(min: f64, max: Option<f64>) -> String {
     }
 }
 
-/// Parse a free-text depth band as prefectures write them (A40, A49): after NFKC,
-/// `0.3m以上1.0m未満`, `5m以上`, `0.5m未満`, `1.0〜2.0m`, `0.01m以上0.3m未満`.
+/// Parse a free-text depth band as prefectures write them (A40, A49, prefectural systems): after
+/// NFKC, `0.3m以上1.0m未満`, `5m以上`, `0.5m未満`, `1.0〜2.0m`, `0.01m以上0.3m未満`,
+/// `0.3~0.5m未満の区域`, `20.0m以上`, `～0.3m`, `20m～`. Text in brackets (`（1階床上浸水）`) is
+/// a comment and is not read.
 pub fn parse_band(s: &str) -> Option<(f64, Option<f64>)> {
     let (n, _) = crate::text::nfkc(s);
-    let n = n.replace([' ', 'ｍ', 'M'], "m").replace("メートル", "m");
+    let mut plain = String::with_capacity(n.len());
+    let mut depth = 0u32;
+    for ch in n.chars() {
+        match ch {
+            '(' | '[' | '【' | '〔' | '「' => depth += 1,
+            ')' | ']' | '】' | '〕' | '」' => depth = depth.saturating_sub(1),
+            c if depth == 0 => plain.push(c),
+            _ => {}
+        }
+    }
+    let n = plain
+        .replace("メートル", "m")
+        .replace([' ', 'ｍ', 'M'], "m")
+        .replace(['〜', '∼', '~', '～', 'ー', '―', '‐', '-'], "~");
     let mut nums = Vec::new();
+    let mut first_at = None;
+    let mut last_end = 0;
     let mut cur = String::new();
-    for ch in n.chars().chain(std::iter::once(' ')) {
+    for (i, ch) in n.char_indices().chain(std::iter::once((n.len(), ' '))) {
         if ch.is_ascii_digit() || (ch == '.' && !cur.is_empty()) {
+            if cur.is_empty() && first_at.is_none() {
+                first_at = Some(i);
+            }
             cur.push(ch);
         } else if !cur.is_empty() {
             nums.push(cur.parse::<f64>().ok()?);
             cur.clear();
+            last_end = i;
         }
     }
-    let ge = n.contains("以上") || n.contains("超");
+    let ge = n.contains("以上") || n.contains('超');
     let lt = n.contains("未満") || n.contains("以下");
-    let range = n.contains('~') || n.contains('〜') || n.contains('-') || n.contains('～');
+    let tilde = n.contains('~');
+    let lead_tilde = first_at.is_some_and(|i| n[..i].contains('~'));
+    let trail_tilde = n[last_end..].contains('~');
     match (nums.as_slice(), ge, lt) {
-        ([a, b], _, _) if (ge && lt) || range => (a < b).then_some((*a, Some(*b))),
+        ([a, b], _, _) if (ge && lt) || tilde => (a < b).then_some((*a, Some(*b))),
         ([b], false, true) => Some((0.0, Some(*b))),
         ([a], true, false) => Some((*a, None)),
+        ([b], false, false) if lead_tilde && !trail_tilde => Some((0.0, Some(*b))),
+        ([a], false, false) if trail_tilde && !lead_tilde => Some((*a, None)),
         _ => None,
     }
+}
+
+/// The KSJ rank (1–6) whose range holds the whole band, if one does: the detailed breaks of
+/// the national manual (0.3 m, 1.0 m) fall inside ranks 1 and 2.
+pub fn rank_of_band(b: (f64, Option<f64>)) -> Option<i64> {
+    (1..=6).find(|&r| match depth_range(r) {
+        Some((lo, hi)) => {
+            b.0 >= lo
+                && match (hi, b.1) {
+                    (None, _) => true,
+                    (Some(h), Some(x)) => x <= h,
+                    (Some(_), None) => false,
+                }
+        }
+        None => false,
+    })
+}
+
+/// A landslide phenomenon written as text (`急傾斜地の崩壊`, `土石流`, `地滑り`/`地すべり`) or as
+/// the A33 code 1–3.
+pub fn parse_phenomenon(s: &str) -> Option<i64> {
+    let n = crate::text::nfkc(s).0.replace([' ', '\u{3000}'], "");
+    if let Ok(i) = n.parse::<i64>() {
+        return (1..=3).contains(&i).then_some(i);
+    }
+    let has = |p: &str| n.contains(p);
+    let steep = has("急傾斜") || has("がけ崩") || has("崖崩") || has("がけくずれ");
+    let debris = has("土石流");
+    let slide = has("地すべり") || has("地滑") || has("地辷") || has("地スベリ");
+    match (steep, debris, slide) {
+        (true, false, false) => Some(1),
+        (false, true, false) => Some(2),
+        (false, false, true) => Some(3),
+        _ => None,
+    }
+}
+
+/// A landslide zone class written as text (`警戒区域`, `特別警戒区域`, either with `（指定前）` /
+/// `基礎調査` for zones not yet designated, `イエロー`/`レッド`) or as the A33 code 1–4.
+pub fn parse_zone_class(s: &str) -> Option<i64> {
+    let n = crate::text::nfkc(s).0.replace([' ', '\u{3000}'], "");
+    if let Ok(i) = n.parse::<i64>() {
+        return (1..=4).contains(&i).then_some(i);
+    }
+    let lower = n.to_lowercase();
+    let has = |p: &str| n.contains(p);
+    let red = has("特別警戒") || has("レッド") || lower == "red" || lower == "redzone";
+    let yellow =
+        !red && (has("警戒") || has("イエロー") || lower == "yellow" || lower == "yellowzone");
+    if !red && !yellow {
+        return None;
+    }
+    let pending = has("指定前") || has("未指定") || has("基礎調査") || has("指定予定");
+    Some(match (red, pending) {
+        (false, false) => 1,
+        (true, false) => 2,
+        (false, true) => 3,
+        (true, true) => 4,
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,13 +201,114 @@ const A31_KEYS: [[&str; 5]; 2] = [
     ["A31_101", "A31_102", "A31_103", "A31_104", "A31_105"],
     ["A31_201", "A31_202", "A31_203", "A31_204", "A31_205"],
 ];
-const RANK_KEYS: &[&str] = &["depth_rank", "rank", "浸水深ランク", "ランク"];
-const BAND_KEYS: &[&str] = &["depth_band", "depth", "浸水深", "浸水深の区分", "区分"];
-const MIN_KEYS: &[&str] = &["depth_min_m", "depth_min"];
-const MAX_KEYS: &[&str] = &["depth_max_m", "depth_max"];
-const SCEN_KEYS: &[&str] = &["scenario", "想定規模", "シナリオ"];
-const PHEN_KEYS: &[&str] = &["phenomenon", "現象", "現象の種類"];
-const ZONE_KEYS: &[&str] = &["zone_class", "区域区分"];
+// Header aliases of the generic form (prefectural systems, hand-made files). They are compared
+// with the file's headers ignoring ASCII case and full-width forms; the first alias found wins.
+const G_SCENARIO: &[&str] = &["scenario", "想定規模", "シナリオ", "規模", "想定", "kibo"];
+const G_RANK: &[&str] = &[
+    "depth_rank",
+    "rank",
+    "浸水深ランク",
+    "ランク",
+    "浸水ランク",
+    "shinsui_rank",
+];
+const G_MIN: &[&str] = &["depth_min_m", "depth_min", "浸水深_下限", "下限"];
+const G_MAX: &[&str] = &["depth_max_m", "depth_max", "浸水深_上限", "上限"];
+const G_BAND: &[&str] = &[
+    "depth_band",
+    "depth",
+    "浸水深",
+    "浸水深の区分",
+    "浸水深区分",
+    "浸水深の範囲",
+    "浸水深範囲",
+    "浸水深(m)",
+    "最大浸水深",
+    "想定浸水深",
+    "津波浸水深",
+    "高潮浸水深",
+    "浸水の深さ",
+    "浸水ランク区分",
+    "shinsui",
+    "shinsuishin",
+    "shinsui_kubun",
+    "区分",
+    "kubun",
+    "凡例",
+    "hanrei",
+];
+const G_PHENOMENON: &[&str] = &[
+    "phenomenon",
+    "現象",
+    "現象の種類",
+    "現象名",
+    "現象区分",
+    "自然現象",
+    "自然現象の種類",
+    "genshoname",
+    "gensho_name",
+    "gensho",
+    "genshou",
+    "genshouname",
+    "災害種別",
+    "種別",
+];
+const G_ZONE_CLASS: &[&str] = &[
+    "zone_class",
+    "区域区分",
+    "区分",
+    "kubun",
+    "区域種別",
+    "指定区分",
+    "警戒区域区分",
+    "kuiki_kubun",
+    "kuikikubun",
+    "shitei_kubun",
+];
+const G_ZONE_NAME: &[&str] = &[
+    "zone_name",
+    "区域名",
+    "区域名称",
+    "箇所名",
+    "区域番号",
+    "箇所番号",
+    "kuiki_name",
+    "kuikimei",
+    "kasho_name",
+    "kashomei",
+];
+const G_RIVER_NAME: &[&str] = &["river_name", "河川名", "kasen_name", "kasenmei"];
+const G_RIVER_CODE: &[&str] = &["river_code", "河川コード"];
+
+/// The headers of one record, normalised for alias lookup.
+struct Cols<'f> {
+    f: &'f RawFeature,
+    heads: Vec<String>,
+}
+
+impl<'f> Cols<'f> {
+    fn new(f: &'f RawFeature) -> Self {
+        let heads = f
+            .props
+            .iter()
+            .map(|(k, _)| crate::text::nfkc_header(k).to_ascii_lowercase())
+            .collect();
+        Cols { f, heads }
+    }
+
+    /// The column one of `aliases` names, as the file spells it, and its trimmed value (None
+    /// when empty).
+    fn get(&self, aliases: &[&str]) -> Option<(&'f str, Option<&'f str>)> {
+        aliases.iter().find_map(|a| {
+            let i = self.heads.iter().position(|h| h == a)?;
+            let (k, v) = self.f.props.get(i)?;
+            Some((
+                k.as_str(),
+                v.as_deref().map(str::trim).filter(|v| !v.is_empty()),
+            ))
+        })
+    }
+}
 
 fn detect(f: &RawFeature) -> Layout {
     let has_prefix = |p: &str| f.props.iter().any(|(k, _)| k.starts_with(p));
@@ -148,7 +333,8 @@ fn detect(f: &RawFeature) -> Layout {
 /// Normaliser for one hazard dataset. Streams: each feature becomes a row at once.
 pub struct Hazards {
     dataset: DatasetId,
-    reported: Option<Layout>,
+    /// The file and layout last announced in the report.
+    reported: Option<(String, Layout)>,
     wrong_kind_reported: bool,
 }
 
@@ -175,7 +361,7 @@ struct Attrs {
 }
 
 impl Hazards {
-    fn attrs(&self, layout: Layout, c: &mut Cells<'_>) -> Attrs {
+    fn attrs(&self, layout: Layout, c: &mut Cells<'_>, first: bool) -> Attrs {
         let mut a = Attrs {
             scenario: None,
             rank: None,
@@ -285,27 +471,11 @@ impl Hazards {
                 self.band_from_text(c, &[key], &mut a);
             }
             Layout::Generic => {
-                a.scenario = c.text(SCEN_KEYS).map(|s| normalize_scenario(&s));
-                if self.dataset == DatasetId::Landslide {
-                    a.phenomenon = c.int(PHEN_KEYS);
-                    a.zone_class = c.int(ZONE_KEYS);
-                } else if let Some((k, _)) = c.find(RANK_KEYS) {
-                    rank_in(c, k, &mut a);
-                } else if c.find(MIN_KEYS).is_some() {
-                    let min = c.number(MIN_KEYS);
-                    let max = c.number(MAX_KEYS);
-                    a.band = min.map(|m| (m, max));
-                } else if c.find(BAND_KEYS).is_some() {
-                    self.band_from_text(c, BAND_KEYS, &mut a);
-                } else {
-                    c.report(issue(code::COLUMN_MISSING).expected(
-                        "depth_rank（1〜6）、depth_min_m/depth_max_m、または浸水深の区分の列",
-                        "depth_rank (1–6), depth_min_m/depth_max_m, or a depth band column",
-                    ));
-                }
+                self.generic(c, &mut a, first);
+                return a;
             }
         }
-        if self.dataset == DatasetId::Landslide {
+        if layout == Layout::A33 {
             if let Some(p) = a.phenomenon {
                 if !(1..=3).contains(&p) {
                     c.report(
@@ -357,7 +527,8 @@ impl Hazards {
 
     fn band_from_text(&self, c: &mut Cells<'_>, keys: &[&'static str], a: &mut Attrs) {
         match c.find(keys) {
-            None => c.report(issue(code::VALUE_REQUIRED).column(keys[0])),
+            // A zone of unknown depth is still a zone.
+            None => c.report(issue(code::DEPTH_UNKNOWN).column(keys[0])),
             Some((k, v)) => match parse_band(&v) {
                 Some(b) => {
                     if crate::text::nfkc(&v).1 {
@@ -381,6 +552,200 @@ impl Hazards {
                 ),
             },
         }
+    }
+}
+
+impl Hazards {
+    /// The generic form: whatever of scenario, depth (rank, bounds or a text band), landslide
+    /// phenomenon and zone class the file has, found by header alias. Nothing here refuses a
+    /// zone: a value that cannot be read is stored as unknown with a warning (the original stays
+    /// in `raw`), and a missing column is said once per file.
+    fn generic(&self, c: &mut Cells<'_>, a: &mut Attrs, first: bool) {
+        let cols = Cols::new(c.f);
+        let file = c.src.file.clone();
+        let once = |c: &mut Cells<'_>, b: crate::report::IssueBuilder| {
+            if first {
+                c.report.push_in(&file, b);
+            }
+        };
+        let unread = |c: &mut Cells<'_>, k: &str, v: Option<&str>, ja: &str, en: &str| {
+            let b = issue(code::VALUE_UNREAD_KEPT).column(k).expected(ja, en);
+            c.report(match v {
+                Some(v) => b.value(v),
+                None => b.detail("空欄", "empty"),
+            });
+        };
+        if let Some((_, Some(v))) = cols.get(G_SCENARIO) {
+            a.scenario = Some(normalize_scenario(v));
+        }
+        if self.dataset == DatasetId::Landslide {
+            const PHEN_JA: &str = "急傾斜地の崩壊・土石流・地滑り（または1〜3）";
+            const PHEN_EN: &str =
+                "急傾斜地の崩壊 (steep slope), 土石流 (debris flow), 地滑り (landslide), or 1–3";
+            match cols.get(G_PHENOMENON) {
+                Some((k, v)) => {
+                    a.phenomenon = v.and_then(parse_phenomenon);
+                    if a.phenomenon.is_none() {
+                        unread(c, k, v, PHEN_JA, PHEN_EN);
+                    }
+                }
+                None => once(
+                    c,
+                    issue(code::VALUE_UNREAD_KEPT)
+                        .column("phenomenon")
+                        .detail(
+                            format!("現象の種類の列がありません（{}）", G_PHENOMENON.join("・")),
+                            format!("no phenomenon column ({})", G_PHENOMENON.join(", ")),
+                        )
+                        .expected(PHEN_JA, PHEN_EN),
+                ),
+            }
+            const ZONE_JA: &str =
+                "警戒区域・特別警戒区域（指定前は「（指定前）」付き）、または1〜4";
+            const ZONE_EN: &str =
+                "警戒区域 (yellow), 特別警戒区域 (red), either marked （指定前） when not yet designated, or 1–4";
+            match cols.get(G_ZONE_CLASS) {
+                Some((k, v)) => {
+                    a.zone_class = v.and_then(parse_zone_class);
+                    if a.zone_class.is_none() {
+                        unread(c, k, v, ZONE_JA, ZONE_EN);
+                    }
+                }
+                None => once(
+                    c,
+                    issue(code::VALUE_UNREAD_KEPT)
+                        .column("zone_class")
+                        .detail(
+                            format!("区域区分の列がありません（{}）", G_ZONE_CLASS.join("・")),
+                            format!("no zone class column ({})", G_ZONE_CLASS.join(", ")),
+                        )
+                        .expected(ZONE_JA, ZONE_EN),
+                ),
+            }
+            a.zone_name = cols
+                .get(G_ZONE_NAME)
+                .and_then(|(_, v)| v)
+                .map(str::to_string);
+            return;
+        }
+        a.river_name = cols
+            .get(G_RIVER_NAME)
+            .and_then(|(_, v)| v)
+            .map(str::to_string);
+        a.river_code = cols
+            .get(G_RIVER_CODE)
+            .and_then(|(_, v)| v)
+            .map(str::to_string);
+        let number = |v: &str| crate::text::parse_number(v).map(|(n, _)| n);
+        if let Some((k, v)) = cols.get(G_RANK) {
+            match v {
+                None => c.report(issue(code::DEPTH_UNKNOWN).column(k)),
+                Some(v) => match number(v)
+                    .filter(|r| r.fract() == 0.0)
+                    .and_then(|r| depth_range(r as i64).map(|b| (r as i64, b)))
+                {
+                    Some((r, b)) => {
+                        a.rank = Some(r);
+                        a.band = Some(b);
+                    }
+                    None => unread(c, k, Some(v), "浸水深ランク1〜6", "water depth rank 1–6"),
+                },
+            }
+        } else if let Some((k, v)) = cols.get(G_MIN) {
+            let max = cols.get(G_MAX);
+            match v {
+                None => c.report(issue(code::DEPTH_UNKNOWN).column(k)),
+                Some(v) => {
+                    let min = number(v).filter(|m| *m >= 0.0);
+                    let upper = match max {
+                        Some((_, Some(x))) => Some(number(x)),
+                        _ => None,
+                    };
+                    match (min, upper) {
+                        (Some(m), None) => a.band = Some((m, None)),
+                        (Some(m), Some(Some(x))) if x > m => a.band = Some((m, Some(x))),
+                        (_, Some(_)) => {
+                            let (mk, mv) = max.unwrap_or((k, None));
+                            unread(
+                                c,
+                                &format!("{k}/{mk}"),
+                                Some(format!("{v} / {}", mv.unwrap_or("")).as_str()),
+                                "下限 < 上限 の数値（m）",
+                                "numbers in metres with lower < upper",
+                            );
+                        }
+                        (None, None) => unread(c, k, Some(v), "数値（m）", "a number of metres"),
+                    }
+                }
+            }
+        } else if let Some((k, v)) = cols.get(G_BAND) {
+            match v {
+                None => c.report(issue(code::DEPTH_UNKNOWN).column(k)),
+                Some(v) => match parse_band(v) {
+                    Some(b) => a.band = Some(b),
+                    None => unread(
+                        c,
+                        k,
+                        Some(v),
+                        "「0.5m以上3.0m未満」「0.3~0.5m未満の区域」「5m以上」「0.3m未満」の形",
+                        "forms like 0.5m以上3.0m未満, 0.3~0.5m未満の区域, 5m以上, 0.3m未満",
+                    ),
+                },
+            }
+        } else {
+            once(
+                c,
+                issue(code::DEPTH_UNKNOWN).detail(
+                    format!(
+                        "浸水深の列がありません（{}・{}・{}など）。全ての区域を浸水深「不明」として取り込みます",
+                        G_RANK[0],
+                        G_MIN[0],
+                        G_BAND[1..4].join("・")
+                    ),
+                    format!(
+                        "no depth column ({}, {}, {}, …); every zone is kept with depth unknown",
+                        G_RANK[0],
+                        G_MIN[0],
+                        G_BAND[1..4].join(", ")
+                    ),
+                ),
+            );
+        }
+        if self.dataset == DatasetId::Flood && a.rank.is_none() {
+            a.rank = a.band.and_then(rank_of_band);
+        }
+    }
+}
+
+/// What the generic form read from which column, for the report.
+fn generic_mapping(d: DatasetId, f: &RawFeature) -> String {
+    let cols = Cols::new(f);
+    let roles: &[(&[&str], &str)] = if d == DatasetId::Landslide {
+        &[
+            (G_SCENARIO, "scenario"),
+            (G_PHENOMENON, "phenomenon"),
+            (G_ZONE_CLASS, "zone_class"),
+            (G_ZONE_NAME, "zone_name"),
+        ]
+    } else {
+        &[
+            (G_SCENARIO, "scenario"),
+            (G_RANK, "depth_rank"),
+            (G_MIN, "depth_min_m"),
+            (G_MAX, "depth_max_m"),
+            (G_BAND, "depth_band"),
+            (G_RIVER_NAME, "river_name"),
+            (G_RIVER_CODE, "river_code"),
+        ]
+    };
+    let found: Vec<String> = roles
+        .iter()
+        .filter_map(|(aliases, role)| cols.get(aliases).map(|(k, _)| format!("{k} → {role}")))
+        .collect();
+    if found.is_empty() {
+        "—".into()
+    } else {
+        found.join(", ")
     }
 }
 
@@ -426,13 +791,24 @@ impl Normalizer for Hazards {
             }
             return;
         }
-        if self.reported != Some(layout) {
-            self.reported = Some(layout);
+        let first = self
+            .reported
+            .as_ref()
+            .is_none_or(|(file, l)| *file != src.file || *l != layout);
+        if first {
+            self.reported = Some((src.file.clone(), layout));
             report.layout = Some(layout.name().into());
-            report.push_in(&src.file, issue(code::LAYOUT_DETECTED).value(layout.name()));
+            let b = issue(code::LAYOUT_DETECTED).value(layout.name());
+            let b = if layout == Layout::Generic {
+                let m = generic_mapping(self.dataset, &f);
+                b.detail(format!("読み取る列: {m}"), format!("columns read: {m}"))
+            } else {
+                b
+            };
+            report.push_in(&src.file, b);
         }
         let mut c = Cells::new(src, &f, report);
-        let a = self.attrs(layout, &mut c);
+        let a = self.attrs(layout, &mut c, first);
         let geometry = c.polygon(f.geometry.clone());
         if c.errors > 0 {
             return;
@@ -598,5 +974,137 @@ mod tests {
             &[("depth_min_m", "1"), ("depth_max_m", "2")],
         );
         assert_eq!(rows[0].values[5], Val::Text("1m以上2m未満".into()));
+    }
+
+    #[test]
+    fn japanese_text_bands_of_prefectural_files() {
+        for (text, band) in [
+            ("0.3m未満の区域", (0.0, Some(0.3))),
+            ("0.3~0.5m未満の区域", (0.3, Some(0.5))),
+            ("０．３～０．５ｍ未満の区域", (0.3, Some(0.5))),
+            ("0.3〜0.5m未満の区域", (0.3, Some(0.5))),
+            ("0.5~1.0m未満", (0.5, Some(1.0))),
+            ("1.0~3.0m未満の区域", (1.0, Some(3.0))),
+            ("3.0~5.0m", (3.0, Some(5.0))),
+            ("５．０～１０．０ｍ", (5.0, Some(10.0))),
+            ("10.0~20.0m", (10.0, Some(20.0))),
+            ("20.0m以上", (20.0, None)),
+            ("20.0ｍ以上の区域", (20.0, None)),
+            ("0.5m以上3.0m未満（1階床上浸水）", (0.5, Some(3.0))),
+            ("～0.3m", (0.0, Some(0.3))),
+            ("20m～", (20.0, None)),
+            ("0.5ー3.0メートル", (0.5, Some(3.0))),
+        ] {
+            assert_eq!(parse_band(text), Some(band), "{text}");
+        }
+        assert_eq!(parse_band("1階床上"), None);
+        assert_eq!(parse_band("3"), None);
+        // Detailed breaks of the national manual fall inside one rank; a band across a break
+        // has none.
+        assert_eq!(rank_of_band((0.0, Some(0.3))), Some(1));
+        assert_eq!(rank_of_band((0.3, Some(0.5))), Some(1));
+        assert_eq!(rank_of_band((0.5, Some(1.0))), Some(2));
+        assert_eq!(rank_of_band((1.0, Some(3.0))), Some(2));
+        assert_eq!(rank_of_band((3.0, Some(5.0))), Some(3));
+        assert_eq!(rank_of_band((20.0, None)), Some(6));
+        assert_eq!(rank_of_band((2.0, Some(5.0))), None);
+        assert_eq!(rank_of_band((5.0, None)), None);
+    }
+
+    #[test]
+    fn generic_flood_text_band_gets_rank_and_label() {
+        let (rows, report) = run(DatasetId::Flood, &[("浸水深", "1.0~3.0m未満の区域")]);
+        assert!(!report.rejected(), "{}", report.render_text());
+        let v = &rows[0].values;
+        assert_eq!(v[2], Val::Int(2));
+        assert_eq!(
+            (v[3].clone(), v[4].clone()),
+            (Val::Float(1.0), Val::Float(3.0))
+        );
+        assert_eq!(v[5], Val::Text("1m以上3m未満".into()));
+        assert!(rows[0].raw.contains("1.0~3.0m未満の区域"));
+        // Tsunami: no rank (ranks are the flood code list), band kept.
+        let (rows, _) = run(DatasetId::Tsunami, &[("SHINSUI", "0.3~0.5m未満の区域")]);
+        assert_eq!(rows[0].values[2], Val::Null);
+        assert_eq!(rows[0].values[3], Val::Float(0.3));
+    }
+
+    #[test]
+    fn zones_without_depth_are_kept_as_depth_unknown() {
+        let (rows, report) = run(DatasetId::Tsunami, &[("OBJECTID", "1")]);
+        assert_eq!(rows.len(), 1, "{}", report.render_text());
+        assert!(!report.rejected());
+        assert_eq!(report.count(code::DEPTH_UNKNOWN), 1);
+        for i in 2..=5 {
+            assert_eq!(rows[0].values[i], Val::Null, "column {i}");
+        }
+        // An unreadable band is kept as unknown with a warning naming column and value.
+        let (rows, report) = run(DatasetId::Flood, &[("浸水深", "深い")]);
+        assert_eq!(rows.len(), 1);
+        assert!(!report.rejected());
+        let i = report
+            .issues
+            .iter()
+            .find(|i| i.code == "VALUE_UNREAD_KEPT")
+            .unwrap();
+        assert_eq!(
+            (i.column.as_deref(), i.value.as_deref()),
+            (Some("浸水深"), Some("深い"))
+        );
+        assert_eq!(rows[0].values[3], Val::Null);
+        // An upper bound that is not a number does not make an open-ended band.
+        let (rows, report) = run(
+            DatasetId::Flood,
+            &[("depth_min_m", "0.5"), ("depth_max_m", "不明")],
+        );
+        assert_eq!(rows[0].values[3], Val::Null);
+        assert_eq!(report.count(code::VALUE_UNREAD_KEPT), 1);
+        // KSJ A40 with an empty band: a zone of unknown depth, not a refusal.
+        let (rows, report) = run(DatasetId::Tsunami, &[("A40_003", "")]);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(report.count(code::DEPTH_UNKNOWN), 1);
+    }
+
+    #[test]
+    fn prefectural_landslide_text_attributes() {
+        for (kubun, gensho, zc, ph) in [
+            ("警戒区域", "地滑り", 1, 3),
+            ("特別警戒区域", "土石流", 2, 2),
+            ("土砂災害警戒区域（指定前）", "急傾斜地の崩壊", 3, 1),
+            ("特別警戒区域(指定前)", "地すべり", 4, 3),
+            ("ｲｴﾛｰ", "がけ崩れ", 1, 1),
+        ] {
+            let (rows, report) = run(
+                DatasetId::Landslide,
+                &[
+                    ("kubun", kubun),
+                    ("genshoname", gensho),
+                    ("kokuji_date", "平成30年3月30日"),
+                ],
+            );
+            assert!(!report.rejected(), "{}", report.render_text());
+            let v = &rows[0].values;
+            assert_eq!(
+                (v[6].clone(), v[7].clone()),
+                (Val::Int(ph), Val::Int(zc)),
+                "{kubun} {gensho}"
+            );
+            assert_eq!(v[8], Val::Bool(zc <= 2));
+            assert!(rows[0].raw.contains("平成30年3月30日"));
+        }
+        // Header case and width do not matter; an unknown value is kept as unknown.
+        let (rows, report) = run(
+            DatasetId::Landslide,
+            &[("KUBUN", "その他"), ("GenshoName", "雪崩")],
+        );
+        assert_eq!(rows.len(), 1);
+        assert_eq!(report.count(code::VALUE_UNREAD_KEPT), 2);
+        assert_eq!(rows[0].values[6], Val::Null);
+        assert_eq!(rows[0].values[8], Val::Null);
+        // No attribute at all: still a zone, said once.
+        let (rows, report) = run(DatasetId::Landslide, &[("OBJECTID", "4")]);
+        assert_eq!(rows.len(), 1);
+        assert!(!report.rejected());
+        assert_eq!(report.count(code::VALUE_UNREAD_KEPT), 2);
     }
 }

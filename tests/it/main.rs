@@ -12,6 +12,7 @@ mod kill;
 mod ogc;
 mod openapi;
 mod pmtiles;
+mod real_layouts;
 mod real_shelters;
 mod replicas;
 mod reproject;
