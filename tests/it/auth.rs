@@ -232,11 +232,32 @@ fn auth_refused_sign_ins_do_not_grow_the_audit_log() {
     drop(d);
 }
 
-fn passwd(db: &Path, name: &str, password: &str) {
+fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let i = s.find(start)? + start.len();
+    let j = s[i..].find(end)? + i;
+    Some(&s[i..j])
+}
+
+/// An API token for `user`, made in the console by `admin`.
+fn make_token(admin: &Client, user: &str) -> String {
+    let page = admin.get("/admin/tokens").text();
+    let csrf = between(&page, "name=\"csrf\" value=\"", "\"").expect("csrf field");
+    let r = admin.post_form(
+        "/admin/tokens",
+        &[("csrf", csrf), ("user", user), ("label", "nightly")],
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    between(&r.text(), "id=\"new-token\">", "</p>")
+        .expect("the new token is shown")
+        .to_string()
+}
+
+fn passwd(db: &Path, name: &str, password: &str, extra: &[&str]) {
     use std::io::Write;
     let mut c = std::process::Command::new(bin())
         .args(["user", "passwd", name, "--db"])
         .arg(db)
+        .args(extra)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -260,7 +281,11 @@ fn auth_password_change_on_the_command_line_ends_sessions() {
     let admin = Client::new(&s.base);
     assert_eq!(sign_in(&admin, ADMIN, ADMIN_PW, None).status, 303);
     assert_eq!(editor.get("/admin").status, 200);
-    passwd(&db, EDITOR, "a new editor password");
+    let token = make_token(&admin, EDITOR);
+    let bearer = format!("Bearer {token}");
+    let whoami = |c: &Client| c.get_with("/api/admin/whoami", &[("authorization", &bearer)]);
+    assert_eq!(whoami(&admin).status, 200);
+    passwd(&db, EDITOR, "a new editor password", &[]);
     let r = editor.get("/admin");
     assert_eq!(r.status, 303, "the old session is refused");
     assert!(r.header("location").unwrap().starts_with("/admin/login"));
@@ -272,6 +297,10 @@ fn auth_password_change_on_the_command_line_ends_sessions() {
         303
     );
     assert_eq!(again.get("/admin").status, 200);
+    // API tokens are separate secrets: they outlive a password change unless revoked with it.
+    assert_eq!(whoami(&admin).status, 200);
+    passwd(&db, EDITOR, "a third editor password", &["--revoke-tokens"]);
+    assert_eq!(whoami(&admin).status, 401);
     drop(d);
 }
 
