@@ -655,7 +655,12 @@ pub fn client_addr(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]
     };
     let mut client = peer;
     for part in xff.rsplit(',') {
-        match part.trim().parse::<IpAddr>() {
+        let part = part.trim();
+        // Some proxies write the port too (`192.0.2.1:4711`, `[2001:db8::1]:4711`).
+        let ip = part
+            .parse::<IpAddr>()
+            .or_else(|_| part.parse::<std::net::SocketAddr>().map(|a| a.ip()));
+        match ip {
             Ok(ip) => {
                 client = ip;
                 if !is_trusted(&ip) {
@@ -814,6 +819,11 @@ mod tests {
             "chained trusted proxies are skipped"
         );
         assert_eq!(client_addr(peer, Some("junk"), &[peer]), peer);
+        assert_eq!(client_addr(peer, Some("203.0.113.7:4711"), &[peer]), A);
+        assert_eq!(
+            client_addr(peer, Some("[2001:db8::1]:4711"), &[peer]),
+            "2001:db8::1".parse::<IpAddr>().unwrap()
+        );
         assert_eq!(client_addr(peer, None, &[peer]), peer);
         let v6a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
         let v6b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
