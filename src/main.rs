@@ -166,10 +166,14 @@ enum UserCmd {
         #[arg(long)]
         db: PathBuf,
     },
-    /// Set a user's password (read like `add`).
+    /// Set a user's password (read like `add`). A running server ends the user's console
+    /// sessions; API tokens stay valid unless --revoke-tokens is given.
     Passwd {
         /// Login name.
         name: String,
+        /// Also revoke every API token of the user (when the password may have leaked).
+        #[arg(long)]
+        revoke_tokens: bool,
         /// DuckDB file.
         #[arg(long)]
         db: PathBuf,
@@ -236,6 +240,17 @@ struct ServeOpts {
     /// Highest compression ratio of an entry (over 1 MB) of an uploaded zip.
     #[arg(long, default_value_t = 200)]
     zip_max_ratio: u64,
+    /// Staff sign-in attempts allowed per client address (IPv6: per /64) per minute.
+    #[arg(long, default_value_t = machimap::admin::accounts::LOGIN_RATE_PER_MIN)]
+    login_rate_per_min: u32,
+    /// Staff password checks allowed at once (each holds ~19 MiB); default one per core, at
+    /// least 2. Beyond it sign-ins are answered 503 with Retry-After.
+    #[arg(long)]
+    password_checks: Option<usize>,
+    /// A reverse proxy (IP address, repeatable) whose X-Forwarded-For names the client for the
+    /// sign-in limits; without one the client is the connection's peer address.
+    #[arg(long = "trusted-proxy")]
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl ServeOpts {
@@ -257,6 +272,11 @@ impl ServeOpts {
                 max_total_uncompressed: self.zip_max_total_mb.saturating_mul(1024 * 1024),
                 max_ratio: self.zip_max_ratio,
             },
+            login_rate_per_min: self.login_rate_per_min,
+            password_checks: self
+                .password_checks
+                .unwrap_or_else(machimap::admin::default_password_checks),
+            trusted_proxies: self.trusted_proxies,
             ..machimap::http::ServeConfig::default()
         }
     }
@@ -547,11 +567,35 @@ fn user(cmd: UserCmd) -> anyhow::Result<ExitCode> {
                 role.as_str()
             );
         }
-        UserCmd::Passwd { name, .. } => {
+        UserCmd::Passwd {
+            name,
+            revoke_tokens,
+            ..
+        } => {
             let pw = read_password()?;
             accounts.set_password(&name, &pw, "cli")?;
-            audit.log("cli", "cli", "user_password", &name, "");
-            println!("{name}: パスワードを変更しました / password changed");
+            audit.log("cli", "cli", "user_password", &name, "sessions ended");
+            println!("{name}: パスワードを変更しました。ログイン中のセッションは終了します / password changed; signed-in sessions end");
+            if revoke_tokens {
+                for t in accounts.revoke_tokens_of(&name, "cli")? {
+                    audit.log("cli", "cli", "token_revoke", &t.id, &format!("of {name}"));
+                    println!(
+                        "トークン {} を失効しました / revoked token {} ({})",
+                        t.id, t.id, t.label
+                    );
+                }
+            } else {
+                for t in accounts
+                    .tokens()
+                    .iter()
+                    .filter(|t| t.user == name && !t.revoked)
+                {
+                    println!(
+                        "APIトークン {} は有効のままです（--revoke-tokens で失効） / API token {} ({}) stays valid (--revoke-tokens revokes it)",
+                        t.id, t.id, t.label
+                    );
+                }
+            }
         }
         UserCmd::Disable { name, .. } => {
             accounts.disable(&name, "cli")?;

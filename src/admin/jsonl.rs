@@ -1,22 +1,67 @@
 //! Append-only JSON-lines files: one record per line, appended with a single write and
 //! `fsync`ed before the action is reported done. A line torn by a crash is skipped on reading
 //! and never glued to the next record.
+//!
+//! The files hold password hashes and staff names: on Unix the folder is created `0700` and the
+//! files `0600` ([`private_dir`]).
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-/// Append `value` as one line to `path` (creating the file and its folder) and fsync it.
+/// Create `dir` (and missing parents) readable by its owner only; an existing `dir` is made so.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        if !dir.is_dir() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)?;
+        }
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::create_dir_all(dir)
+    }
+}
+
+/// Make an existing file readable by its owner only (files written before this rule).
+pub fn private_file(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        match std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        Ok(())
+    }
+}
+
+/// Append `value` as one line to `path` (creating the file `0600` and its folder `0700`) and
+/// fsync it.
 pub fn append<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        if !dir.is_dir() {
+            private_dir(dir)?;
+        }
     }
-    let mut f = std::fs::OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .open(path)?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true).append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
     let len = f.metadata()?.len();
     let mut line = Vec::with_capacity(256);
     if len > 0 {
@@ -49,6 +94,48 @@ pub fn read_all<T: DeserializeOwned>(path: &Path) -> std::io::Result<(Vec<T>, u6
     Ok((out, bytes.len() as u64))
 }
 
+/// The last `n` records of `path` that parse, in order, reading the file from its end only as
+/// far back as they need (a missing file has none).
+pub fn read_tail<T: DeserializeOwned>(path: &Path, n: usize) -> std::io::Result<Vec<T>> {
+    let mut f = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let mut start = f.metadata()?.len();
+    let mut chunk: u64 = 64 * 1024;
+    let mut buf: Vec<u8> = Vec::new();
+    loop {
+        let from = start.saturating_sub(chunk);
+        let mut head = vec![0u8; usize::try_from(start - from).unwrap_or(0)];
+        f.seek(SeekFrom::Start(from))?;
+        f.read_exact(&mut head)?;
+        head.extend_from_slice(&buf);
+        buf = head;
+        start = from;
+        let mut lines = buf.split(|b| *b == b'\n');
+        if start > 0 {
+            // The first line may begin before what was read.
+            lines.next();
+        }
+        let lines: Vec<&[u8]> = lines.filter(|l| !l.is_empty()).collect();
+        let mut recs: Vec<T> = lines
+            .iter()
+            .rev()
+            .filter_map(|l| serde_json::from_slice(l).ok())
+            .take(n)
+            .collect();
+        if recs.len() >= n || start == 0 {
+            recs.reverse();
+            return Ok(recs);
+        }
+        chunk = chunk.saturating_mul(2);
+    }
+}
+
 /// Size of `path`, 0 when missing.
 pub fn size(path: &Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
@@ -76,6 +163,49 @@ mod tests {
             v,
             vec![serde_json::json!({"a": 1}), serde_json::json!({"a": 3})]
         );
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn the_tail_is_read_from_the_end_across_chunks() {
+        let d = std::env::temp_dir().join(format!("mm-jsonl-tail-{}", std::process::id()));
+        let p = d.join("x.jsonl");
+        let _ = std::fs::remove_dir_all(&d);
+        assert!(read_tail::<serde_json::Value>(&p, 5).unwrap().is_empty());
+        // Lines of ~1 kB so the tail spans several 64 kB reads; one torn line among them.
+        let pad = "x".repeat(1000);
+        for i in 0..300 {
+            append(&p, &serde_json::json!({"i": i, "pad": pad})).unwrap();
+            if i == 250 {
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&p)
+                    .unwrap()
+                    .write_all(b"{\"torn\": ")
+                    .unwrap();
+            }
+        }
+        let tail: Vec<serde_json::Value> = read_tail(&p, 100).unwrap();
+        let ids: Vec<i64> = tail.iter().map(|v| v["i"].as_i64().unwrap()).collect();
+        // The torn line is skipped; the records around it are whole.
+        assert_eq!(ids, (200..300).collect::<Vec<_>>());
+        let all: Vec<serde_json::Value> = read_tail(&p, 10_000).unwrap();
+        assert_eq!(all.len(), 300);
+        assert_eq!(read_tail::<serde_json::Value>(&p, 1).unwrap()[0]["i"], 299);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn files_and_folder_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = std::env::temp_dir().join(format!("mm-jsonl-mode-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        let p = d.join("sub.admin").join("x.jsonl");
+        append(&p, &serde_json::json!({"a": 1})).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(p.parent().unwrap()), 0o700);
+        assert_eq!(mode(&p), 0o600);
         let _ = std::fs::remove_dir_all(&d);
     }
 }

@@ -6,9 +6,9 @@
 //! **Where the state lives.** DuckDB allows one writing process per file and the server only
 //! opens the main database briefly, so staff state is kept beside it in `{db}.admin/` as
 //! append-only JSON-lines files written with `fsync` (users and tokens, audit log, shelter
-//! status events). The command line (`machimap user add`) appends to the same files while a
-//! server runs; the server notices the file grew and reloads it. Browser sessions live in the
-//! server's memory only. Writes to the main database (staging, publishing, discarding) open it
+//! status events), the folder `0700` and the files `0600` on Unix. The command line
+//! (`machimap user add`) appends to the same files while a server runs; the server notices the
+//! file grew and reloads it. Browser sessions live in the server's memory only. Writes to the main database (staging, publishing, discarding) open it
 //! read-write for the moment they need, one at a time ([`Admin::db_lock`]).
 
 pub mod accounts;
@@ -35,6 +35,12 @@ pub enum AdminError {
     /// Too many failed logins: locked for the given number of seconds.
     #[error("ログイン失敗が続いたため一時的にロックしています（{0}秒） / too many failed logins: locked for {0} s")]
     LockedOut(u64),
+    /// Too many sign-in attempts from this client address: wait the given number of seconds.
+    #[error("このアドレスからのログイン試行が多すぎます。{0}秒後にもう一度どうぞ / too many sign-in attempts from this address: try again in {0} s")]
+    TooManyAttempts(u64),
+    /// Every password check slot is taken: try again after the given number of seconds.
+    #[error("ただいま混み合っています。{0}秒後にもう一度どうぞ / the server is busy checking passwords: try again in {0} s")]
+    Busy(u64),
     /// The request is malformed (bad field, unknown dataset…).
     #[error("{0}")]
     BadInput(String),
@@ -69,6 +75,19 @@ pub enum AdminError {
     /// A bug or a failing dependency.
     #[error("{0}")]
     Internal(String),
+}
+
+impl AdminError {
+    /// Seconds the client should wait before trying again (`Retry-After`), for refusals that
+    /// pass.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AdminError::LockedOut(s) | AdminError::TooManyAttempts(s) | AdminError::Busy(s) => {
+                Some(*s)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Result alias of this module.
@@ -128,10 +147,17 @@ pub struct AdminConfig {
     pub upload_limit: u64,
     /// Limits applied to uploaded zip archives.
     pub zip_limits: ZipLimits,
-    /// Mark cookies `Secure` (the public base URL is https).
+    /// Mark cookies `Secure` always (the public base URL is https); otherwise only on requests
+    /// that arrived over https.
     pub secure_cookies: bool,
     /// A session ends after this long without a request.
     pub session_idle: std::time::Duration,
+    /// Sign-in attempts allowed per client address per minute.
+    pub login_rate_per_min: u32,
+    /// Password checks (argon2, ~19 MiB each) allowed at once in the server.
+    pub password_checks: usize,
+    /// Peers whose `X-Forwarded-For` names the client (reverse proxies).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for AdminConfig {
@@ -141,6 +167,9 @@ impl Default for AdminConfig {
             zip_limits: ZipLimits::default(),
             secure_cookies: false,
             session_idle: std::time::Duration::from_secs(30 * 60),
+            login_rate_per_min: accounts::LOGIN_RATE_PER_MIN,
+            password_checks: default_password_checks(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -166,8 +195,16 @@ impl AdminConfig {
                 .as_deref()
                 .is_some_and(|u| u.to_ascii_lowercase().starts_with("https://")),
             session_idle: idle,
+            login_rate_per_min: c.login_rate_per_min,
+            password_checks: c.password_checks,
+            trusted_proxies: c.trusted_proxies.clone(),
         }
     }
+}
+
+/// Password checks at once by default: one per core, at least two.
+pub fn default_password_checks() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
 }
 
 /// All staff state of one server.
@@ -185,8 +222,12 @@ pub struct Admin {
     pub accounts: accounts::Accounts,
     /// Browser sessions and login lockout.
     pub sessions: accounts::Sessions,
+    /// The rate limit and the bound on password checks in front of sign-in.
+    pub login_gate: accounts::LoginGate,
     /// The audit log.
     pub audit: audit::Audit,
+    /// Failed sign-ins counted in memory, written to the audit log in summaries.
+    pub failed_logins: audit::FailedLogins,
     /// Shelter status.
     pub status: status::StatusBoard,
     /// Settings.
@@ -194,21 +235,44 @@ pub struct Admin {
 }
 
 impl Admin {
-    /// The staff state of `db` (files are created on the first write).
+    /// The staff state of `db` (its folder is created, owner only; files on the first write).
     pub fn open(db: &Path, config: AdminConfig) -> Admin {
         let dir = admin_dir(db);
         // Leftovers of uploads interrupted by a crash.
         let _ = std::fs::remove_dir_all(dir.join("uploads"));
+        // Owner only, also for a folder and files written before that rule.
+        if let Err(e) = jsonl::private_dir(&dir) {
+            eprintln!("machimap: cannot create {}: {e}", dir.display());
+        }
+        if let Ok(rd) = std::fs::read_dir(&dir) {
+            for f in rd.flatten().filter(|f| f.path().is_file()) {
+                let _ = jsonl::private_file(&f.path());
+            }
+        }
         Admin {
             db: db.to_path_buf(),
             accounts: accounts::Accounts::open(&dir),
             sessions: accounts::Sessions::new(config.session_idle),
+            login_gate: accounts::LoginGate::new(config.login_rate_per_min, config.password_checks),
             audit: audit::Audit::open(&dir),
+            failed_logins: audit::FailedLogins::new(accounts::LOCKOUT),
             status: status::StatusBoard::open(&dir),
             dir,
             db_lock: Mutex::new(()),
             config,
         }
+    }
+
+    /// The enabled user and live session of a console cookie. A session started before the
+    /// user's latest password change is ended and refused.
+    pub fn console_user(&self, cookie: &str) -> Option<(accounts::User, accounts::Session)> {
+        let s = self.sessions.get(cookie)?;
+        let u = self.accounts.user(&s.user)?;
+        if u.generation != s.generation {
+            self.sessions.remove(cookie);
+            return None;
+        }
+        (!u.disabled).then_some((u, s))
     }
 
     /// Lock the main database for this process (poisoning is ignored: the guard holds no data).

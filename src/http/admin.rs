@@ -9,7 +9,14 @@
 //! sign-in page, the API with 401 JSON. Every form POST carries the session's CSRF token
 //! ([`StaffForm`], and the first field of the upload form). Every HTML response carries a
 //! strict Content-Security-Policy (no script at all), `X-Content-Type-Options`,
-//! `Referrer-Policy` and `frame-ancestors 'none'`.
+//! `Referrer-Policy` and `frame-ancestors 'none'`. Cookies are `HttpOnly`, `SameSite=Strict`,
+//! and `Secure` whenever the request came over https or `--base-url` is https.
+//!
+//! **Sign-in** (`POST /admin/login`) refuses, before any password check and without writing to
+//! disk: too many attempts from the client address (429), a locked (account, address) pair
+//! (429), and every password-check slot taken (503); each with `Retry-After`. The client
+//! address is the socket peer, or its `X-Forwarded-For` when the peer is a `--trusted-proxy`
+//! (see `admin::accounts`).
 
 use super::error::{ApiError, ApiResult};
 use super::openapi::{path_param, RouteDoc};
@@ -17,7 +24,7 @@ use super::AppState;
 use crate::admin::pages::{self, Viewer};
 use crate::admin::status::ShelterState;
 use crate::admin::uploads::{self, PublishKind, Staged, UploadDir};
-use crate::admin::{diff, AdminError, Role};
+use crate::admin::{accounts, audit, diff, AdminError, Role};
 use crate::dataset::{DatasetId, Val};
 use crate::store::Store;
 use axum::extract::{
@@ -30,6 +37,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, MethodRouter};
 use axum::{Form, Json, Router};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -463,6 +471,7 @@ impl From<AdminError> for PageErr {
 
 impl IntoResponse for PageErr {
     fn into_response(self) -> Response {
+        let retry = self.0.retry_after();
         let e = ApiError::from(self.0);
         let status = e.status();
         let msg = match &e {
@@ -472,10 +481,15 @@ impl IntoResponse for PageErr {
             }
             other => other.to_string(),
         };
-        html(
+        let mut r = html(
             status,
             pages::message(None, "エラー", "Error", &msg, true, "/admin"),
-        )
+        );
+        if let Some(secs) = retry {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        r
     }
 }
 
@@ -514,15 +528,12 @@ impl FromRequestParts<Arc<AppState>> for Staff {
                 })
         } else {
             cookie(&parts.headers, SESSION_COOKIE)
-                .and_then(|c| st.admin.sessions.get(&c))
-                .and_then(|s| {
-                    let u = st.admin.accounts.user(&s.user)?;
-                    (!u.disabled).then(|| Staff {
-                        user: u.name,
-                        role: u.role,
-                        csrf: Some(s.csrf),
-                        via: "console".into(),
-                    })
+                .and_then(|c| st.admin.console_user(&c))
+                .map(|(u, s)| Staff {
+                    user: u.name,
+                    role: u.role,
+                    csrf: Some(s.csrf),
+                    via: "console".into(),
                 })
         };
         let Some(staff) = who else {
@@ -645,15 +656,43 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
+/// True when the request reached the server's proxy over https (`X-Forwarded-Proto` or
+/// `Forwarded: proto=https`). Believed from anyone: it can only add `Secure` to a cookie, and a
+/// client that lies about it only keeps its own browser from sending the cookie back over http.
+fn arrived_over_https(headers: &HeaderMap) -> bool {
+    let xfp = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
+    let fwd = headers
+        .get(header::FORWARDED)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .is_some_and(|v| {
+            v.split(';')
+                .filter_map(|kv| kv.trim().split_once('='))
+                .any(|(k, p)| {
+                    k.eq_ignore_ascii_case("proto")
+                        && p.trim_matches('"').eq_ignore_ascii_case("https")
+                })
+        });
+    xfp || fwd
+}
+
+/// A console cookie: `HttpOnly`, `SameSite=Strict`, and `Secure` when the public base URL is
+/// https or the request came over https. Over plain http (a loopback or office-LAN console
+/// without TLS) it cannot be `Secure`, or the browser would never send it back.
 fn cookie_header(
     st: &AppState,
+    headers: &HeaderMap,
     name: &str,
     value: &str,
     path: &str,
     max_age: Option<u64>,
 ) -> String {
     let mut c = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Strict");
-    if st.admin.config.secure_cookies {
+    if st.admin.config.secure_cookies || arrived_over_https(headers) {
         c.push_str("; Secure");
     }
     if let Some(a) = max_age {
@@ -675,6 +714,7 @@ fn login_form(
     let mut r = html(status, pages::login(error, &token, next));
     if let Ok(v) = HeaderValue::from_str(&cookie_header(
         st,
+        headers,
         LOGIN_COOKIE,
         &token,
         "/admin/login",
@@ -683,6 +723,46 @@ fn login_form(
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r
+}
+
+/// The sign-in form again, refused with `e` (its status from the one mapping, and
+/// `Retry-After` where waiting helps).
+fn login_refused(st: &AppState, headers: &HeaderMap, next: &str, e: AdminError) -> Response {
+    let retry = e.retry_after();
+    let msg = e.to_string();
+    let mut r = login_form(st, headers, next, Some(&msg), ApiError::from(e).status());
+    if let Some(secs) = retry {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    r
+}
+
+/// The client address of a request: the socket peer, or what a trusted proxy forwarded
+/// (`serve --trusted-proxy`).
+struct ClientIp(IpAddr);
+
+impl FromRequestParts<Arc<AppState>> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        st: &Arc<AppState>,
+    ) -> Result<ClientIp, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
+        let xff = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok());
+        Ok(ClientIp(accounts::client_addr(
+            peer,
+            xff,
+            &st.admin.config.trusted_proxies,
+        )))
+    }
 }
 
 async fn login_page(
@@ -701,6 +781,7 @@ async fn login_page(
 
 async fn login_submit(
     State(st): State<Arc<AppState>>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
 ) -> Response {
@@ -713,45 +794,45 @@ async fn login_submit(
     if !csrf_ok {
         return PageErr(csrf_error()).into_response();
     }
+    // Cheapest refusals first; none of them writes to disk (see `admin::audit`).
+    if let Err(secs) = st.admin.login_gate.admit(ip) {
+        return login_refused(&st, &headers, &next, AdminError::TooManyAttempts(secs));
+    }
     let user: String = field("user").chars().take(64).collect();
     let password = field("password");
-    if let Some(secs) = st.admin.sessions.locked(&user) {
-        st.admin.audit.log(
-            &user,
-            "console",
-            "login_locked",
-            &user,
-            "refused while locked",
-        );
-        let msg = AdminError::LockedOut(secs).to_string();
-        return login_form(
-            &st,
-            &headers,
-            &next,
-            Some(&msg),
-            StatusCode::TOO_MANY_REQUESTS,
-        );
+    let account = match st.admin.accounts.user(&user) {
+        Some(u) => u.name,
+        None => audit::UNKNOWN_ACCOUNT.to_string(),
+    };
+    let note = |what: audit::Refusal| {
+        if let Some(detail) = st.admin.failed_logins.note(&account, &user, ip, what) {
+            st.admin
+                .audit
+                .log(&account, "console", "login_failed", &account, &detail);
+        }
+    };
+    // The attempt is counted before its password is checked, so parallel guesses cannot
+    // outrun the lock.
+    if let Err(secs) = st.admin.sessions.reserve(&user, ip) {
+        note(audit::Refusal::Locked);
+        return login_refused(&st, &headers, &next, AdminError::LockedOut(secs));
     }
+    let Some(permit) = st.admin.login_gate.try_check() else {
+        st.admin.sessions.unreserve(&user, ip);
+        return login_refused(&st, &headers, &next, AdminError::Busy(1));
+    };
     let st2 = st.clone();
     let u2 = user.clone();
-    let verified =
-        tokio::task::spawn_blocking(move || st2.admin.accounts.verify_password(&u2, &password))
-            .await
-            .ok()
-            .flatten();
+    let verified = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        st2.admin.accounts.verify_password(&u2, &password)
+    })
+    .await
+    .ok()
+    .flatten();
     let Some(u) = verified else {
-        let locked = st.admin.sessions.fail(&user);
-        st.admin.audit.log(
-            &user,
-            "console",
-            "login_failed",
-            &user,
-            if locked {
-                "wrong name or password; now locked"
-            } else {
-                "wrong name or password"
-            },
-        );
+        let locked = st.admin.sessions.fail(&user, ip);
+        note(audit::Refusal::Failed { locked });
         return login_form(
             &st,
             &headers,
@@ -760,15 +841,31 @@ async fn login_submit(
             StatusCode::UNAUTHORIZED,
         );
     };
-    st.admin.sessions.succeed(&u.name);
-    let c = st.admin.sessions.create(&u.name);
-    st.admin.audit.log(&u.name, "console", "login", &u.name, "");
+    st.admin.sessions.succeed(&user, ip);
+    let c = st.admin.sessions.create(&u.name, u.generation);
+    let detail = st
+        .admin
+        .failed_logins
+        .take(&u.name)
+        .map(|d| format!("from {ip}; not yet logged failures: {d}"))
+        .unwrap_or_else(|| format!("from {ip}"));
+    st.admin
+        .audit
+        .log(&u.name, "console", "login", &u.name, &detail);
     let mut r = see_other(&next);
-    if let Ok(v) = HeaderValue::from_str(&cookie_header(&st, SESSION_COOKIE, &c, "/admin", None)) {
+    if let Ok(v) = HeaderValue::from_str(&cookie_header(
+        &st,
+        &headers,
+        SESSION_COOKIE,
+        &c,
+        "/admin",
+        None,
+    )) {
         r.headers_mut().append(header::SET_COOKIE, v);
     }
     if let Ok(v) = HeaderValue::from_str(&cookie_header(
         &st,
+        &headers,
         LOGIN_COOKIE,
         "",
         "/admin/login",
@@ -785,8 +882,14 @@ async fn logout(State(st): State<Arc<AppState>>, headers: HeaderMap, f: StaffFor
     }
     f.staff.log(&st, "logout", &f.staff.user, "");
     let mut r = see_other("/admin/login");
-    if let Ok(v) = HeaderValue::from_str(&cookie_header(&st, SESSION_COOKIE, "", "/admin", Some(0)))
-    {
+    if let Ok(v) = HeaderValue::from_str(&cookie_header(
+        &st,
+        &headers,
+        SESSION_COOKIE,
+        "",
+        "/admin",
+        Some(0),
+    )) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
     r

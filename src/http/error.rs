@@ -34,7 +34,7 @@ pub enum ApiError {
     /// 413: the upload or archive is too large.
     #[error("{0}")]
     PayloadTooLarge(String),
-    /// 429: too many failed sign-ins.
+    /// 429: too many failed sign-ins, or sign-in attempts from one address.
     #[error("{0}")]
     TooManyRequests(String),
 }
@@ -86,7 +86,8 @@ impl From<crate::admin::AdminError> for ApiError {
         match e {
             E::Unauthenticated => ApiError::Unauthorized(e.to_string()),
             E::Forbidden(m) => ApiError::Forbidden(m),
-            E::LockedOut(_) => ApiError::TooManyRequests(e.to_string()),
+            E::LockedOut(_) | E::TooManyAttempts(_) => ApiError::TooManyRequests(e.to_string()),
+            E::Busy(_) => ApiError::Unavailable(e.to_string()),
             E::BadInput(m) => ApiError::BadRequest(m),
             E::NotFound(m) => ApiError::NotFound(m),
             E::Conflict(m) => ApiError::Conflict(m),

@@ -63,6 +63,13 @@ pub struct ServeConfig {
     pub upload_limit: u64,
     /// Limits on uploaded zip archives (entries, total size, compression ratio).
     pub zip_limits: crate::shp::ZipLimits,
+    /// Staff sign-in attempts allowed per client address per minute.
+    pub login_rate_per_min: u32,
+    /// Staff password checks allowed at once (each holds ~19 MiB for a moment).
+    pub password_checks: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the client; none by default (the client is
+    /// the socket peer).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for ServeConfig {
@@ -81,6 +88,9 @@ impl Default for ServeConfig {
             tilesets: true,
             upload_limit: 200 * 1024 * 1024,
             zip_limits: crate::shp::ZipLimits::default(),
+            login_rate_per_min: crate::admin::accounts::LOGIN_RATE_PER_MIN,
+            password_checks: crate::admin::default_password_checks(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -587,9 +597,12 @@ pub async fn serve(db: PathBuf, bind: &str, config: ServeConfig) -> anyhow::Resu
                         let l = tokio::net::TcpListener::from_std(l)?.tap_io(|s| {
                             let _ = s.set_nodelay(true);
                         });
+                        // The peer address goes with each request (the staff sign-in limits).
                         axum::serve(
                             l,
-                            axum::ServiceExt::<Request>::into_make_service(FrontDoor::new(st)),
+                            axum::ServiceExt::<Request>::into_make_service_with_connect_info::<
+                                std::net::SocketAddr,
+                            >(FrontDoor::new(st)),
                         )
                         .with_graceful_shutdown(async move {
                             let _ = stopped.wait_for(|s| *s).await;

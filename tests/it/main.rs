@@ -5,6 +5,7 @@
 mod support;
 
 mod admin;
+mod auth;
 mod catalog;
 mod downloads;
 mod ingest_cli;
