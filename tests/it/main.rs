@@ -7,6 +7,7 @@ mod support;
 mod admin;
 mod catalog;
 mod downloads;
+mod hostile;
 mod ingest_cli;
 mod kill;
 mod ogc;
