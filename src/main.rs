@@ -242,6 +242,9 @@ struct ServeOpts {
     /// connection is dropped.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     write_timeout_secs: u64,
+    /// Seconds a request body (an upload) may send nothing before the request fails.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    read_timeout_secs: u64,
     /// Whole-dataset downloads streaming at once (more: 503 with Retry-After).
     #[arg(long, default_value_t = 32)]
     max_downloads: usize,
@@ -270,6 +273,7 @@ impl ServeOpts {
             limits: machimap::http::limits::Limits {
                 header_timeout: std::time::Duration::from_secs(self.header_timeout_secs),
                 write_timeout: std::time::Duration::from_secs(self.write_timeout_secs),
+                read_timeout: std::time::Duration::from_secs(self.read_timeout_secs),
                 downloads: self.max_downloads,
                 items: self.max_items,
                 search: self.max_search,

@@ -29,6 +29,9 @@ pub struct Limits {
     /// A response write that makes no progress for this long (the client stopped reading, or
     /// reads slower than about a third of a socket buffer per this time) drops the connection.
     pub write_timeout: Duration,
+    /// A request body that sends nothing for this long fails (the handler answers 400 and the
+    /// connection closes): uploads that stall do not hold a handler for ever.
+    pub read_timeout: Duration,
     /// Whole-dataset downloads streaming at once (each holds a producer thread).
     pub downloads: usize,
     /// OGC API items requests at once.
@@ -50,6 +53,7 @@ impl Default for Limits {
         Limits {
             header_timeout: Duration::from_secs(30),
             write_timeout: Duration::from_secs(30),
+            read_timeout: Duration::from_secs(30),
             downloads: 32,
             items: 64,
             search: 64,
@@ -302,6 +306,68 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for StallTimeout<T> {
     }
 }
 
+/// A request body whose frames must each arrive within `timeout` of asking.
+pub struct ReadTimeout<B> {
+    inner: B,
+    timeout: Duration,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
+    armed: bool,
+}
+
+impl<B> ReadTimeout<B> {
+    /// `inner`, failing when it stalls for `timeout`.
+    pub fn new(inner: B, timeout: Duration) -> ReadTimeout<B> {
+        ReadTimeout {
+            inner,
+            timeout,
+            sleep: None,
+            armed: false,
+        }
+    }
+}
+
+impl<B> http_body::Body for ReadTimeout<B>
+where
+    B: http_body::Body + Unpin,
+    B::Error: Into<axum::BoxError>,
+{
+    type Data = B::Data;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<B::Data>, Self::Error>>> {
+        let this = self.get_mut();
+        if let Poll::Ready(r) = Pin::new(&mut this.inner).poll_frame(cx) {
+            this.armed = false;
+            return Poll::Ready(r.map(|f| f.map_err(Into::into)));
+        }
+        let deadline = tokio::time::Instant::now() + this.timeout;
+        let sleep = this
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if !this.armed {
+            sleep.as_mut().reset(deadline);
+            this.armed = true;
+        }
+        match sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err(
+                "the client stopped sending the request body".into(),
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 /// Errors of `accept` that concern one connection, not the listener.
 fn is_connection_error(e: &io::Error) -> bool {
     matches!(
@@ -334,7 +400,7 @@ pub async fn serve<S>(
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .keep_alive(true);
-    let write_timeout = limits.write_timeout;
+    let (write_timeout, read_timeout) = (limits.write_timeout, limits.read_timeout);
     // Every connection holds a receiver; when all are gone, every connection has ended.
     let (open_tx, open_rx) = tokio::sync::watch::channel(());
     loop {
@@ -359,7 +425,10 @@ pub async fn serve<S>(
         let hyper_service =
             hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 let mut s = service.clone();
-                tower_service::Service::call(&mut s, req.map(axum::body::Body::new))
+                tower_service::Service::call(
+                    &mut s,
+                    req.map(|b| axum::body::Body::new(ReadTimeout::new(b, read_timeout))),
+                )
             });
         let conn = builder.serve_connection(io, hyper_service);
         let (mut stopped, open) = (stopped.clone(), open_rx.clone());

@@ -398,3 +398,34 @@ fn requests_that_never_finish_their_head_and_idle_connections_are_closed() {
     assert!(got > 0, "answered first");
     assert!(closed, "an idle keep-alive connection is kept for ever");
 }
+
+#[test]
+fn request_bodies_that_stall_do_not_hold_a_handler() {
+    let s = Server::start_with(sample_db(), &["--read-timeout-secs", "1"]);
+    // Promises 100 bytes, sends one, then nothing.
+    let mut c = connect(&s, None);
+    c.write_all(
+        b"POST /api/3/action/package_search HTTP/1.1\r\nHost: x\r\n\
+          Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+    )
+    .unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let mut out = Vec::new();
+    let r = c.read_to_end(&mut out);
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        r.is_ok() && text.starts_with("HTTP/1.1 4"),
+        "a stalled body was waited for: {r:?} {text}"
+    );
+    // A whole body is answered as before.
+    let body = r#"{"q":"flood"}"#;
+    let ok = raw(
+        &s,
+        &format!(
+            "POST /api/3/action/package_search HTTP/1.1\r\nHost: x\r\nContent-Type: \
+             application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+}
