@@ -10,7 +10,7 @@ use geo::Geometry;
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
 use std::io::{self, Write};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// A download format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -212,6 +212,35 @@ fn is_conditional(layer: &Layer, f: &Feature, name: &str) -> bool {
     matches!(f.get(layer.columns(), "conditional"), Some(Val::Text(s)) if s.split(';').any(|x| x == name))
 }
 
+/// True when a CSV column holds free text (the only cells a spreadsheet could take for a
+/// formula: numbers, flags, dates and coordinates are written by us, never from the text).
+fn is_text(layer: &Layer, src: Src) -> bool {
+    match src {
+        Col(name) => layer
+            .columns()
+            .iter()
+            .any(|c| c.name == name && c.ty == crate::dataset::SqlType::Text),
+        LabelLat | LabelLon => false,
+    }
+}
+
+/// A text cell as spreadsheets may safely open it: one starting with `=`, `+`, `-`, `@`, a
+/// tab or a CR (which Excel and LibreOffice run as a formula: CSV injection) gets a leading
+/// `'`, which makes it text. Numbers (`-3.5`, `+81`) and a lone `-` (a common "none") are left
+/// alone: a spreadsheet reads them as the number or the dash they are.
+pub fn defuse_cell(v: &str) -> std::borrow::Cow<'_, str> {
+    let risky = v.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let number = v.len() > 1
+        && v.bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'+' | b'-' | b'e' | b'E'))
+        && v.parse::<f64>().is_ok_and(f64::is_finite);
+    if risky && !number && v != "-" {
+        std::borrow::Cow::Owned(format!("'{v}"))
+    } else {
+        std::borrow::Cow::Borrowed(v)
+    }
+}
+
 /// Coordinates are written to 7 decimals (about 1 cm), without trailing zeros.
 fn fmt_coord(v: f64) -> String {
     fmt_float((v * 1e7).round() / 1e7)
@@ -228,7 +257,8 @@ fn push_field(line: &mut String, v: &str) {
     }
 }
 
-/// Write `layer` as CSV (CRLF line ends; BOM when UTF-8). Returns the number of characters that
+/// Write `layer` as CSV (CRLF line ends; BOM when UTF-8; text cells defused for spreadsheets,
+/// see [`defuse_cell`]). Returns the number of characters that
 /// had to be substituted because CP932 cannot encode them (always 0 for UTF-8).
 pub fn write_csv<W: Write + ?Sized>(
     layer: &Layer,
@@ -238,6 +268,7 @@ pub fn write_csv<W: Write + ?Sized>(
 ) -> io::Result<u64> {
     let d = layer.dataset;
     let cols = csv_columns(d, layout);
+    let text_cols: Vec<bool> = cols.iter().map(|(_, s)| is_text(layer, *s)).collect();
     let mut substituted = 0u64;
     if enc == CsvEncoding::Utf8Bom {
         out.write_all("\u{feff}".as_bytes())?;
@@ -279,7 +310,12 @@ pub fn write_csv<W: Write + ?Sized>(
             if i > 0 {
                 line.push(',');
             }
-            push_field(&mut line, &cell(layer, f, *s));
+            let v = cell(layer, f, *s);
+            if text_cols[i] {
+                push_field(&mut line, &defuse_cell(&v));
+            } else {
+                push_field(&mut line, &v);
+            }
         }
         emit(&mut line, out)?;
     }
@@ -489,13 +525,47 @@ impl Write for HashingSink {
 
 type DigestKey = (DatasetId, i64, String, Format);
 
-fn digests() -> &'static Mutex<HashMap<DigestKey, Digest>> {
-    static D: OnceLock<Mutex<HashMap<DigestKey, Digest>>> = OnceLock::new();
-    D.get_or_init(|| Mutex::new(HashMap::new()))
+/// Values computed once per key, however many ask at the same time: the first caller computes
+/// while the others wait for its result (single flight), and a key is never computed twice
+/// while it is kept.
+struct Once<K, V> {
+    cells: Mutex<HashMap<K, Arc<OnceLock<V>>>>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V: Clone> Once<K, V> {
+    fn new() -> Self {
+        Once {
+            cells: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The value of `key`, computed by `compute` if no one has; `forget` says which other
+    /// keys to drop when a new key is added (old versions).
+    fn get(&self, key: &K, forget: impl Fn(&K) -> bool, compute: impl FnOnce() -> V) -> V {
+        let cell = {
+            let mut m = self.cells.lock().unwrap_or_else(|e| e.into_inner());
+            match m.get(key) {
+                Some(c) => c.clone(),
+                None => {
+                    m.retain(|k, _| !forget(k));
+                    m.entry(key.clone()).or_default().clone()
+                }
+            }
+        };
+        // Blocks while another caller computes the same key.
+        cell.get_or_init(compute).clone()
+    }
+}
+
+fn digests() -> &'static Once<DigestKey, Digest> {
+    static D: OnceLock<Once<DigestKey, Digest>> = OnceLock::new();
+    D.get_or_init(Once::new)
 }
 
 /// Size and SHA-256 of the download of `layer` in `format` (UTF-8 CSV with BOM in the standard
 /// layout / GeoJSON), computed once per published version and cached, for catalog resources.
+/// Concurrent callers for a version not hashed yet wait for one hashing (the first catalog
+/// requests after a publish), so call it from a blocking thread.
 pub fn digest(layer: &Layer, format: Format) -> Digest {
     let key = (
         layer.dataset,
@@ -503,9 +573,14 @@ pub fn digest(layer: &Layer, format: Format) -> Digest {
         layer.published_at.clone(),
         format,
     );
-    if let Some(d) = digests().lock().ok().and_then(|m| m.get(&key).cloned()) {
-        return d;
-    }
+    digests().get(
+        &key,
+        |k| k.0 == layer.dataset && k.1 != layer.version,
+        || compute_digest(layer, format),
+    )
+}
+
+fn compute_digest(layer: &Layer, format: Format) -> Digest {
     let mut sink = HashingSink {
         size: 0,
         hash: Sha256::new(),
@@ -517,15 +592,10 @@ pub fn digest(layer: &Layer, format: Format) -> Digest {
         }
         Format::GeoJson => write_geojson(layer, &mut sink),
     };
-    let d = Digest {
+    Digest {
         size: sink.size,
         sha256: format!("{:x}", sink.hash.finalize()),
-    };
-    if let Ok(mut m) = digests().lock() {
-        m.retain(|k, _| k.0 != layer.dataset || k.1 == layer.version);
-        m.insert(key, d.clone());
     }
-    d
 }
 
 #[cfg(test)]
@@ -669,6 +739,110 @@ mod tests {
         assert_eq!(d.sha256, format!("{:x}", Sha256::digest(&out)));
         assert_eq!(digest(&l, Format::Csv), d);
         assert_ne!(digest(&l, Format::GeoJson), d);
+    }
+
+    #[test]
+    fn concurrent_first_requests_compute_a_value_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let once: Arc<Once<(u8, i64), u64>> = Arc::new(Once::new());
+        let computed = Arc::new(AtomicUsize::new(0));
+        let barrier = Arc::new(std::sync::Barrier::new(8));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (once, computed, barrier) = (once.clone(), computed.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    once.get(
+                        &(1, 1),
+                        |_| false,
+                        || {
+                            computed.fetch_add(1, Ordering::SeqCst);
+                            // Long enough for every other thread to ask meanwhile.
+                            std::thread::sleep(std::time::Duration::from_millis(50));
+                            42
+                        },
+                    )
+                })
+            })
+            .collect();
+        for t in threads {
+            assert_eq!(t.join().unwrap(), 42);
+        }
+        assert_eq!(
+            computed.load(Ordering::SeqCst),
+            1,
+            "hashed once, not once per request"
+        );
+        // A new version: computed once more, and the old one forgotten.
+        let v2 = once.get(&(1, 2), |k| k.0 == 1 && k.1 != 2, || 43);
+        assert_eq!(v2, 43);
+        assert_eq!(
+            once.get(&(1, 1), |_| false, || 7),
+            7,
+            "the old version was dropped"
+        );
+    }
+
+    #[test]
+    fn csv_text_cells_cannot_run_as_formulas_and_numbers_stay_numbers() {
+        let mut f = shelter(1, "=HYPERLINK(\"http://x\",\"y\")", true);
+        let cols = DatasetId::Shelters.columns();
+        let set = |f: &mut Feature, n: &str, v: Val| {
+            let i = cols.iter().position(|c| c.name == n).unwrap();
+            let mut vals = f.values.to_vec();
+            vals[i] = v;
+            f.values = vals.into();
+        };
+        set(&mut f, "name_kana", Val::text("+SUM(A1)"));
+        set(&mut f, "name_en", Val::text("@cmd"));
+        set(&mut f, "address", Val::text("-2+3"));
+        set(&mut f, "building", Val::text("\tx"));
+        set(&mut f, "note", Val::text("-"));
+        set(&mut f, "phone", Val::text("-3.5"));
+        set(&mut f, "lat", Val::Float(-33.9));
+        set(&mut f, "lon", Val::Float(-70.5));
+        set(&mut f, "altitude_m", Val::Float(-3.5));
+        let l = layer(DatasetId::Shelters, vec![f]);
+        for enc in [CsvEncoding::Utf8Bom, CsvEncoding::Cp932] {
+            for layout in [CsvLayout::Standard, CsvLayout::Canonical] {
+                let mut out = Vec::new();
+                write_csv(&l, layout, enc, &mut out).unwrap();
+                let text = match enc {
+                    CsvEncoding::Utf8Bom => String::from_utf8(out).unwrap(),
+                    CsvEncoding::Cp932 => encoding_rs::SHIFT_JIS.decode(&out).0.into_owned(),
+                };
+                let mut r =
+                    csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+                let h = r.headers().unwrap().clone();
+                let row = r.records().next().unwrap().unwrap();
+                let get = |std: &str, canon: &str| {
+                    let n = if layout == CsvLayout::Standard {
+                        std
+                    } else {
+                        canon
+                    };
+                    row.get(h.iter().position(|x| x == n).unwrap())
+                        .unwrap()
+                        .to_string()
+                };
+                assert_eq!(get("名称", "name"), "'=HYPERLINK(\"http://x\",\"y\")");
+                assert_eq!(get("名称_カナ", "name_kana"), "'+SUM(A1)");
+                assert_eq!(get("名称_英字", "name_en"), "'@cmd");
+                assert_eq!(get("所在地_連結表記", "address"), "'-2+3");
+                assert_eq!(get("建物名等(方書)", "building"), "'\tx");
+                assert_eq!(get("備考", "note"), "-");
+                assert_eq!(get("電話番号", "phone"), "-3.5");
+                // Numeric columns are never touched.
+                assert_eq!(get("緯度", "lat"), "-33.9");
+                assert_eq!(get("経度", "lon"), "-70.5");
+                assert_eq!(get("標高", "altitude_m"), "-3.5");
+            }
+        }
+        assert_eq!(defuse_cell("桜台"), "桜台");
+        assert_eq!(defuse_cell(""), "");
+        assert_eq!(defuse_cell("1-12"), "1-12");
+        assert_eq!(defuse_cell("-inf"), "'-inf");
+        assert_eq!(defuse_cell("=1"), "'=1");
     }
 
     #[test]

@@ -251,12 +251,57 @@ struct ServeOpts {
     /// sign-in limits; without one the client is the connection's peer address.
     #[arg(long = "trusted-proxy")]
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// Believe X-Forwarded-Proto / X-Forwarded-Host for links (only behind a proxy that sets
+    /// them; prefer --base-url).
+    #[arg(long)]
+    trust_forwarded: bool,
+    /// Seconds a client has to send a request's head; also closes idle keep-alive connections.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_secs: u64,
+    /// Seconds a response write may make no progress (client not reading) before the
+    /// connection is dropped.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    write_timeout_secs: u64,
+    /// Seconds a request body (an upload) may send nothing before the request fails.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    read_timeout_secs: u64,
+    /// Whole-dataset downloads streaming at once (more: 503 with Retry-After).
+    #[arg(long, default_value_t = 32)]
+    max_downloads: usize,
+    /// OGC API items requests at once.
+    #[arg(long, default_value_t = 64)]
+    max_items: usize,
+    /// /api/search requests at once.
+    #[arg(long, default_value_t = 64)]
+    max_search: usize,
+    /// Catalog requests at once (/catalog, /catalog.jsonld, CKAN API).
+    #[arg(long, default_value_t = 16)]
+    max_catalog: usize,
+    /// /api/risk requests at once.
+    #[arg(long, default_value_t = 256)]
+    max_risk: usize,
+    /// Subscribers of /api/shelter-status/events at once.
+    #[arg(long, default_value_t = 1000)]
+    max_event_subscribers: usize,
 }
 
 impl ServeOpts {
     fn config(self) -> machimap::http::ServeConfig {
         machimap::http::ServeConfig {
             base_url: self.base_url,
+            trust_forwarded: self.trust_forwarded,
+            limits: machimap::http::limits::Limits {
+                header_timeout: std::time::Duration::from_secs(self.header_timeout_secs),
+                write_timeout: std::time::Duration::from_secs(self.write_timeout_secs),
+                read_timeout: std::time::Duration::from_secs(self.read_timeout_secs),
+                downloads: self.max_downloads,
+                items: self.max_items,
+                search: self.max_search,
+                catalog: self.max_catalog,
+                risk: self.max_risk,
+                events: self.max_event_subscribers,
+                ..Default::default()
+            },
             cors_origins: self.cors_origins,
             cache_mb: self.cache_mb,
             license_id: self.license,

@@ -10,12 +10,13 @@ use crate::dataset::DatasetId;
 use crate::export::{write_csv, write_geojson, CsvEncoding, CsvLayout};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use std::collections::HashMap;
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -92,14 +93,28 @@ impl Write for ChannelWriter {
     }
 }
 
+/// Producer threads of streamed bodies running now (a gauge in `/metrics`).
+pub static PRODUCERS: AtomicUsize = AtomicUsize::new(0);
+
 /// Run `produce` on a blocking thread and stream what it writes (gzip-compressed if `gzip`).
-fn stream<F>(gzip: bool, produce: F) -> Body
+///
+/// The thread ends at its next chunk once the body is dropped: when the transfer ends, the
+/// client goes away, or the connection is dropped for not reading (`http::limits`).
+pub(crate) fn stream<F>(gzip: bool, produce: F) -> Body
 where
     F: FnOnce(&mut dyn Write) -> io::Result<()> + Send + 'static,
 {
     let (tx, rx) = mpsc::channel(8);
     let err_tx = tx.clone();
     tokio::task::spawn_blocking(move || {
+        PRODUCERS.fetch_add(1, Ordering::Relaxed);
+        struct Done;
+        impl Drop for Done {
+            fn drop(&mut self) {
+                PRODUCERS.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        let _done = Done;
         let w = ChannelWriter {
             buf: Vec::with_capacity(CHUNK),
             tx,
@@ -160,6 +175,7 @@ pub fn file_name(city_code: &str, d: DatasetId, fmt: &str) -> String {
 
 async fn get_download(
     State(st): State<Arc<AppState>>,
+    method: Method,
     Path(file): Path<String>,
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
@@ -221,7 +237,6 @@ async fn get_download(
             .body(Body::empty())
             .map_err(|e| ApiError::Internal(e.to_string()));
     }
-    st.downloads.count(d, fmt);
     let name = file_name(&st.config.city_code, d, fmt);
     let content_type = match (fmt, enc) {
         ("geojson", _) => "application/geo+json",
@@ -236,10 +251,24 @@ async fn get_download(
     if gzip {
         b = b.header(header::CONTENT_ENCODING, "gzip");
     }
+    if method == Method::HEAD {
+        // The headers a GET would get; nothing produced, and not a download.
+        return b
+            .body(Body::empty())
+            .map_err(|e| ApiError::Internal(e.to_string()));
+    }
+    // Counted when the body is produced (a 200 to a GET), on the producer's thread: the
+    // counts file is written there, not on the request runtime.
     let body = if fmt == "csv" {
-        stream(gzip, move |w| write_csv(&layer, layout, enc, w).map(|_| ()))
+        stream(gzip, move |w| {
+            st.downloads.count(d, fmt);
+            write_csv(&layer, layout, enc, w).map(|_| ())
+        })
     } else {
-        stream(gzip, move |w| write_geojson(&layer, w))
+        stream(gzip, move |w| {
+            st.downloads.count(d, fmt);
+            write_geojson(&layer, w)
+        })
     };
     b.body(body).map_err(|e| ApiError::Internal(e.to_string()))
 }

@@ -1,51 +1,175 @@
 //! Download counts per dataset and format — a KPI cities report — kept beside the database in
 //! `{db}.downloads.json` so they survive restarts and replicas can be summed.
+//!
+//! The file is replaced whole, never written in place: one writer at a time writes a temp file
+//! of its own, syncs it, renames it over the old one and syncs the folder, so a crash leaves
+//! either the old counts or the new ones. The last good file read at start is kept as
+//! `{db}.downloads.json.bak`; a file that does not parse is set aside (never overwritten) and
+//! the counts go on from that copy, with a warning, rather than silently from zero.
 
 use crate::dataset::DatasetId;
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+
+type Counts = BTreeMap<String, BTreeMap<String, u64>>;
 
 /// Counter of downloads by (dataset, format).
 #[derive(Debug)]
 pub struct Downloads {
-    counts: Mutex<BTreeMap<String, BTreeMap<String, u64>>>,
+    /// The counts, and how many changes they have had since start.
+    counts: Mutex<(Counts, u64)>,
+    /// Held while the file is written; holds the number of changes the file has.
+    writer: Mutex<u64>,
     file: Option<PathBuf>,
+}
+
+/// Why the counts file could not be read.
+#[derive(Debug, thiserror::Error)]
+enum LoadError {
+    #[error("{0}: {1}")]
+    Io(PathBuf, std::io::Error),
+    #[error("{0} is not a counts file (torn or damaged?): {1}")]
+    Parse(PathBuf, serde_json::Error),
+}
+
+fn with_suffix(file: &Path, suffix: &str) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn read_counts(file: &Path) -> Result<Option<Counts>, LoadError> {
+    match std::fs::read(file) {
+        Ok(b) => serde_json::from_slice(&b)
+            .map(Some)
+            .map_err(|e| LoadError::Parse(file.to_path_buf(), e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(LoadError::Io(file.to_path_buf(), e)),
+    }
+}
+
+/// Write `bytes` to `file` atomically: a temp file unique to this writer in the same folder,
+/// synced, renamed over `file`, then the folder synced so the rename itself is durable.
+fn write_atomic(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let tmp = with_suffix(
+        file,
+        &format!(
+            ".{}.{}.tmp",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ),
+    );
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, file)?;
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // Not every platform can open a folder for syncing; the rename is done anyway.
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// The counts of `file` at start: the file, else (missing or damaged) its last good copy.
+fn load(file: &Path) -> Counts {
+    let bak = with_suffix(file, ".bak");
+    match read_counts(file) {
+        Ok(Some(c)) => {
+            // The last good copy, for the day the file is found damaged.
+            if let Ok(b) = serde_json::to_vec_pretty(&c) {
+                if let Err(e) = write_atomic(&bak, &b) {
+                    eprintln!("machimap: cannot keep a copy of {}: {e}", file.display());
+                }
+            }
+            c
+        }
+        Ok(None) => Counts::default(),
+        Err(e) => {
+            // Set the damaged file aside, so the next count does not overwrite it.
+            let stamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let aside = with_suffix(file, &format!(".damaged-{stamp}"));
+            let moved = std::fs::rename(file, &aside).is_ok();
+            let from_bak = read_counts(&bak).ok().flatten();
+            eprintln!(
+                "machimap: warning: download counts: {e}; {}{}",
+                if moved {
+                    format!("kept as {}; ", aside.display())
+                } else {
+                    String::new()
+                },
+                if from_bak.is_some() {
+                    format!("counting on from the last good copy {}", bak.display())
+                } else {
+                    "no good copy: counting on from zero".to_string()
+                }
+            );
+            from_bak.unwrap_or_default()
+        }
+    }
 }
 
 impl Downloads {
     /// Counts stored beside `db` (loaded if the file exists).
     pub fn beside(db: &Path) -> Downloads {
-        let mut name = db.as_os_str().to_owned();
-        name.push(".downloads.json");
-        let file = PathBuf::from(name);
-        let counts = std::fs::read(&file)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
+        let file = with_suffix(db, ".downloads.json");
         Downloads {
-            counts: Mutex::new(counts),
+            counts: Mutex::new((load(&file), 0)),
+            writer: Mutex::new(0),
             file: Some(file),
         }
     }
 
-    /// Count one download of `dataset` as `format` (`csv`, `geojson`, `ogc`…).
+    /// Count one download of `dataset` as `format` (`csv`, `geojson`, `ogc`…) and write the
+    /// counts file. Blocks on file I/O: call it from a blocking thread.
     pub fn count(&self, dataset: DatasetId, format: &str) {
-        let snapshot = {
+        {
             let Ok(mut c) = self.counts.lock() else {
                 return;
             };
-            *c.entry(dataset.to_string())
+            *c.0.entry(dataset.to_string())
                 .or_default()
                 .entry(format.to_string())
                 .or_insert(0) += 1;
-            serde_json::to_vec_pretty(&*c).ok()
+            c.1 += 1;
+        }
+        self.persist();
+    }
+
+    /// Write the counts if the file does not have the latest yet. The counts are read while
+    /// the writer lock is held, so the last write is always of the newest counts.
+    fn persist(&self) {
+        let Some(f) = &self.file else { return };
+        let Ok(mut written) = self.writer.lock() else {
+            return;
         };
-        if let (Some(f), Some(bytes)) = (&self.file, snapshot) {
-            let tmp = f.with_extension("json.tmp");
-            if std::fs::write(&tmp, bytes).is_ok() {
-                let _ = std::fs::rename(&tmp, f);
-            }
+        let (changes, bytes) = match self.counts.lock() {
+            Ok(c) => (c.1, serde_json::to_vec_pretty(&c.0)),
+            Err(_) => return,
+        };
+        if changes <= *written {
+            return; // a writer before us already wrote these counts
+        }
+        match bytes
+            .map_err(std::io::Error::other)
+            .and_then(|b| write_atomic(f, &b))
+        {
+            Ok(()) => *written = changes,
+            Err(e) => eprintln!("machimap: cannot write {}: {e}", f.display()),
         }
     }
 
@@ -54,7 +178,78 @@ impl Downloads {
         self.counts
             .lock()
             .ok()
-            .and_then(|c| c.get(dataset.as_str()).cloned())
+            .and_then(|c| c.0.get(dataset.as_str()).cloned())
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts_file(db: &Path) -> PathBuf {
+        with_suffix(db, ".downloads.json")
+    }
+
+    #[test]
+    fn concurrent_counts_leave_one_whole_file_with_every_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("c.duckdb");
+        let d = std::sync::Arc::new(Downloads::beside(&db));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let d = d.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..25 {
+                        d.count(DatasetId::Shelters, "csv");
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let on_disk: Counts =
+            serde_json::from_slice(&std::fs::read(counts_file(&db)).unwrap()).unwrap();
+        assert_eq!(on_disk["shelters"]["csv"], 200);
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "temp files left behind: {left:?}");
+        // And they are read back at the next start.
+        assert_eq!(Downloads::beside(&db).of(DatasetId::Shelters)["csv"], 200);
+    }
+
+    #[test]
+    fn a_damaged_file_is_set_aside_and_the_last_good_copy_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("d.duckdb");
+        let d = Downloads::beside(&db);
+        for _ in 0..5 {
+            d.count(DatasetId::Wards, "geojson");
+        }
+        drop(d);
+        // A restart keeps the good file as the copy of last resort.
+        assert_eq!(Downloads::beside(&db).of(DatasetId::Wards)["geojson"], 5);
+        let f = counts_file(&db);
+        let good = std::fs::read(&f).unwrap();
+        std::fs::write(&f, &good[..good.len() / 2]).unwrap(); // torn
+        let d = Downloads::beside(&db);
+        assert_eq!(
+            d.of(DatasetId::Wards).get("geojson"),
+            Some(&5),
+            "a torn file is not read as zero counts"
+        );
+        let aside: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".damaged-"))
+            .collect();
+        assert_eq!(aside.len(), 1, "the damaged file is kept for a person");
+        d.count(DatasetId::Wards, "geojson");
+        assert_eq!(Downloads::beside(&db).of(DatasetId::Wards)["geojson"], 6);
     }
 }

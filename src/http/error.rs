@@ -37,6 +37,9 @@ pub enum ApiError {
     /// 429: too many failed sign-ins, or sign-in attempts from one address.
     #[error("{0}")]
     TooManyRequests(String),
+    /// 503 with `Retry-After`: the route is at its cap of requests at once (`http::limits`).
+    #[error("{0}")]
+    Busy(String),
 }
 
 impl ApiError {
@@ -53,6 +56,7 @@ impl ApiError {
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -69,6 +73,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::TooManyRequests(_) => "too_many_requests",
+            ApiError::Busy(_) => "busy",
         }
     }
 }

@@ -169,6 +169,37 @@ pub async fn get_metrics(State(st): State<Arc<AppState>>) -> Response {
     );
     let _ = writeln!(o, "# TYPE machimap_tile_cache_bytes gauge");
     let _ = writeln!(o, "machimap_tile_cache_bytes {}", st.tiles.bytes());
+    let flights = st.limits.in_flight();
+    let _ = writeln!(
+        o,
+        "# HELP machimap_http_in_flight Requests of capped routes under way, by class."
+    );
+    let _ = writeln!(o, "# TYPE machimap_http_in_flight gauge");
+    for (c, n, _) in &flights {
+        let _ = writeln!(o, "machimap_http_in_flight{{class=\"{}\"}} {n}", c.name());
+    }
+    let _ = writeln!(
+        o,
+        "# HELP machimap_http_in_flight_limit The cap of each class (more are answered 503)."
+    );
+    let _ = writeln!(o, "# TYPE machimap_http_in_flight_limit gauge");
+    for (c, _, cap) in &flights {
+        let _ = writeln!(
+            o,
+            "machimap_http_in_flight_limit{{class=\"{}\"}} {cap}",
+            c.name()
+        );
+    }
+    let _ = writeln!(
+        o,
+        "# HELP machimap_stream_producers Threads producing streamed bodies (downloads, items)."
+    );
+    let _ = writeln!(o, "# TYPE machimap_stream_producers gauge");
+    let _ = writeln!(
+        o,
+        "machimap_stream_producers {}",
+        super::datasets::PRODUCERS.load(Ordering::Relaxed)
+    );
     let _ = writeln!(
         o,
         "# HELP machimap_dataset_version Published version of each dataset."

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod datasets;
 pub mod downloads;
 pub mod error;
+pub mod limits;
 pub mod metrics;
 pub mod ogc;
 pub mod openapi;
@@ -36,8 +37,13 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     /// Public base URL (e.g. `https://opendata.example.lg.jp/machimap`) for links behind a
-    /// reverse proxy; derived from the Host header when unset.
+    /// reverse proxy; derived from the Host header when unset (see [`AppState::base_url`]).
     pub base_url: Option<String>,
+    /// Believe `X-Forwarded-Proto` / `X-Forwarded-Host` when building links without a base
+    /// URL (only behind a proxy that sets them; anyone else could send them).
+    pub trust_forwarded: bool,
+    /// Timeouts and caps of what one client can hold.
+    pub limits: limits::Limits,
     /// Allowed CORS origins; `*` for any (the default: this is open data).
     pub cors_origins: Vec<String>,
     /// Tile cache budget in MB; 0 disables the cache.
@@ -76,6 +82,8 @@ impl Default for ServeConfig {
     fn default() -> Self {
         ServeConfig {
             base_url: None,
+            trust_forwarded: false,
+            limits: limits::Limits::default(),
             cors_origins: vec!["*".into()],
             cache_mb: 256,
             poll: Duration::from_millis(1000),
@@ -115,6 +123,12 @@ pub struct AppState {
     pub admin: crate::admin::Admin,
     /// A PMTiles archive served under `/pmtiles/` (`serve --pmtiles`).
     pub pmtiles: Option<crate::tiles::pmtiles::Archive>,
+    /// Requests of each expensive route under way, and their caps.
+    pub limits: limits::RouteLimits,
+    /// The names of the searched datasets, folded once per published version.
+    pub search: search::SearchCache,
+    /// The address the server listens on (links when a request has no usable Host).
+    pub bound: std::sync::OnceLock<String>,
     /// Size and modification time of the DuckDB file and its WAL when last read, so a poll
     /// that finds them unchanged does not open the database.
     seen: std::sync::Mutex<Option<FileStamp>>,
@@ -149,8 +163,13 @@ impl AppState {
         if config.tilesets {
             attach_tilesets(&db, snap.layers.values());
         }
+        let search = search::SearchCache::default();
+        search.get(&snap);
         Ok(AppState {
             seen: std::sync::Mutex::new(Some(stamp)),
+            limits: limits::RouteLimits::new(&config.limits),
+            search,
+            bound: std::sync::OnceLock::new(),
             snapshot: ArcSwap::from_pointee(snap),
             tiles: TileCache::new(config.cache_mb),
             render: tiles::RenderGate::new(cores()),
@@ -195,27 +214,84 @@ impl AppState {
                         .filter(|l| changed.contains(&l.dataset)),
                 );
             }
-            self.snapshot.store(Arc::new(next));
+            let next = Arc::new(next);
+            self.snapshot.store(next.clone());
             self.tiles.purge(&changed);
+            // Fold the new names now, on this thread, rather than in the first search.
+            self.search.get(&next);
         }
         Ok(changed)
     }
 
-    /// Base URL for links in responses.
+    /// Base URL for links in responses: the configured one; else from the request's Host
+    /// (only when it is a plain host name or address with an optional port) and `http`;
+    /// `X-Forwarded-Proto` / `X-Forwarded-Host` only when configured to trust them. Anything
+    /// else falls back to the address the server listens on, so a crafted header cannot put
+    /// another site into links (or into a CDN's cached copy of them).
     pub fn base_url(&self, headers: &HeaderMap) -> String {
         if let Some(b) = &self.config.base_url {
             return b.trim_end_matches('/').to_string();
         }
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("localhost");
-        let proto = headers
-            .get("x-forwarded-proto")
-            .and_then(|h| h.to_str().ok())
+        let text = |name: &str| headers.get(name).and_then(|h| h.to_str().ok());
+        let forwarded = |name: &str| {
+            self.config
+                .trust_forwarded
+                .then(|| text(name))
+                .flatten()
+                // A chain of proxies appends; the first is the client's.
+                .and_then(|v| v.split(',').next())
+                .map(str::trim)
+        };
+        let proto = forwarded("x-forwarded-proto")
+            .filter(|p| matches!(*p, "http" | "https"))
             .unwrap_or("http");
+        let host = forwarded("x-forwarded-host")
+            .filter(|h| valid_host(h))
+            .or_else(|| text(header::HOST.as_str()).filter(|h| valid_host(h)))
+            .map(str::to_string)
+            .or_else(|| self.bound.get().cloned())
+            .unwrap_or_else(|| "localhost".into());
         format!("{proto}://{host}")
     }
+}
+
+/// A Host value fit for links: a DNS name, IPv4 address or bracketed IPv6 address, with an
+/// optional port; nothing that could end the authority (`/`, `@`, `?`, `#`, quotes, spaces).
+fn valid_host(h: &str) -> bool {
+    let (name, port) = match h.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((v6, after)) => {
+                let ok = !v6.is_empty()
+                    && v6
+                        .bytes()
+                        .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+                if !ok {
+                    return false;
+                }
+                match after {
+                    "" => ("v6", None),
+                    p => match p.strip_prefix(':') {
+                        Some(p) => ("v6", Some(p)),
+                        None => return false,
+                    },
+                }
+            }
+            None => return false,
+        },
+        None => match h.split_once(':') {
+            Some((n, p)) => (n, Some(p)),
+            None => (h, None),
+        },
+    };
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    let name_ok = !name.is_empty()
+        && name.len() <= 253
+        && !name.starts_with(['.', '-'])
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    port_ok && name_ok
 }
 
 /// The whole application router.
@@ -269,7 +345,12 @@ async fn track(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Res
     let resp = if preflight {
         StatusCode::NO_CONTENT.into_response()
     } else {
-        next.run(req).await
+        let method = req.method().clone();
+        st.limits
+            .run(route.as_ref().map(|m| m.as_str()), &method, || {
+                next.run(req)
+            })
+            .await
     };
     finish(
         &st,
@@ -289,6 +370,9 @@ fn finish(
     start: Instant,
     mut resp: Response,
 ) -> Response {
+    // Every response, JSON and errors included: browsers must not guess another type.
+    resp.headers_mut()
+        .insert(header::X_CONTENT_TYPE_OPTIONS, NOSNIFF);
     if let Some(o) = origin {
         let allowed = st
             .config
@@ -512,8 +596,12 @@ pub fn send_cached(
         HeaderValue::from_static(cache_control),
     );
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, NOSNIFF);
     resp
 }
+
+/// `X-Content-Type-Options` of every response.
+const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
 
 /// Attach the tiles drawn at publish to the layers that have them; draw them for large layers
 /// published without them (by the console, or by an older machimap) on one background thread
@@ -555,6 +643,7 @@ pub async fn serve(db: PathBuf, bind: &str, config: ServeConfig) -> anyhow::Resu
     let state = Arc::new(tokio::task::spawn_blocking(move || AppState::open(db, config)).await??);
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
+    let _ = state.bound.set(addr.to_string());
     eprintln!("machimap: serving on http://{addr}/  (Ctrl-C to stop)");
     let watcher = state.clone();
     tokio::spawn(async move {
@@ -581,7 +670,7 @@ pub async fn serve(db: PathBuf, bind: &str, config: ServeConfig) -> anyhow::Resu
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut threads = Vec::new();
     for i in 0..cores() {
-        let (l, st, mut stopped) = (listener.try_clone()?, state.clone(), stopped.clone());
+        let (l, st, stopped) = (listener.try_clone()?, state.clone(), stopped.clone());
         threads.push(
             std::thread::Builder::new()
                 .name(format!("http-{i}"))
@@ -590,24 +679,10 @@ pub async fn serve(db: PathBuf, bind: &str, config: ServeConfig) -> anyhow::Resu
                         .enable_all()
                         .build()?;
                     rt.block_on(async move {
-                        use axum::serve::ListenerExt;
-                        // Each write is a whole response (headers and body in one writev),
-                        // so Nagle's wait for an ACK only delays the last short segment of
-                        // a large one.
-                        let l = tokio::net::TcpListener::from_std(l)?.tap_io(|s| {
-                            let _ = s.set_nodelay(true);
-                        });
-                        // The peer address goes with each request (the staff sign-in limits).
-                        axum::serve(
-                            l,
-                            axum::ServiceExt::<Request>::into_make_service_with_connect_info::<
-                                std::net::SocketAddr,
-                            >(FrontDoor::new(st)),
-                        )
-                        .with_graceful_shutdown(async move {
-                            let _ = stopped.wait_for(|s| *s).await;
-                        })
-                        .await
+                        let l = tokio::net::TcpListener::from_std(l)?;
+                        let limits = st.config.limits.clone();
+                        limits::serve(l, FrontDoor::new(st), &limits, stopped).await;
+                        Ok(())
                     })
                 })?,
         );
@@ -624,4 +699,39 @@ pub async fn serve(db: PathBuf, bind: &str, config: ServeConfig) -> anyhow::Resu
     })
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_hosts_make_links() {
+        for ok in [
+            "localhost",
+            "127.0.0.1:8080",
+            "opendata.example.lg.jp",
+            "[::1]:8080",
+            "[2001:db8::1]",
+        ] {
+            assert!(valid_host(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "evil.example/x",
+            "a@b",
+            "\"><script>",
+            "-x",
+            ".x",
+            "x:",
+            "x:123456",
+            "x:80:80",
+            "::1",
+            "[::1",
+            "[::1]x",
+            "a b",
+        ] {
+            assert!(!valid_host(bad), "{bad}");
+        }
+    }
 }

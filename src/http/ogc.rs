@@ -767,14 +767,22 @@ async fn items(
         }
     }
     let base = st.base_url(&headers);
-    let body = tokio::task::spawn_blocking(move || {
-        render_items(&l, &base, limit, offset, bbox, &filters, &passthrough)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
-    Ok(reply(GEOJSON, body, "public, max-age=60"))
+    // Streamed from a blocking thread as it is written (a page can be 10,000 features), not
+    // built whole in memory; the thread stops when the client goes (see `datasets::stream`).
+    let body = super::datasets::stream(false, move |w| {
+        render_items(&l, &base, limit, offset, bbox, &filters, &passthrough, w)
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, GEOJSON),
+            (header::CACHE_CONTROL, "public, max-age=60"),
+        ],
+        body,
+    )
+        .into_response())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn render_items(
     l: &Layer,
     base: &str,
@@ -783,7 +791,8 @@ fn render_items(
     bbox: Option<[f64; 4]>,
     filters: &[Filter],
     passthrough: &[(String, String)],
-) -> ApiResult<Vec<u8>> {
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let d = collection_name(l);
     let keep = |f: &Feature| filters.iter().all(|flt| flt.matches(f));
     // Page and count in one pass over the candidates.
@@ -842,14 +851,15 @@ fn render_items(
             "Previous page",
         ));
     }
-    let mut out = Vec::with_capacity(256 + page.len() * 512);
-    out.extend_from_slice(b"{\"type\":\"FeatureCollection\",\"features\":[");
+    out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[")?;
+    let mut buf = Vec::with_capacity(4096);
     for (i, f) in page.iter().enumerate() {
+        buf.clear();
         if i > 0 {
-            out.push(b',');
+            buf.push(b',');
         }
-        feature_json_with(cols_of(l), f, &mut out)
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        feature_json_with(cols_of(l), f, &mut buf)?;
+        out.write_all(&buf)?;
     }
     let tail = json!({
         "numberMatched": matched,
@@ -857,10 +867,9 @@ fn render_items(
         "timeStamp": now_iso(),
         "links": links,
     });
-    out.extend_from_slice(b"],");
+    out.write_all(b"],")?;
     let t = tail.to_string();
-    out.extend_from_slice(&t.as_bytes()[1..]);
-    Ok(out)
+    out.write_all(&t.as_bytes()[1..])
 }
 
 async fn item(

@@ -116,9 +116,8 @@ fn text<'a>(f: &'a Feature, l: &Layer, c: &str) -> Option<&'a str> {
     }
 }
 
-/// How well `folded_q` matches a folded candidate: 0 = not at all, higher is better.
-fn score(folded_q: &str, candidate: &str) -> u32 {
-    let c = search_fold(candidate);
+/// How well `folded_q` matches an already folded candidate: 0 = not at all, higher is better.
+fn score(folded_q: &str, c: &str) -> u32 {
     if c.is_empty() {
         0
     } else if c == folded_q {
@@ -149,71 +148,164 @@ const SEARCHED: &[(DatasetId, HitKind, &str, &[&str])] = &[
     (DatasetId::Roads, HitKind::Road, "route_name", &["route_no"]),
 ];
 
-/// Search the snapshot; results best first (exact, prefix, substring; names before readings),
-/// then shelters before wards before roads, then by name.
-pub fn search(snap: &Snapshot, q: &str, limit: usize) -> Vec<Hit> {
-    let fq = search_fold(q);
-    if fq.is_empty() {
-        return Vec::new();
-    }
-    let mut hits = Vec::new();
-    for (d, kind, name_col, others) in SEARCHED {
-        let Some(l) = snap.layer(*d) else { continue };
-        for f in &l.features {
-            let Some(name) = text(f, l, name_col) else {
-                continue;
-            };
-            // A match on the name counts double a match on a reading or an address.
-            let mut best = score(&fq, name) * 2;
-            for c in *others {
-                if let Some(v) = text(f, l, c) {
-                    best = best.max(score(&fq, v) * 2 - u32::from(score(&fq, v) > 0));
-                }
+/// One searchable place, its texts folded once.
+#[derive(Debug)]
+struct Entry {
+    /// The hit to answer (score 0 until matched).
+    hit: Hit,
+    /// The folded name.
+    name: String,
+    /// The folded readings, English names, addresses… (non-empty ones).
+    others: Vec<String>,
+}
+
+/// The searched names of one snapshot, folded once ([`search_fold`] is NFKC and more: doing it
+/// for every name on every request held up the other requests of the core).
+#[derive(Debug, Default)]
+pub struct SearchIndex {
+    entries: Vec<Entry>,
+}
+
+impl SearchIndex {
+    /// Fold the names of the searched datasets of `snap`.
+    pub fn build(snap: &Snapshot) -> SearchIndex {
+        let mut entries = Vec::new();
+        for (d, kind, name_col, others) in SEARCHED {
+            let Some(l) = snap.layer(*d) else { continue };
+            for f in &l.features {
+                let Some(name) = text(f, l, name_col) else {
+                    continue;
+                };
+                let (lon, lat) = match (f.label, f.bbox) {
+                    (Some([x, y]), _) => (x, y),
+                    (None, Some(b)) => ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0),
+                    (None, None) => continue,
+                };
+                let detail = match kind {
+                    HitKind::Ward => text(f, l, "name_kana"),
+                    HitKind::Shelter => text(f, l, "address"),
+                    HitKind::Road => text(f, l, "route_no"),
+                };
+                entries.push(Entry {
+                    name: search_fold(name),
+                    others: others
+                        .iter()
+                        .filter_map(|c| text(f, l, c))
+                        .map(search_fold)
+                        .collect(),
+                    hit: Hit {
+                        name: name.to_string(),
+                        name_en: text(f, l, "name_en")
+                            .filter(|_| *kind == HitKind::Shelter)
+                            .map(str::to_string),
+                        detail: detail.map(str::to_string),
+                        kind: *kind,
+                        dataset: *d,
+                        fid: f.fid,
+                        lon,
+                        lat,
+                        bbox: f.bbox,
+                        score: 0,
+                    },
+                });
             }
-            if best == 0 {
-                continue;
-            }
-            let (lon, lat) = match (f.label, f.bbox) {
-                (Some([x, y]), _) => (x, y),
-                (None, Some(b)) => ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0),
-                (None, None) => continue,
-            };
-            let detail = match kind {
-                HitKind::Ward => text(f, l, "name_kana"),
-                HitKind::Shelter => text(f, l, "address"),
-                HitKind::Road => text(f, l, "route_no"),
-            };
-            hits.push(Hit {
-                name: name.to_string(),
-                name_en: text(f, l, "name_en")
-                    .filter(|_| *kind == HitKind::Shelter)
-                    .map(str::to_string),
-                detail: detail.map(str::to_string),
-                kind: *kind,
-                dataset: *d,
-                fid: f.fid,
-                lon,
-                lat,
-                bbox: f.bbox,
-                score: best,
-            });
         }
+        SearchIndex { entries }
     }
-    let rank = |k: HitKind| match k {
-        HitKind::Shelter => 0,
-        HitKind::Ward => 1,
-        HitKind::Road => 2,
-    };
-    hits.sort_by(|a, b| {
-        b.score
-            .cmp(&a.score)
-            .then(rank(a.kind).cmp(&rank(b.kind)))
-            .then(a.name.chars().count().cmp(&b.name.chars().count()))
-            .then(a.name.cmp(&b.name))
-            .then(a.fid.cmp(&b.fid))
-    });
-    hits.truncate(limit);
-    hits
+
+    /// Results best first (exact, prefix, substring; names before readings), then shelters
+    /// before wards before roads, then by name.
+    pub fn search(&self, q: &str, limit: usize) -> Vec<Hit> {
+        let fq = search_fold(q);
+        if fq.is_empty() {
+            return Vec::new();
+        }
+        let mut hits = Vec::new();
+        for e in &self.entries {
+            // A match on the name counts double a match on a reading or an address.
+            let mut best = score(&fq, &e.name) * 2;
+            for v in &e.others {
+                let s = score(&fq, v);
+                best = best.max(s * 2 - u32::from(s > 0));
+            }
+            if best > 0 {
+                let mut h = e.hit.clone();
+                h.score = best;
+                hits.push(h);
+            }
+        }
+        let rank = |k: HitKind| match k {
+            HitKind::Shelter => 0,
+            HitKind::Ward => 1,
+            HitKind::Road => 2,
+        };
+        hits.sort_by(|a, b| {
+            b.score
+                .cmp(&a.score)
+                .then(rank(a.kind).cmp(&rank(b.kind)))
+                .then(a.name.chars().count().cmp(&b.name.chars().count()))
+                .then(a.name.cmp(&b.name))
+                .then(a.fid.cmp(&b.fid))
+        });
+        hits.truncate(limit);
+        hits
+    }
+}
+
+/// Which published versions an index was built from.
+type IndexKey = Vec<(DatasetId, i64, String, String)>;
+
+fn index_key(snap: &Snapshot) -> IndexKey {
+    SEARCHED
+        .iter()
+        .filter_map(|(d, ..)| snap.layer(*d))
+        .map(|l| {
+            (
+                l.dataset,
+                l.version,
+                l.published_at.clone(),
+                l.created_at.clone(),
+            )
+        })
+        .collect()
+}
+
+/// The [`SearchIndex`] of the snapshot being served, built once per set of published versions
+/// (when a snapshot is loaded or swapped in; by the first search otherwise), once however many
+/// ask at the same time.
+#[derive(Debug, Default)]
+pub struct SearchCache {
+    current: std::sync::Mutex<Option<(IndexKey, Arc<SearchIndex>)>>,
+    builds: std::sync::atomic::AtomicUsize,
+}
+
+impl SearchCache {
+    /// The index of `snap`: the cached one if built from the same versions, else a new one.
+    /// May block while an index is built: call it from a blocking thread.
+    pub fn get(&self, snap: &Snapshot) -> Arc<SearchIndex> {
+        let key = index_key(snap);
+        let mut cur = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((k, idx)) = cur.as_ref() {
+            if *k == key {
+                return idx.clone();
+            }
+        }
+        let idx = Arc::new(SearchIndex::build(snap));
+        self.builds
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        *cur = Some((key, idx.clone()));
+        idx
+    }
+
+    /// Indexes built so far.
+    pub fn builds(&self) -> usize {
+        self.builds.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Search the snapshot (building its index: servers use [`SearchCache`]).
+pub fn search(snap: &Snapshot, q: &str, limit: usize) -> Vec<Hit> {
+    SearchIndex::build(snap).search(q, limit)
 }
 
 fn parse_limit(q: &HashMap<String, String>) -> ApiResult<usize> {
@@ -245,7 +337,12 @@ async fn get_search(
     }
     let limit = parse_limit(&q)?;
     let snap = st.snapshot.load_full();
-    let hits = search(&snap, text, limit);
+    // Off the request runtime (one per core, shared with cached tiles); how many run at once
+    // is capped by `http::limits`.
+    let (st2, q2) = (st.clone(), text.to_string());
+    let hits = tokio::task::spawn_blocking(move || st2.search.get(&snap).search(&q2, limit))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok((
         [(header::CACHE_CONTROL, "no-cache")],
         Json(serde_json::json!({"query": text, "count": hits.len(), "results": hits})),
@@ -475,6 +572,123 @@ mod tests {
         assert_eq!(hits[0].kind, HitKind::Road);
         let hits = search(&s, "1-12", 10);
         assert_eq!(hits[0].fid, 3);
+    }
+
+    /// The search as it was before the index: every name folded on every request.
+    fn reference(snap: &Snapshot, q: &str, limit: usize) -> Vec<Hit> {
+        let fq = search_fold(q);
+        if fq.is_empty() {
+            return Vec::new();
+        }
+        let sc = |c: &str| score(&fq, &search_fold(c));
+        let mut hits = Vec::new();
+        for (d, kind, name_col, others) in SEARCHED {
+            let Some(l) = snap.layer(*d) else { continue };
+            for f in &l.features {
+                let Some(name) = text(f, l, name_col) else {
+                    continue;
+                };
+                let mut best = sc(name) * 2;
+                for c in *others {
+                    if let Some(v) = text(f, l, c) {
+                        best = best.max(sc(v) * 2 - u32::from(sc(v) > 0));
+                    }
+                }
+                if best == 0 {
+                    continue;
+                }
+                let (lon, lat) = match (f.label, f.bbox) {
+                    (Some([x, y]), _) => (x, y),
+                    (None, Some(b)) => ((b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0),
+                    (None, None) => continue,
+                };
+                let detail = match kind {
+                    HitKind::Ward => text(f, l, "name_kana"),
+                    HitKind::Shelter => text(f, l, "address"),
+                    HitKind::Road => text(f, l, "route_no"),
+                };
+                hits.push(Hit {
+                    name: name.to_string(),
+                    name_en: text(f, l, "name_en")
+                        .filter(|_| *kind == HitKind::Shelter)
+                        .map(str::to_string),
+                    detail: detail.map(str::to_string),
+                    kind: *kind,
+                    dataset: *d,
+                    fid: f.fid,
+                    lon,
+                    lat,
+                    bbox: f.bbox,
+                    score: best,
+                });
+            }
+        }
+        let rank = |k: HitKind| match k {
+            HitKind::Shelter => 0,
+            HitKind::Ward => 1,
+            HitKind::Road => 2,
+        };
+        hits.sort_by(|a, b| {
+            b.score
+                .cmp(&a.score)
+                .then(rank(a.kind).cmp(&rank(b.kind)))
+                .then(a.name.chars().count().cmp(&b.name.chars().count()))
+                .then(a.name.cmp(&b.name))
+                .then(a.fid.cmp(&b.fid))
+        });
+        hits.truncate(limit);
+        hits
+    }
+
+    fn same(a: &[Hit], b: &[Hit]) -> bool {
+        let j = |h: &[Hit]| {
+            h.iter()
+                .map(|x| (serde_json::to_value(x).unwrap(), x.score))
+                .collect::<Vec<_>>()
+        };
+        j(a) == j(b)
+    }
+
+    #[test]
+    fn the_index_is_built_once_per_published_version_and_answers_as_before() {
+        let mut s = snap();
+        let cache = SearchCache::default();
+        let queries = [
+            "さくらだい",
+            "ｻｸﾗﾀﾞｲ",
+            "桜台",
+            "sakuradai",
+            "SCHOOL",
+            "1-12",
+            "みなと",
+            "市道",
+            "存在しない",
+            " ",
+        ];
+        for _ in 0..3 {
+            for q in queries {
+                for limit in [1, 2, 10] {
+                    let got = cache.get(&s).search(q, limit);
+                    assert!(same(&got, &reference(&s, q, limit)), "{q} {limit}: {got:?}");
+                }
+            }
+        }
+        assert_eq!(cache.builds(), 1, "one index for one set of versions");
+        // A new version of a searched dataset: a new index, once.
+        let mut roads = Arc::try_unwrap(layer(DatasetId::Roads, vec![])).unwrap();
+        roads.version = 2;
+        s.layers.insert(DatasetId::Roads, Arc::new(roads));
+        for q in queries {
+            assert!(same(&cache.get(&s).search(q, 10), &reference(&s, q, 10)));
+        }
+        assert_eq!(cache.builds(), 2);
+        assert!(cache.get(&s).search("市道", 10).is_empty());
+        // A dataset that is not searched does not rebuild it.
+        let mut stock = Arc::try_unwrap(layer(DatasetId::Stockpile, vec![])).unwrap();
+        stock.version = 9;
+        s.layers.insert(DatasetId::Stockpile, Arc::new(stock));
+        cache.get(&s);
+        assert_eq!(cache.builds(), 2);
     }
 
     #[test]

@@ -227,7 +227,9 @@ impl RenderGate {
     }
 }
 
-/// Parse `flood,landslide` into published layers (404 for unknown or unpublished ones).
+/// Parse `flood,landslide` into published layers (404 for unknown or unpublished ones), in
+/// the canonical order (by id): `landslide,flood` is the same tile set as `flood,landslide`,
+/// drawn, cached and versioned once.
 pub fn layers_for(st: &AppState, ids: &str) -> ApiResult<Vec<Arc<Layer>>> {
     let snap = st.snapshot.load();
     let mut out = Vec::new();
@@ -248,7 +250,14 @@ pub fn layers_for(st: &AppState, ids: &str) -> ApiResult<Vec<Arc<Layer>>> {
         }
         out.push(l.clone());
     }
+    out.sort_unstable_by_key(|l| l.dataset.as_str());
     Ok(out)
+}
+
+/// The ids of `layers` as a tile URL names them, in canonical order.
+fn canonical_ids(layers: &[Arc<Layer>]) -> String {
+    let ids: Vec<&str> = layers.iter().map(|l| l.dataset.as_str()).collect();
+    ids.join(",")
 }
 
 /// The version token of a set of layers, as used in tile URLs (`?v=`) and cache keys.
@@ -319,10 +328,12 @@ pub fn from_cache(st: &AppState, req: &axum::extract::Request) -> Option<Respons
     // Ids the router would refuse (unknown, no geometry, listed twice) make keys no tile is
     // put under.
     let snap = st.snapshot.load();
-    let layers = ids
+    let mut layers = ids
         .split(',')
         .map(|id| snap.layer(id.parse().ok()?).map(|l| l.as_ref()))
         .collect::<Option<Vec<&Layer>>>()?;
+    // The canonical order, as [`layers_for`] gives it.
+    layers.sort_unstable_by_key(|l| l.dataset.as_str());
     let (key, token_len) = tile_key(layers, coord);
     let immutable = match req.uri().query() {
         None => false,
@@ -532,7 +543,8 @@ async fn get_tilejson(
         .ok_or_else(|| ApiError::NotFound(format!("no such resource /tiles/{file}")))?;
     let layers = layers_for(&st, ids)?;
     let base = st.base_url(&headers);
-    let body = tilejson(&base, ids, &layers);
+    // Tile URLs in the canonical order, whatever order this was asked in.
+    let body = tilejson(&base, &canonical_ids(&layers), &layers);
     let etag = format!("\"tj-{}\"", version_token(&layers));
     if super::not_modified(&headers, &etag) {
         return Ok((

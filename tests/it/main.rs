@@ -8,6 +8,7 @@ mod admin;
 mod auth;
 mod catalog;
 mod downloads;
+mod hostile;
 mod ingest_cli;
 mod kill;
 mod ogc;
