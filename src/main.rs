@@ -231,6 +231,9 @@ struct ServeOpts {
     /// Highest compression ratio of an entry (over 1 MB) of an uploaded zip.
     #[arg(long, default_value_t = 200)]
     zip_max_ratio: u64,
+    /// Largest text (non-file) field of an upload form, in KiB.
+    #[arg(long, default_value_t = 64)]
+    upload_field_limit_kb: u64,
 }
 
 impl ServeOpts {
@@ -252,6 +255,7 @@ impl ServeOpts {
                 max_total_uncompressed: self.zip_max_total_mb.saturating_mul(1024 * 1024),
                 max_ratio: self.zip_max_ratio,
             },
+            upload_field_limit: self.upload_field_limit_kb.saturating_mul(1024),
             ..machimap::http::ServeConfig::default()
         }
     }

@@ -49,6 +49,15 @@ pub enum AdminError {
         "アップロードが上限 {0} バイトを超えています / upload larger than the limit of {0} bytes"
     )]
     TooLarge(u64),
+    /// A part of an upload form is larger than its limit (bytes): a text field, or the
+    /// headers between the parts.
+    #[error("フォームの項目「{field}」が上限 {limit} バイトを超えています / form field `{field}` larger than the limit of {limit} bytes")]
+    FieldTooLarge {
+        /// The field's name as sent.
+        field: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// A zip archive refused before extraction; `too_large` for bombs and size limits.
     #[error("{message}")]
     ArchiveRefused {
@@ -128,6 +137,8 @@ pub struct AdminConfig {
     pub upload_limit: u64,
     /// Limits applied to uploaded zip archives.
     pub zip_limits: ZipLimits,
+    /// Largest text (non-file) field of an upload form, in bytes.
+    pub field_limit: u64,
     /// Mark cookies `Secure` (the public base URL is https).
     pub secure_cookies: bool,
     /// A session ends after this long without a request.
@@ -139,6 +150,7 @@ impl Default for AdminConfig {
         AdminConfig {
             upload_limit: 200 * 1024 * 1024,
             zip_limits: ZipLimits::default(),
+            field_limit: 64 * 1024,
             secure_cookies: false,
             session_idle: std::time::Duration::from_secs(30 * 60),
         }
@@ -161,6 +173,7 @@ impl AdminConfig {
         AdminConfig {
             upload_limit: c.upload_limit,
             zip_limits: c.zip_limits,
+            field_limit: c.upload_field_limit,
             secure_cookies: c
                 .base_url
                 .as_deref()
@@ -197,8 +210,9 @@ impl Admin {
     /// The staff state of `db` (files are created on the first write).
     pub fn open(db: &Path, config: AdminConfig) -> Admin {
         let dir = admin_dir(db);
-        // Leftovers of uploads interrupted by a crash.
-        let _ = std::fs::remove_dir_all(dir.join("uploads"));
+        // Leftovers of uploads interrupted by a crash (not those of another process serving
+        // the same database folder, still in progress).
+        uploads::sweep_uploads(&dir);
         Admin {
             db: db.to_path_buf(),
             accounts: accounts::Accounts::open(&dir),

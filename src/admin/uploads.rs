@@ -3,7 +3,7 @@
 //! rejected or discarded upload never touches what is published. Publishing, rolling back and
 //! discarding are each one transaction of the store.
 
-use super::{Admin, AdminError, Result};
+use super::{Admin, AdminError, Result, Role};
 use crate::dataset::DatasetId;
 use crate::ingest::{self, IngestOptions, Outcome};
 use crate::report::Report;
@@ -16,18 +16,41 @@ use std::time::Duration;
 const WRITE_WAIT: Duration = Duration::from_secs(30);
 
 /// A private folder for one upload's files, removed when dropped.
+///
+/// The folder holds an [`OWNER_FILE`] locked (exclusively, `flock`) by the process writing
+/// it for as long as the folder lives, with that process's id inside (for people). The lock
+/// is the operating system's: it goes when the process does, however it ends, so another
+/// process sharing the database folder can tell a live upload from a crash's leftover
+/// ([`sweep_uploads`]).
 #[derive(Debug)]
 pub struct UploadDir {
     /// The folder.
     pub path: PathBuf,
+    /// The locked owner file (closed, and so unlocked, after the folder is removed).
+    _owner: std::fs::File,
 }
+
+/// The lock file inside each upload folder.
+pub const OWNER_FILE: &str = ".owner";
 
 impl UploadDir {
     /// A new empty folder under `{db}.admin/uploads/`.
     pub fn new(admin: &Admin) -> Result<UploadDir> {
+        use std::io::Write;
         let path = admin.dir.join("uploads").join(super::random_hex(12));
         std::fs::create_dir_all(&path)?;
-        Ok(UploadDir { path })
+        // Locked under another name, then renamed: a sweep never sees the owner file unlocked.
+        let tmp = path.join(".owner.new");
+        let mut owner = std::fs::File::create(&tmp)?;
+        owner
+            .try_lock()
+            .map_err(|e| AdminError::Internal(format!("cannot lock {}: {e}", tmp.display())))?;
+        writeln!(owner, "{}", std::process::id())?;
+        std::fs::rename(&tmp, path.join(OWNER_FILE))?;
+        Ok(UploadDir {
+            path,
+            _owner: owner,
+        })
     }
 }
 
@@ -35,6 +58,56 @@ impl Drop for UploadDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
     }
+}
+
+/// An upload folder without an owner file older than this is a leftover (the owner file is
+/// created a moment after the folder, so a younger one may be an upload starting).
+pub const UNOWNED_STALE: Duration = Duration::from_secs(10 * 60);
+
+/// Remove the leftovers of uploads whose process is gone from `{admin dir}/uploads`: folders
+/// whose owner file nobody holds locked, and folders without one older than
+/// [`UNOWNED_STALE`]. Folders of uploads in progress, in this or another process on the same
+/// database folder, are left alone. Returns how many were removed.
+pub fn sweep_uploads(admin_dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(admin_dir.join("uploads")) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let path = e.path();
+        if !e.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = std::fs::remove_file(&path);
+            continue;
+        }
+        let leftover = match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path.join(OWNER_FILE))
+        {
+            // Locked by a live process: an upload in progress. Otherwise its process is gone
+            // (held until this folder is removed, so no new owner can take it meanwhile).
+            Ok(f) => match f.try_lock() {
+                Ok(()) => {
+                    let r = std::fs::remove_dir_all(&path).is_ok();
+                    drop(f);
+                    r
+                }
+                Err(_) => false,
+            },
+            Err(_) => {
+                let age = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok());
+                age.is_some_and(|a| a > UNOWNED_STALE) && std::fs::remove_dir_all(&path).is_ok()
+            }
+        };
+        if leftover {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// A file name safe to create in the upload folder: the last path component of what the
@@ -213,14 +286,17 @@ pub fn sources_sha256(paths: &[PathBuf]) -> Result<String> {
 /// Ingest `paths` as a staged version of `dataset`, unless the same files are already the
 /// published version or a staged one. With `publish`, the new version (or the staged one with
 /// the same files) is also published, in the same transaction as it is written (or one
-/// transaction of its own). Returns the outcome, the report and whether this call published.
+/// transaction of its own). Returns the outcome, the report and what this call published, if
+/// anything: a staged version older than the published one is a rollback, refused unless
+/// `role` is admin (see [`publish`]).
 pub fn stage(
     admin: &Admin,
     dataset: DatasetId,
     paths: &[PathBuf],
     actor: &str,
+    role: Role,
     publish: bool,
-) -> Result<(Staged, Report, bool)> {
+) -> Result<(Staged, Report, Option<PublishKind>)> {
     let sha = sources_sha256(paths)?;
     let _g = admin.lock_db();
     let mut store = Store::open_retrying(&admin.db, WRITE_WAIT)?;
@@ -251,8 +327,14 @@ pub fn stage(
             ),
         );
         let publish_now = publish && !published && v.status == "staged";
+        let mut did = None;
         if publish_now {
+            let kind = publish_kind(cur, v.version);
+            if kind == PublishKind::Rollback && role != Role::Admin {
+                return Err(rollback_refused(v.version, cur));
+            }
             store.publish(dataset, v.version, actor)?;
+            did = Some(kind);
         }
         return Ok((
             Staged::Unchanged {
@@ -260,7 +342,7 @@ pub fn stage(
                 published,
             },
             report,
-            publish_now,
+            did,
         ));
     }
     let opts = IngestOptions {
@@ -271,7 +353,9 @@ pub fn stage(
     };
     let res = ingest::ingest(&mut store, dataset, paths, &opts)?;
     drop(store);
-    let published_now = matches!(res.outcome, Outcome::Published { .. });
+    // A new version is newer than any: publishing it is never a rollback.
+    let published_now =
+        matches!(res.outcome, Outcome::Published { .. }).then_some(PublishKind::Publish);
     let outcome = match res.outcome {
         Outcome::Staged { version, rows } | Outcome::Published { version, rows } => {
             Staged::Staged { version, rows }
@@ -340,15 +424,35 @@ pub enum PublishKind {
     Rollback,
 }
 
-/// Make `version` current. `kind` says what the caller is allowed: `Publish` only moves to a
-/// staged version, `Rollback` only to a version that was published before.
+/// What making `version` current is, the published version being `cur`: going back to an
+/// older version is a rollback, whether that version was published before or only staged.
+pub fn publish_kind(cur: Option<i64>, version: i64) -> PublishKind {
+    if cur.is_some_and(|c| c > version) {
+        PublishKind::Rollback
+    } else {
+        PublishKind::Publish
+    }
+}
+
+fn rollback_refused(version: i64, cur: Option<i64>) -> AdminError {
+    let cur = cur.unwrap_or_default();
+    AdminError::Forbidden(format!(
+        "版{version}は公開中の版{cur}より古いため、公開するとロールバックになります。ロールバックは管理者の操作です / version {version} is older than the published version {cur}: publishing it is a rollback, which needs the admin role"
+    ))
+}
+
+/// Make `version` current. `kind` says what the caller asked: `Publish` only moves to a
+/// staged version, `Rollback` only to a version that was published before. A staged version
+/// older than the published one is a rollback too (the store records it as one), so it needs
+/// `role` admin. Returns what it was.
 pub fn publish(
     admin: &Admin,
     dataset: DatasetId,
     version: i64,
     kind: PublishKind,
     actor: &str,
-) -> Result<()> {
+    role: Role,
+) -> Result<PublishKind> {
     let _g = admin.lock_db();
     let mut store = Store::open_retrying(&admin.db, WRITE_WAIT)?;
     let v = store
@@ -356,6 +460,8 @@ pub fn publish(
         .into_iter()
         .find(|v| v.version == version)
         .ok_or_else(|| AdminError::NotFound(format!("{dataset} has no version {version}")))?;
+    let cur = store.current(dataset)?;
+    let did = publish_kind(cur, version);
     match (kind, v.status.as_str()) {
         (_, "published") => {
             return Err(AdminError::Conflict(format!(
@@ -379,8 +485,11 @@ pub fn publish(
             )))
         }
     }
+    if did == PublishKind::Rollback && role != Role::Admin {
+        return Err(rollback_refused(version, cur));
+    }
     store.publish(dataset, version, actor)?;
-    Ok(())
+    Ok(did)
 }
 
 /// Discard a staged version: its rows are deleted and it stays in the history as `discarded`.

@@ -63,6 +63,8 @@ pub struct ServeConfig {
     pub upload_limit: u64,
     /// Limits on uploaded zip archives (entries, total size, compression ratio).
     pub zip_limits: crate::shp::ZipLimits,
+    /// Largest text (non-file) field of an upload form in bytes (default 64 KiB).
+    pub upload_field_limit: u64,
 }
 
 impl Default for ServeConfig {
@@ -81,6 +83,7 @@ impl Default for ServeConfig {
             tilesets: true,
             upload_limit: 200 * 1024 * 1024,
             zip_limits: crate::shp::ZipLimits::default(),
+            upload_field_limit: 64 * 1024,
         }
     }
 }
@@ -552,7 +555,13 @@ pub async fn serve(db: PathBuf, bind: &str, config: ServeConfig) -> anyhow::Resu
         loop {
             tick.tick().await;
             let st = watcher.clone();
-            if let Ok(Ok(changed)) = tokio::task::spawn_blocking(move || st.refresh()).await {
+            let res = tokio::task::spawn_blocking(move || {
+                // Shelter status set by another process serving the same folder.
+                st.admin.status.reload_if_changed();
+                st.refresh()
+            })
+            .await;
+            if let Ok(Ok(changed)) = res {
                 if !changed.is_empty() {
                     let names: Vec<String> = changed.iter().map(ToString::to_string).collect();
                     eprintln!("machimap: new publish of {}", names.join(", "));

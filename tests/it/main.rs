@@ -17,3 +17,4 @@ mod reproject;
 mod risk;
 mod sample_city;
 mod tiles_http;
+mod uploads_hostile;
