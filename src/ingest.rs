@@ -102,6 +102,44 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// Read `paths` (named `names` in the report), normalise and validate their records as
+/// `dataset` and emit the rows to `out`; returns the report. `tick` is called every 4096
+/// records read with the count so far.
+pub fn produce(
+    dataset: DatasetId,
+    paths: &[PathBuf],
+    names: &[String],
+    crs: Option<Crs>,
+    ctx: kinds::Context,
+    tick: &mut dyn FnMut(u64),
+    out: &mut kinds::Out<'_>,
+) -> Report {
+    let mut report = Report::new(names.join(", "));
+    let mut norm = kinds::normalizer(dataset, ctx);
+    let mut fatal = false;
+    for (path, name) in paths.iter().zip(names) {
+        let mut n = 0u64;
+        let r = read::read(path, name, crs, &mut report, &mut |src, f, rep| {
+            n += 1;
+            if n.is_multiple_of(4096) {
+                tick(n);
+            }
+            norm.feature(src, f, rep, out);
+        });
+        if r.is_err() {
+            fatal = true;
+            break;
+        }
+    }
+    if !fatal {
+        norm.finish(&mut report, out);
+    }
+    if report.records_read == 0 && !report.rejected() {
+        report.push(issue(code::NO_RECORDS));
+    }
+    report
+}
+
 /// Ingest `paths` as a new version of `dataset`.
 pub fn ingest(
     store: &mut Store,
@@ -166,32 +204,12 @@ pub fn ingest(
     });
     let crs = opts.crs;
     let (written, report) = store.write_version(dataset, &meta, opts.publish, |out| {
-        let mut report = Report::new(names.join(", "));
-        let mut norm = kinds::normalizer(dataset, ctx);
-        let mut fatal = false;
-        for (path, name) in paths.iter().zip(&names) {
-            let mut n = 0u64;
-            let r = read::read(path, name, crs, &mut report, &mut |src, f, rep| {
-                n += 1;
-                if n.is_multiple_of(4096) {
-                    if let Some(b) = &bar {
-                        b.inc(4096);
-                    }
-                }
-                norm.feature(src, f, rep, out);
-            });
-            if r.is_err() {
-                fatal = true;
-                break;
+        let mut tick = |_: u64| {
+            if let Some(b) = &bar {
+                b.inc(4096);
             }
-        }
-        if !fatal {
-            norm.finish(&mut report, out);
-        }
-        if report.records_read == 0 && !report.rejected() {
-            report.push(issue(code::NO_RECORDS));
-        }
-        report
+        };
+        produce(dataset, paths, &names, crs, ctx, &mut tick, out)
     })?;
     if let Some(b) = bar {
         b.finish_and_clear();

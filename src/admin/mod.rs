@@ -58,6 +58,9 @@ pub enum AdminError {
         /// The limit in bytes.
         limit: u64,
     },
+    /// Reading and checking an upload's files took longer than the budget (seconds).
+    #[error("ファイルの読み込みと検査が制限時間 {0} 秒を超えたため、取り込みませんでした。ファイルを分けるか、コマンドライン（machimap ingest）で取り込んでください / reading and checking the files took longer than the limit of {0} s: nothing was stored; split the files or use the command line (machimap ingest)")]
+    TooSlow(f64),
     /// A zip archive refused before extraction; `too_large` for bombs and size limits.
     #[error("{message}")]
     ArchiveRefused {
@@ -139,6 +142,8 @@ pub struct AdminConfig {
     pub zip_limits: ZipLimits,
     /// Largest text (non-file) field of an upload form, in bytes.
     pub field_limit: u64,
+    /// Longest an upload's files may take to read and check; over it the upload is refused.
+    pub parse_budget: std::time::Duration,
     /// Mark cookies `Secure` (the public base URL is https).
     pub secure_cookies: bool,
     /// A session ends after this long without a request.
@@ -151,6 +156,7 @@ impl Default for AdminConfig {
             upload_limit: 200 * 1024 * 1024,
             zip_limits: ZipLimits::default(),
             field_limit: 64 * 1024,
+            parse_budget: std::time::Duration::from_secs(300),
             secure_cookies: false,
             session_idle: std::time::Duration::from_secs(30 * 60),
         }
@@ -174,6 +180,7 @@ impl AdminConfig {
             upload_limit: c.upload_limit,
             zip_limits: c.zip_limits,
             field_limit: c.upload_field_limit,
+            parse_budget: c.upload_parse_budget,
             secure_cookies: c
                 .base_url
                 .as_deref()

@@ -65,6 +65,8 @@ pub struct ServeConfig {
     pub zip_limits: crate::shp::ZipLimits,
     /// Largest text (non-file) field of an upload form in bytes (default 64 KiB).
     pub upload_field_limit: u64,
+    /// Longest an upload's files may take to read and check (default 300 s).
+    pub upload_parse_budget: Duration,
 }
 
 impl Default for ServeConfig {
@@ -84,6 +86,7 @@ impl Default for ServeConfig {
             upload_limit: 200 * 1024 * 1024,
             zip_limits: crate::shp::ZipLimits::default(),
             upload_field_limit: 64 * 1024,
+            upload_parse_budget: Duration::from_secs(300),
         }
     }
 }

@@ -616,3 +616,102 @@ fn hostile_starting_server_keeps_another_servers_upload_in_progress() {
     drop((a, b));
     drop(d);
 }
+
+/// Subfolders of the uploads folder (an upload's files, an upload's checked rows).
+fn upload_folders(db: &Path) -> usize {
+    std::fs::read_dir(format!("{}.admin/uploads", db.display()))
+        .map(|r| r.flatten().filter(|e| e.path().is_dir()).count())
+        .unwrap_or(0)
+}
+
+/// Issue 14 finding 4: an upload's files are read and checked without the database lock, so
+/// the console answers while a parse runs (held here by the test's gate); the lock is taken
+/// only to append the checked rows.
+#[test]
+fn hostile_a_parse_in_progress_does_not_hold_the_database_lock() {
+    let (d, db) = shelter_db();
+    let gate = d.path().join("parse.gate");
+    std::fs::write(&gate, "").unwrap();
+    let s = Server::start_env(
+        &db,
+        &[],
+        &[("MACHIMAP_TEST_PARSE_GATE", gate.to_str().unwrap())],
+    );
+    let auth = bearer(&s.base, EDITOR);
+    let (base, a2) = (s.base.clone(), auth.clone());
+    let upload = std::thread::spawn(move || {
+        let r = Client::new(&base).post_multipart(
+            "/api/admin/datasets/shelters/uploads",
+            &[],
+            &[("file", "shelters.csv", &shelters_minus(3))],
+            &[("authorization", &a2)],
+        );
+        (r.status, r.text())
+    });
+    assert!(
+        eventually(10, || upload_folders(&db) == 2),
+        "the upload reached its parse"
+    );
+    // The dashboard's query needs the lock: it answers while the parse waits.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (base, a3) = (s.base.clone(), auth.clone());
+    std::thread::spawn(move || {
+        let r = Client::new(&base).get_with("/api/admin/datasets", &[("authorization", &a3)]);
+        let _ = tx.send(r.status);
+    });
+    let answered = rx.recv_timeout(Duration::from_secs(10));
+    std::fs::remove_file(&gate).unwrap();
+    assert_eq!(answered, Ok(200), "the console waited for the parse");
+    let (status, body) = upload.join().unwrap();
+    assert_eq!(status, 201, "{body}");
+    let j: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(j["outcome"]["version"], 2);
+    assert_eq!(published(&s, "shelters"), Some(1));
+    assert_eq!(upload_folders(&db), 0, "the checked rows are removed");
+    drop(d);
+}
+
+/// Issue 14 finding 4: a parse over its wall-clock budget (`--upload-parse-secs`) is refused
+/// with a message saying so; nothing is stored.
+#[test]
+fn hostile_a_parse_over_its_budget_is_refused() {
+    let (d, db) = shelter_db();
+    let gate = d.path().join("parse.gate");
+    std::fs::write(&gate, "").unwrap();
+    let s = Server::start_env(
+        &db,
+        &["--upload-parse-secs", "1"],
+        &[("MACHIMAP_TEST_PARSE_GATE", gate.to_str().unwrap())],
+    );
+    let auth = bearer(&s.base, EDITOR);
+    let api = Client::new(&s.base);
+    let r = api.post_multipart(
+        "/api/admin/datasets/shelters/uploads?publish=true",
+        &[],
+        &[("file", "shelters.csv", &shelters_minus(3))],
+        &[("authorization", &auth)],
+    );
+    std::fs::remove_file(&gate).unwrap();
+    assert_eq!(r.status, 413, "{}", r.text());
+    let m = r.json()["error"].as_str().unwrap_or_default().to_string();
+    assert!(
+        m.contains("制限時間") && m.contains("limit of 1 s") && m.contains("machimap ingest"),
+        "{m}"
+    );
+    let vs = api.get_with(
+        "/api/admin/datasets/shelters/versions",
+        &[("authorization", &auth)],
+    );
+    assert_eq!(vs.json()["versions"].as_array().unwrap().len(), 1);
+    assert_eq!(published(&s, "shelters"), Some(1));
+    // Within the budget the same upload goes through.
+    let r = api.post_multipart(
+        "/api/admin/datasets/shelters/uploads?publish=true",
+        &[],
+        &[("file", "shelters.csv", &shelters_minus(3))],
+        &[("authorization", &auth)],
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(published(&s, "shelters"), Some(2));
+    drop(d);
+}
