@@ -1302,6 +1302,14 @@ async fn receive_files(
                     return Err(csrf_error());
                 }
                 if raw_name.is_empty() {
+                    // No file chosen: skip its (normally empty) data, counted like a file's.
+                    while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                        parsed.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                        total += chunk.len() as u64;
+                        if total > limit {
+                            return Err(AdminError::TooLarge(limit));
+                        }
+                    }
                     continue;
                 }
                 if files.len() >= 8 {

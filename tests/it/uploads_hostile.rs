@@ -301,12 +301,16 @@ fn hostile_huge_text_field_in_a_chunked_upload_is_refused_with_bounded_memory() 
     assert_eq!(status, 413, "{body}");
     assert!(grew < 100 * MB, "the server grew by {} MB", grew / MB);
 
-    // The server still works, and a normal upload with a small text field goes through.
+    // The server still works, and an upload with a small text field goes through, even with
+    // a large "no file chosen" field before its file (skipped, not taken for headers).
     let api = Client::new(&s.base);
     let r = api.post_multipart(
         path,
         &[("note", "nightly refresh")],
-        &[("file", "shelters.csv", &shelters_minus(3))],
+        &[
+            ("file", "", &vec![b'z'; 10 * MB as usize]),
+            ("file", "shelters.csv", &shelters_minus(3)),
+        ],
         &[("authorization", &auth)],
     );
     assert_eq!(r.status, 201, "{}", r.text());
@@ -346,6 +350,15 @@ fn hostile_upload_limits_are_configurable() {
         &[("authorization", &auth)],
     );
     assert_eq!(r.status, 201, "{}", r.text());
+    // A "no file chosen" field still counts toward the limit.
+    let r = api.post_multipart(
+        path,
+        &[],
+        &[("file", "", &vec![b'z'; 2 * MB as usize])],
+        &[("authorization", &auth)],
+    );
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert!(r.text().contains("1048576"), "{}", r.text());
     // A 3 MB chunked file with a 1 MB limit.
     let head = format!(
         "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n\r\n"
