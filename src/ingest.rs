@@ -108,6 +108,110 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// The column mappings an ingest may apply: the one given with it, and those saved for the
+/// dataset by header key.
+#[derive(Debug, Clone, Default)]
+pub struct Mappings {
+    /// Given with this upload (`--mapping`, the console's form).
+    pub given: Option<Mapping>,
+    /// Saved by earlier uploads, by [`mapping::header_key`].
+    pub saved: std::collections::HashMap<String, Mapping>,
+}
+
+impl Mappings {
+    /// The given mapping and the dataset's saved ones.
+    pub fn load(
+        store: &Store,
+        dataset: DatasetId,
+        given: Option<Mapping>,
+    ) -> Result<Mappings, StoreError> {
+        let saved = store
+            .mappings(dataset)?
+            .into_iter()
+            .filter_map(|(k, m)| Some((k, Mapping::from_json(&m).ok()?)))
+            .collect();
+        Ok(Mappings { given, saved })
+    }
+
+    /// Save the given mapping for every file of `report` it was applied to, once `version`
+    /// made with it is stored.
+    pub fn save_given(
+        &self,
+        store: &Store,
+        dataset: DatasetId,
+        report: &Report,
+        actor: &str,
+        version: i64,
+    ) -> Result<(), StoreError> {
+        let Some(m) = &self.given else {
+            return Ok(());
+        };
+        for f in report.files.iter().filter(|f| f.mapping_source == Some("given")) {
+            store.save_mapping(dataset, &f.header_key, &m.to_json(), actor, version)?;
+        }
+        Ok(())
+    }
+}
+
+/// Read `paths` (named `names` in the report), apply the column mapping that fits each file,
+/// normalise and validate their records as `dataset` and emit the rows to `out`; returns the
+/// report. `tick` is called every 4096 records read with the count so far.
+#[allow(clippy::too_many_arguments)]
+pub fn produce(
+    dataset: DatasetId,
+    paths: &[PathBuf],
+    names: &[String],
+    crs: Option<Crs>,
+    ctx: kinds::Context,
+    mappings: &Mappings,
+    tick: &mut dyn FnMut(u64),
+    out: &mut kinds::Out<'_>,
+) -> Report {
+    let mut report = Report::new(names.join(", "));
+    let mut norm = kinds::normalizer(dataset, ctx);
+    let mut fatal = false;
+    for (path, name) in paths.iter().zip(names) {
+        let mut n = 0u64;
+        let mut file_mapping: Option<Mapping> = None;
+        let r = read::read(path, name, crs, &mut report, &mut |src, mut f, rep| {
+            n += 1;
+            if n == 1 {
+                file_mapping = choose_mapping(src, &f, mappings, rep);
+            }
+            if n.is_multiple_of(4096) {
+                tick(n);
+            }
+            if let Some(m) = &file_mapping {
+                m.apply(&mut f);
+            }
+            norm.feature(src, f, rep, out);
+        });
+        if r.is_err() {
+            fatal = true;
+            break;
+        }
+    }
+    if !fatal {
+        norm.finish(&mut report, out);
+    }
+    if report.records_read == 0 && !report.rejected() {
+        report.push(issue(code::NO_RECORDS));
+    }
+    if let Some(m) = &mappings.given {
+        let used = report.files.iter().any(|f| f.mapping_source == Some("given"));
+        if !used && !fatal {
+            let cols: Vec<&str> = m
+                .columns
+                .keys()
+                .chain(m.values.keys())
+                .map(String::as_str)
+                .collect();
+            report.push(issue(code::MAPPING_UNFIT).value(cols.join(", ")));
+        }
+    }
+    report
+}
+
 /// Ingest `paths` as a new version of `dataset`.
 pub fn ingest(
     store: &mut Store,
@@ -155,12 +259,7 @@ pub fn ingest(
         }
     }
     let ctx = store.context()?;
-    let saved: std::collections::HashMap<String, Mapping> = store
-        .mappings(dataset)?
-        .into_iter()
-        .filter_map(|(k, m)| Some((k, Mapping::from_json(&m).ok()?)))
-        .collect();
-    let mut given_keys: Vec<String> = Vec::new();
+    let mappings = Mappings::load(store, dataset, opts.mapping.clone())?;
     let meta = VersionMeta {
         source_names: names.clone(),
         source_sha256: sha,
@@ -179,62 +278,18 @@ pub fn ingest(
     });
     let crs = opts.crs;
     let (written, report) = store.write_version(dataset, &meta, opts.publish, |out| {
-        let mut report = Report::new(names.join(", "));
-        let mut norm = kinds::normalizer(dataset, ctx);
-        let mut fatal = false;
-        for (path, name) in paths.iter().zip(&names) {
-            let mut n = 0u64;
-            let mut file_mapping: Option<Mapping> = None;
-            let r = read::read(path, name, crs, &mut report, &mut |src, mut f, rep| {
-                n += 1;
-                if n == 1 {
-                    let (m, key) = choose_mapping(src, &f, opts.mapping.as_ref(), &saved, rep);
-                    if m.as_ref().is_some_and(|(_, s)| *s == "given") {
-                        given_keys.push(key);
-                    }
-                    file_mapping = m.map(|(m, _)| m);
-                }
-                if n.is_multiple_of(4096) {
-                    if let Some(b) = &bar {
-                        b.inc(4096);
-                    }
-                }
-                if let Some(m) = &file_mapping {
-                    m.apply(&mut f);
-                }
-                norm.feature(src, f, rep, out);
-            });
-            if r.is_err() {
-                fatal = true;
-                break;
+        let mut tick = |_: u64| {
+            if let Some(b) = &bar {
+                b.inc(4096);
             }
-        }
-        if !fatal {
-            norm.finish(&mut report, out);
-        }
-        if report.records_read == 0 && !report.rejected() {
-            report.push(issue(code::NO_RECORDS));
-        }
-        if let Some(m) = &opts.mapping {
-            if given_keys.is_empty() && !fatal {
-                let cols: Vec<&str> = m
-                    .columns
-                    .keys()
-                    .chain(m.values.keys())
-                    .map(String::as_str)
-                    .collect();
-                report.push(issue(code::MAPPING_UNFIT).value(cols.join(", ")));
-            }
-        }
-        report
+        };
+        produce(dataset, paths, &names, crs, ctx, &mappings, &mut tick, out)
     })?;
-    if let (Some(m), WriteOutcome::Stored { version, .. }) = (&opts.mapping, &written) {
-        for key in &given_keys {
-            store.save_mapping(dataset, key, &m.to_json(), &opts.actor, *version)?;
-        }
-    }
     if let Some(b) = bar {
         b.finish_and_clear();
+    }
+    if let WriteOutcome::Stored { version, .. } = &written {
+        mappings.save_given(store, dataset, &report, &opts.actor, *version)?;
     }
     let outcome = match written {
         WriteOutcome::Rejected => Outcome::Rejected,
@@ -254,14 +309,13 @@ pub fn ingest(
 
 /// The mapping for one file: the one given with the upload if it fits the file's header set,
 /// else the one saved for that header set. Records the file's columns (with the first record's
-/// values) and the choice in the report. Returns the mapping with its source, and the key.
+/// values) and the choice in the report.
 fn choose_mapping(
     src: &read::SourceInfo,
     first: &read::RawFeature,
-    given: Option<&Mapping>,
-    saved: &std::collections::HashMap<String, Mapping>,
+    mappings: &Mappings,
     report: &mut Report,
-) -> (Option<(Mapping, &'static str)>, String) {
+) -> Option<Mapping> {
     let headers: Vec<String> = if src.fields.is_empty() {
         first
             .props
@@ -275,9 +329,9 @@ fn choose_mapping(
             .collect()
     };
     let key = mapping::header_key(&headers);
-    let chosen = match given {
+    let chosen = match &mappings.given {
         Some(m) if m.fits(&headers) => Some((m.clone(), "given")),
-        _ => saved.get(&key).map(|m| (m.clone(), "saved")),
+        _ => mappings.saved.get(&key).map(|m| (m.clone(), "saved")),
     };
     if let Some((m, from)) = &chosen {
         let (ja, en) = if *from == "given" {
@@ -293,14 +347,12 @@ fn choose_mapping(
         };
         report.push_in(
             &src.file,
-            issue(code::MAPPING_APPLIED)
-                .value(m.to_json())
-                .detail(ja, en),
+            issue(code::MAPPING_APPLIED).value(m.to_json()).detail(ja, en),
         );
     }
     report.files.push(FileColumns {
         file: src.file.clone(),
-        header_key: key.clone(),
+        header_key: key,
         samples: headers
             .iter()
             .map(|h| first.get(h).map(str::to_string))
@@ -309,5 +361,5 @@ fn choose_mapping(
         mapping: chosen.as_ref().map(|(m, _)| m.clone()),
         mapping_source: chosen.as_ref().map(|(_, s)| *s),
     });
-    (chosen, key)
+    chosen.map(|(m, _)| m)
 }

@@ -283,6 +283,13 @@ struct ServeOpts {
     /// Subscribers of /api/shelter-status/events at once.
     #[arg(long, default_value_t = 1000)]
     max_event_subscribers: usize,
+    /// Largest text (non-file) field of an upload form, in KiB.
+    #[arg(long, default_value_t = 64)]
+    upload_field_limit_kb: u64,
+    /// Longest an upload's files may take to read and check, in seconds; over it the upload
+    /// is refused (the command line has no such limit).
+    #[arg(long, default_value_t = 300.0)]
+    upload_parse_secs: f64,
 }
 
 impl ServeOpts {
@@ -322,6 +329,9 @@ impl ServeOpts {
                 .password_checks
                 .unwrap_or_else(machimap::admin::default_password_checks),
             trusted_proxies: self.trusted_proxies,
+            upload_field_limit: self.upload_field_limit_kb.saturating_mul(1024),
+            upload_parse_budget: std::time::Duration::try_from_secs_f64(self.upload_parse_secs)
+                .unwrap_or(std::time::Duration::from_secs(300)),
             ..machimap::http::ServeConfig::default()
         }
     }

@@ -55,6 +55,18 @@ pub enum AdminError {
         "アップロードが上限 {0} バイトを超えています / upload larger than the limit of {0} bytes"
     )]
     TooLarge(u64),
+    /// A part of an upload form is larger than its limit (bytes): a text field, or the
+    /// headers between the parts.
+    #[error("フォームの項目「{field}」が上限 {limit} バイトを超えています / form field `{field}` larger than the limit of {limit} bytes")]
+    FieldTooLarge {
+        /// The field's name as sent.
+        field: String,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// Reading and checking an upload's files took longer than the budget (seconds).
+    #[error("ファイルの読み込みと検査が制限時間 {0} 秒を超えたため、取り込みませんでした。ファイルを分けるか、コマンドライン（machimap ingest）で取り込んでください / reading and checking the files took longer than the limit of {0} s: nothing was stored; split the files or use the command line (machimap ingest)")]
+    TooSlow(f64),
     /// A zip archive refused before extraction; `too_large` for bombs and size limits.
     #[error("{message}")]
     ArchiveRefused {
@@ -147,6 +159,10 @@ pub struct AdminConfig {
     pub upload_limit: u64,
     /// Limits applied to uploaded zip archives.
     pub zip_limits: ZipLimits,
+    /// Largest text (non-file) field of an upload form, in bytes.
+    pub field_limit: u64,
+    /// Longest an upload's files may take to read and check; over it the upload is refused.
+    pub parse_budget: std::time::Duration,
     /// Mark cookies `Secure` always (the public base URL is https); otherwise only on requests
     /// that arrived over https.
     pub secure_cookies: bool,
@@ -165,6 +181,8 @@ impl Default for AdminConfig {
         AdminConfig {
             upload_limit: 200 * 1024 * 1024,
             zip_limits: ZipLimits::default(),
+            field_limit: 64 * 1024,
+            parse_budget: std::time::Duration::from_secs(300),
             secure_cookies: false,
             session_idle: std::time::Duration::from_secs(30 * 60),
             login_rate_per_min: accounts::LOGIN_RATE_PER_MIN,
@@ -190,6 +208,8 @@ impl AdminConfig {
         AdminConfig {
             upload_limit: c.upload_limit,
             zip_limits: c.zip_limits,
+            field_limit: c.upload_field_limit,
+            parse_budget: c.upload_parse_budget,
             secure_cookies: c
                 .base_url
                 .as_deref()
@@ -238,8 +258,9 @@ impl Admin {
     /// The staff state of `db` (its folder is created, owner only; files on the first write).
     pub fn open(db: &Path, config: AdminConfig) -> Admin {
         let dir = admin_dir(db);
-        // Leftovers of uploads interrupted by a crash.
-        let _ = std::fs::remove_dir_all(dir.join("uploads"));
+        // Leftovers of uploads interrupted by a crash (not those of another process serving
+        // the same database folder, still in progress).
+        uploads::sweep_uploads(&dir);
         // Owner only, also for a folder and files written before that rule.
         if let Err(e) = jsonl::private_dir(&dir) {
             eprintln!("machimap: cannot create {}: {e}", dir.display());

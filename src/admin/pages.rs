@@ -559,7 +559,7 @@ fn mapping_form(viewer: &Viewer, d: DatasetId, r: &Value) -> String {
     for f in &files {
         let headers = f["headers"].as_array().cloned().unwrap_or_default();
         let samples = f["samples"].as_array().cloned().unwrap_or_default();
-        for (j, h) in headers.iter().enumerate() {
+        for (j, h) in headers.iter().enumerate().take(200) {
             let h = h.as_str().unwrap_or("");
             let sample = samples.get(j).and_then(Value::as_str).unwrap_or("");
             let select = if targets.is_empty() {

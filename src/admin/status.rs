@@ -74,29 +74,79 @@ pub struct StatusEvent {
 }
 
 /// Current status of every shelter that has one, and the channel of changes.
+///
+/// Another process serving the same database folder appends to the same file: the server's
+/// poll calls [`StatusBoard::reload_if_changed`], which reads the file again when its length
+/// or modification time changed, so every process shows every change within a poll.
 #[derive(Debug)]
 pub struct StatusBoard {
     path: PathBuf,
-    current: Mutex<(BTreeMap<i64, StatusEvent>, u64)>,
+    /// By fid, the number of events, and the (length, modified) of the file they were read
+    /// from (`None` until read).
+    current: Mutex<Board>,
     /// Tells the event streams that something changed (the value is the change count).
     pub changes: tokio::sync::watch::Sender<u64>,
+}
+
+/// (status by fid, number of events, stamp of the file when read).
+type Board = (BTreeMap<i64, StatusEvent>, u64, Option<Stamp>);
+
+/// (length, modified) of a file; (0, None) when missing.
+type Stamp = (u64, Option<std::time::SystemTime>);
+
+fn stamp(path: &Path) -> Stamp {
+    std::fs::metadata(path).map_or((0, None), |m| (m.len(), m.modified().ok()))
+}
+
+/// The last event of each shelter, and the number of events.
+fn load(path: &Path) -> std::io::Result<(BTreeMap<i64, StatusEvent>, u64)> {
+    let (events, _): (Vec<StatusEvent>, u64) = jsonl::read_all(path)?;
+    let n = events.len() as u64;
+    let mut cur = BTreeMap::new();
+    for e in events {
+        cur.insert(e.fid, e);
+    }
+    Ok((cur, n))
 }
 
 impl StatusBoard {
     /// The board of the admin folder `dir`, loaded from its events.
     pub fn open(dir: &Path) -> StatusBoard {
         let path = dir.join("shelter_status.jsonl");
-        let (events, _): (Vec<StatusEvent>, u64) = jsonl::read_all(&path).unwrap_or_default();
-        let n = events.len() as u64;
-        let mut cur = BTreeMap::new();
-        for e in events {
-            cur.insert(e.fid, e);
-        }
+        let st = stamp(&path);
+        let (cur, n, seen) = match load(&path) {
+            Ok((cur, n)) => (cur, n, Some(st)),
+            Err(_) => (BTreeMap::new(), 0, None),
+        };
         StatusBoard {
             path,
-            current: Mutex::new((cur, n)),
+            current: Mutex::new((cur, n, seen)),
             changes: tokio::sync::watch::channel(n).0,
         }
+    }
+
+    /// Read the events again if the file changed since they were read (another process
+    /// appended, say), and tell the event streams when that brought changes. Returns whether
+    /// it did.
+    pub fn reload_if_changed(&self) -> bool {
+        let mut g = self
+            .current
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let st = stamp(&self.path);
+        if g.2 == Some(st) {
+            return false;
+        }
+        let Ok((cur, n)) = load(&self.path) else {
+            return false;
+        };
+        let changed = n != g.1;
+        *g = (cur, n, Some(st));
+        drop(g);
+        if changed {
+            self.changes.send_replace(n);
+        }
+        changed
     }
 
     /// Record a change (after checking the shelter is published).
@@ -138,10 +188,11 @@ impl StatusBoard {
 
     /// Current status by fid, and the number of changes so far.
     pub fn current(&self) -> (BTreeMap<i64, StatusEvent>, u64) {
-        self.current
+        let g = self
+            .current
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (g.0.clone(), g.1)
     }
 }
 

@@ -3,12 +3,14 @@
 //! rejected or discarded upload never touches what is published. Publishing, rolling back and
 //! discarding are each one transaction of the store.
 
-use super::{Admin, AdminError, Result};
+use super::{Admin, AdminError, Result, Role};
 use crate::dataset::DatasetId;
-use crate::ingest::{self, IngestOptions, Outcome};
+use crate::dataset::Val;
+use crate::ingest;
+use crate::kinds::Row;
 use crate::report::Report;
 use crate::shp::ZipLimits;
-use crate::store::{Store, VersionInfo};
+use crate::store::{Store, VersionInfo, VersionMeta, WriteOutcome};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -16,18 +18,41 @@ use std::time::Duration;
 const WRITE_WAIT: Duration = Duration::from_secs(30);
 
 /// A private folder for one upload's files, removed when dropped.
+///
+/// The folder holds an [`OWNER_FILE`] locked (exclusively, `flock`) by the process writing
+/// it for as long as the folder lives, with that process's id inside (for people). The lock
+/// is the operating system's: it goes when the process does, however it ends, so another
+/// process sharing the database folder can tell a live upload from a crash's leftover
+/// ([`sweep_uploads`]).
 #[derive(Debug)]
 pub struct UploadDir {
     /// The folder.
     pub path: PathBuf,
+    /// The locked owner file (closed, and so unlocked, after the folder is removed).
+    _owner: std::fs::File,
 }
+
+/// The lock file inside each upload folder.
+pub const OWNER_FILE: &str = ".owner";
 
 impl UploadDir {
     /// A new empty folder under `{db}.admin/uploads/`.
     pub fn new(admin: &Admin) -> Result<UploadDir> {
+        use std::io::Write;
         let path = admin.dir.join("uploads").join(super::random_hex(12));
         std::fs::create_dir_all(&path)?;
-        Ok(UploadDir { path })
+        // Locked under another name, then renamed: a sweep never sees the owner file unlocked.
+        let tmp = path.join(".owner.new");
+        let mut owner = std::fs::File::create(&tmp)?;
+        owner
+            .try_lock()
+            .map_err(|e| AdminError::Internal(format!("cannot lock {}: {e}", tmp.display())))?;
+        writeln!(owner, "{}", std::process::id())?;
+        std::fs::rename(&tmp, path.join(OWNER_FILE))?;
+        Ok(UploadDir {
+            path,
+            _owner: owner,
+        })
     }
 }
 
@@ -35,6 +60,56 @@ impl Drop for UploadDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
     }
+}
+
+/// An upload folder without an owner file older than this is a leftover (the owner file is
+/// created a moment after the folder, so a younger one may be an upload starting).
+pub const UNOWNED_STALE: Duration = Duration::from_secs(10 * 60);
+
+/// Remove the leftovers of uploads whose process is gone from `{admin dir}/uploads`: folders
+/// whose owner file nobody holds locked, and folders without one older than
+/// [`UNOWNED_STALE`]. Folders of uploads in progress, in this or another process on the same
+/// database folder, are left alone. Returns how many were removed.
+pub fn sweep_uploads(admin_dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(admin_dir.join("uploads")) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let path = e.path();
+        if !e.file_type().is_ok_and(|t| t.is_dir()) {
+            let _ = std::fs::remove_file(&path);
+            continue;
+        }
+        let leftover = match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path.join(OWNER_FILE))
+        {
+            // Locked by a live process: an upload in progress. Otherwise its process is gone
+            // (held until this folder is removed, so no new owner can take it meanwhile).
+            Ok(f) => match f.try_lock() {
+                Ok(()) => {
+                    let r = std::fs::remove_dir_all(&path).is_ok();
+                    drop(f);
+                    r
+                }
+                Err(_) => false,
+            },
+            Err(_) => {
+                let age = e
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.elapsed().ok());
+                age.is_some_and(|a| a > UNOWNED_STALE) && std::fs::remove_dir_all(&path).is_ok()
+            }
+        };
+        if leftover {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 /// A file name safe to create in the upload folder: the last path component of what the
@@ -213,80 +288,393 @@ pub fn sources_sha256(paths: &[PathBuf]) -> Result<String> {
 /// Ingest `paths` as a staged version of `dataset`, unless the same files are already the
 /// published version or a staged one. With `publish`, the new version (or the staged one with
 /// the same files) is also published, in the same transaction as it is written (or one
-/// transaction of its own). Returns the outcome, the report and whether this call published.
+/// transaction of its own). Returns the outcome, the report and what this call published, if
+/// anything: a staged version older than the published one is a rollback, refused unless
+/// `role` is admin (see [`publish`]).
+///
+/// The files are read, normalised and validated without the database lock ([`Admin::db_lock`]
+/// and DuckDB's write lock), into a file of rows beside the upload, within the parse budget
+/// ([`super::AdminConfig::parse_budget`]); the lock is held a moment before (to look for the
+/// same files and read what the normaliser needs) and while the validated rows are appended
+/// as the new version, so the dashboard and the publish poll never wait for a parse.
 pub fn stage(
     admin: &Admin,
     dataset: DatasetId,
     paths: &[PathBuf],
     actor: &str,
+    role: Role,
     publish: bool,
     mapping: Option<&crate::mapping::Mapping>,
-) -> Result<(Staged, Report, bool)> {
+) -> Result<(Staged, Report, Option<PublishKind>)> {
     let sha = sources_sha256(paths)?;
+    // With a mapping the same files are a new reading of them, not "unchanged".
+    let check_same = mapping.is_none();
+    let (ctx, mappings) = {
+        let _g = admin.lock_db();
+        let mut store = Store::open_retrying(&admin.db, WRITE_WAIT)?;
+        if check_same {
+            if let Some(done) = same_files(&mut store, dataset, &sha, actor, role, publish)? {
+                return Ok(done);
+            }
+        }
+        (
+            store.context()?,
+            ingest::Mappings::load(&store, dataset, mapping.cloned())?,
+        )
+    };
+    let names: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            p.file_name().map_or_else(
+                || p.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    let (spool, report) = parse(admin, dataset, paths, &names, ctx, mappings.clone())?;
+    if report.rejected() {
+        return Ok((Staged::Rejected, report, None));
+    }
     let _g = admin.lock_db();
     let mut store = Store::open_retrying(&admin.db, WRITE_WAIT)?;
+    // The same files may have been stored meanwhile (two uploads at once).
+    if check_same {
+        if let Some(done) = same_files(&mut store, dataset, &sha, actor, role, publish)? {
+            return Ok(done);
+        }
+    }
+    let meta = VersionMeta {
+        source_names: names,
+        source_sha256: sha,
+        created_by: actor.into(),
+    };
+    let (written, report) =
+        store.write_version(dataset, &meta, publish, |out| spool.replay(report, out))?;
+    if let WriteOutcome::Stored { version, .. } = &written {
+        mappings.save_given(&store, dataset, &report, actor, *version)?;
+    }
+    drop(store);
+    Ok(match written {
+        WriteOutcome::Rejected => (Staged::Rejected, report, None),
+        // A new version is newer than any: publishing it is never a rollback.
+        WriteOutcome::Stored {
+            version,
+            rows,
+            published,
+        } => (
+            Staged::Staged { version, rows },
+            report,
+            published.then_some(PublishKind::Publish),
+        ),
+    })
+}
+
+/// If the files hashing to `sha` are already the published version or a staged one: that
+/// outcome (publishing the staged one when asked and allowed).
+fn same_files(
+    store: &mut Store,
+    dataset: DatasetId,
+    sha: &str,
+    actor: &str,
+    role: Role,
+    publish: bool,
+) -> Result<Option<(Staged, Report, Option<PublishKind>)>> {
     let cur = store.current(dataset)?;
-    // With a mapping the same files are a new reading of them, not "unchanged".
-    if let Some(v) = store
+    let Some(v) = store
         .versions(dataset)?
         .into_iter()
-        .filter(|_| mapping.is_none())
         .find(|v| v.source_sha256 == sha && (Some(v.version) == cur || v.status == "staged"))
-    {
-        let published = Some(v.version) == cur;
-        let mut report = Report::new(v.source_names.replace(';', ", "));
-        report.push(
-            crate::report::issue(crate::report::code::LAYOUT_DETECTED).detail(
-                format!(
-                    "{}版{}と同じファイルです。新しい版は作りません",
-                    if published {
-                        "公開中の"
-                    } else {
-                        "未公開の"
-                    },
-                    v.version
-                ),
-                format!(
-                    "same files as {} version {}: no new version",
-                    if published { "published" } else { "staged" },
-                    v.version
-                ),
+    else {
+        return Ok(None);
+    };
+    let published = Some(v.version) == cur;
+    let mut report = Report::new(v.source_names.replace(';', ", "));
+    report.push(
+        crate::report::issue(crate::report::code::LAYOUT_DETECTED).detail(
+            format!(
+                "{}版{}と同じファイルです。新しい版は作りません",
+                if published {
+                    "公開中の"
+                } else {
+                    "未公開の"
+                },
+                v.version
             ),
-        );
-        let publish_now = publish && !published && v.status == "staged";
-        if publish_now {
-            store.publish(dataset, v.version, actor)?;
+            format!(
+                "same files as {} version {}: no new version",
+                if published { "published" } else { "staged" },
+                v.version
+            ),
+        ),
+    );
+    let publish_now = publish && !published && v.status == "staged";
+    let mut did = None;
+    if publish_now {
+        let kind = publish_kind(cur, v.version);
+        if kind == PublishKind::Rollback && role != Role::Admin {
+            return Err(rollback_refused(v.version, cur));
         }
-        return Ok((
-            Staged::Unchanged {
-                version: v.version,
-                published,
+        store.publish(dataset, v.version, actor)?;
+        did = Some(kind);
+    }
+    Ok(Some((
+        Staged::Unchanged {
+            version: v.version,
+            published,
+        },
+        report,
+        did,
+    )))
+}
+
+/// The validated rows of an upload, in a file of their own in an upload folder (removed with
+/// it), read back into the store's transaction.
+struct Spool {
+    _dir: UploadDir,
+    path: PathBuf,
+    rows: u64,
+}
+
+impl Spool {
+    /// Emit the rows to `out`; `report` (the parse's) is returned with an error added if the
+    /// file cannot be read back whole, so a short version is never stored.
+    fn replay(&self, mut report: Report, out: &mut dyn FnMut(Row)) -> Report {
+        let fail = |report: &mut Report, e: String| {
+            report.push(crate::report::issue(crate::report::code::IO_ERROR).detail(
+                format!("検査済みの行を読み戻せません: {e}"),
+                format!("cannot read the checked rows back: {e}"),
+            ));
+        };
+        let mut r = match std::fs::File::open(&self.path) {
+            Ok(f) => std::io::BufReader::new(f),
+            Err(e) => {
+                fail(&mut report, e.to_string());
+                return report;
+            }
+        };
+        let mut n = 0u64;
+        loop {
+            match read_row(&mut r) {
+                Ok(Some(row)) => {
+                    n += 1;
+                    out(row);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    fail(&mut report, e.to_string());
+                    return report;
+                }
+            }
+        }
+        if n != self.rows {
+            fail(
+                &mut report,
+                format!("{n} rows of {} / {n}行（{}行のうち）", self.rows, self.rows),
+            );
+        }
+        report
+    }
+}
+
+/// Read, normalise and validate `paths` as `dataset` on a thread of its own, the rows going to
+/// a [`Spool`]. Waits at most the parse budget: over it, the upload is refused (the thread
+/// stops storing rows and ends with the files).
+fn parse(
+    admin: &Admin,
+    dataset: DatasetId,
+    paths: &[PathBuf],
+    names: &[String],
+    ctx: crate::kinds::Context,
+    mappings: ingest::Mappings,
+) -> Result<(Spool, Report)> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let budget = admin.config.parse_budget;
+    let dir = UploadDir::new(admin)?;
+    let path = dir.path.join("rows.bin");
+    let cancel = std::sync::Arc::new(AtomicBool::new(false));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (paths, names, file, stop) = (paths.to_vec(), names.to_vec(), path.clone(), cancel.clone());
+    std::thread::Builder::new()
+        .name("upload-parse".into())
+        .spawn(move || {
+            let res = (|| -> std::io::Result<(Report, u64)> {
+                test_parse_gate();
+                let mut w = std::io::BufWriter::new(std::fs::File::create(&file)?);
+                let (mut rows, mut err) = (0u64, None);
+                let report = ingest::produce(
+                    dataset,
+                    &paths,
+                    &names,
+                    None,
+                    ctx,
+                    &mappings,
+                    &mut |_: u64| {},
+                    &mut |row: Row| {
+                        if err.is_some() || stop.load(Ordering::Relaxed) {
+                            return;
+                        }
+                        match write_row(&mut w, &row) {
+                            Ok(()) => rows += 1,
+                            Err(e) => err = Some(e),
+                        }
+                    },
+                );
+                if let Some(e) = err {
+                    return Err(e);
+                }
+                std::io::Write::flush(&mut w)?;
+                Ok((report, rows))
+            })();
+            let _ = tx.send(res);
+        })?;
+    match rx.recv_timeout(budget) {
+        Ok(Ok((report, rows))) => Ok((
+            Spool {
+                _dir: dir,
+                path,
+                rows,
             },
             report,
-            publish_now,
-        ));
-    }
-    let opts = IngestOptions {
-        crs: None,
-        publish,
-        actor: actor.into(),
-        progress: false,
-        mapping: mapping.cloned(),
-    };
-    let res = ingest::ingest(&mut store, dataset, paths, &opts)?;
-    drop(store);
-    let published_now = matches!(res.outcome, Outcome::Published { .. });
-    let outcome = match res.outcome {
-        Outcome::Staged { version, rows } | Outcome::Published { version, rows } => {
-            Staged::Staged { version, rows }
+        )),
+        Ok(Err(e)) => Err(e.into()),
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            cancel.store(true, Ordering::Relaxed);
+            Err(AdminError::TooSlow(budget.as_secs_f64()))
         }
-        Outcome::Unchanged { version } => Staged::Unchanged {
-            version,
-            published: true,
-        },
-        Outcome::Rejected => Staged::Rejected,
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(AdminError::Internal(
+            "reading the upload failed (the reading thread stopped)".into(),
+        )),
+    }
+}
+
+/// Test hook: while the file named by `MACHIMAP_TEST_PARSE_GATE` exists (at most a minute),
+/// an upload's parse waits before reading, as a long parse would.
+fn test_parse_gate() {
+    let Some(gate) = std::env::var_os("MACHIMAP_TEST_PARSE_GATE") else {
+        return;
     };
-    Ok((outcome, res.report, published_now))
+    let start = std::time::Instant::now();
+    while Path::new(&gate).exists() && start.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn put_bytes(w: &mut impl std::io::Write, b: &[u8]) -> std::io::Result<()> {
+    w.write_all(&(b.len() as u64).to_le_bytes())?;
+    w.write_all(b)
+}
+
+/// One row of a [`Spool`]: key, values, geometry (WKB), raw properties.
+fn write_row(w: &mut impl std::io::Write, r: &Row) -> std::io::Result<()> {
+    match &r.key {
+        None => w.write_all(&[0])?,
+        Some(k) => {
+            w.write_all(&[1])?;
+            put_bytes(w, k.as_bytes())?;
+        }
+    }
+    w.write_all(&(r.values.len() as u32).to_le_bytes())?;
+    for v in &r.values {
+        match v {
+            Val::Null => w.write_all(&[0])?,
+            Val::Int(i) => {
+                w.write_all(&[1])?;
+                w.write_all(&i.to_le_bytes())?;
+            }
+            Val::Float(f) => {
+                w.write_all(&[2])?;
+                w.write_all(&f.to_le_bytes())?;
+            }
+            Val::Text(t) => {
+                w.write_all(&[3])?;
+                put_bytes(w, t.as_bytes())?;
+            }
+            Val::Bool(b) => w.write_all(&[4, u8::from(*b)])?,
+        }
+    }
+    match &r.geometry {
+        None => w.write_all(&[0])?,
+        Some(g) => {
+            w.write_all(&[1])?;
+            put_bytes(w, &crate::geom::to_wkb(g))?;
+        }
+    }
+    put_bytes(w, r.raw.as_bytes())
+}
+
+fn get_u8(r: &mut impl std::io::Read) -> std::io::Result<u8> {
+    let mut b = [0u8; 1];
+    r.read_exact(&mut b)?;
+    Ok(b[0])
+}
+
+fn get_8(r: &mut impl std::io::Read) -> std::io::Result<[u8; 8]> {
+    let mut b = [0u8; 8];
+    r.read_exact(&mut b)?;
+    Ok(b)
+}
+
+fn get_bytes(r: &mut impl std::io::Read) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let n = u64::from_le_bytes(get_8(r)?);
+    let mut b = Vec::new();
+    r.take(n).read_to_end(&mut b)?;
+    if b.len() as u64 != n {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(b)
+}
+
+fn get_text(r: &mut impl std::io::Read) -> std::io::Result<String> {
+    String::from_utf8(get_bytes(r)?)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+/// The next row of a [`Spool`], `None` at its end.
+fn read_row(r: &mut impl std::io::Read) -> std::io::Result<Option<Row>> {
+    use std::io::{Error, ErrorKind};
+    let first = match get_u8(r) {
+        Ok(b) => b,
+        Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let key = match first {
+        0 => None,
+        _ => Some(get_text(r)?),
+    };
+    let mut n = [0u8; 4];
+    r.read_exact(&mut n)?;
+    let n = u32::from_le_bytes(n);
+    let mut values = Vec::with_capacity(n.min(1024) as usize);
+    for _ in 0..n {
+        values.push(match get_u8(r)? {
+            0 => Val::Null,
+            1 => Val::Int(i64::from_le_bytes(get_8(r)?)),
+            2 => Val::Float(f64::from_le_bytes(get_8(r)?)),
+            3 => Val::Text(get_text(r)?.into()),
+            4 => Val::Bool(get_u8(r)? != 0),
+            t => {
+                return Err(Error::new(
+                    ErrorKind::InvalidData,
+                    format!("bad value tag {t}"),
+                ))
+            }
+        });
+    }
+    let geometry = match get_u8(r)? {
+        0 => None,
+        _ => Some(
+            crate::geom::from_wkb(&get_bytes(r)?)
+                .map_err(|e| Error::new(ErrorKind::InvalidData, e))?,
+        ),
+    };
+    let raw = get_text(r)?;
+    Ok(Some(Row {
+        key,
+        values,
+        geometry,
+        raw,
+    }))
 }
 
 /// Facts about one version, read under the lock.
@@ -344,15 +732,35 @@ pub enum PublishKind {
     Rollback,
 }
 
-/// Make `version` current. `kind` says what the caller is allowed: `Publish` only moves to a
-/// staged version, `Rollback` only to a version that was published before.
+/// What making `version` current is, the published version being `cur`: going back to an
+/// older version is a rollback, whether that version was published before or only staged.
+pub fn publish_kind(cur: Option<i64>, version: i64) -> PublishKind {
+    if cur.is_some_and(|c| c > version) {
+        PublishKind::Rollback
+    } else {
+        PublishKind::Publish
+    }
+}
+
+fn rollback_refused(version: i64, cur: Option<i64>) -> AdminError {
+    let cur = cur.unwrap_or_default();
+    AdminError::Forbidden(format!(
+        "版{version}は公開中の版{cur}より古いため、公開するとロールバックになります。ロールバックは管理者の操作です / version {version} is older than the published version {cur}: publishing it is a rollback, which needs the admin role"
+    ))
+}
+
+/// Make `version` current. `kind` says what the caller asked: `Publish` only moves to a
+/// staged version, `Rollback` only to a version that was published before. A staged version
+/// older than the published one is a rollback too (the store records it as one), so it needs
+/// `role` admin. Returns what it was.
 pub fn publish(
     admin: &Admin,
     dataset: DatasetId,
     version: i64,
     kind: PublishKind,
     actor: &str,
-) -> Result<()> {
+    role: Role,
+) -> Result<PublishKind> {
     let _g = admin.lock_db();
     let mut store = Store::open_retrying(&admin.db, WRITE_WAIT)?;
     let v = store
@@ -360,6 +768,8 @@ pub fn publish(
         .into_iter()
         .find(|v| v.version == version)
         .ok_or_else(|| AdminError::NotFound(format!("{dataset} has no version {version}")))?;
+    let cur = store.current(dataset)?;
+    let did = publish_kind(cur, version);
     match (kind, v.status.as_str()) {
         (_, "published") => {
             return Err(AdminError::Conflict(format!(
@@ -383,8 +793,11 @@ pub fn publish(
             )))
         }
     }
+    if did == PublishKind::Rollback && role != Role::Admin {
+        return Err(rollback_refused(version, cur));
+    }
     store.publish(dataset, version, actor)?;
-    Ok(())
+    Ok(did)
 }
 
 /// Discard a staged version: its rows are deleted and it stays in the history as `discarded`.
@@ -403,6 +816,50 @@ pub fn discard(admin: &Admin, dataset: DatasetId, version: i64) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spooled_rows_read_back_as_written() {
+        let rows = vec![
+            Row {
+                key: Some("避難所-1".into()),
+                values: vec![
+                    Val::Null,
+                    Val::Int(-7),
+                    Val::Float(1.5),
+                    Val::Text("東町".into()),
+                    Val::Bool(true),
+                ],
+                geometry: Some(geo::Geometry::Point(geo::Point::new(133.9, 34.6))),
+                raw: "{\"名称\":\"東町\"}".into(),
+            },
+            Row {
+                key: None,
+                values: vec![],
+                geometry: None,
+                raw: String::new(),
+            },
+        ];
+        let mut buf = Vec::new();
+        for r in &rows {
+            write_row(&mut buf, r).unwrap();
+        }
+        let mut rd = std::io::Cursor::new(&buf);
+        let mut back = Vec::new();
+        while let Some(r) = read_row(&mut rd).unwrap() {
+            back.push(r);
+        }
+        assert_eq!(back.len(), 2);
+        for (a, b) in rows.iter().zip(&back) {
+            assert_eq!(
+                (&a.key, &a.values, &a.geometry, &a.raw),
+                (&b.key, &b.values, &b.geometry, &b.raw)
+            );
+        }
+        // A file cut short is an error, not fewer rows.
+        let mut cut = std::io::Cursor::new(&buf[..buf.len() - 3]);
+        assert!(read_row(&mut cut).is_ok());
+        assert!(read_row(&mut cut).is_err());
+    }
 
     #[test]
     fn file_names_are_made_safe() {

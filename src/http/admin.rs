@@ -1057,6 +1057,48 @@ async fn version_csv(
     }
 }
 
+/// Serve a just-committed publish now rather than at the next poll. The publish is done
+/// whatever happens here: a failed reload (the read-only open losing a race with another
+/// process's write, say) is logged, and the poll, which sees the database file changed and
+/// has not read it yet, tries again within a second. Returns whether the reload worked.
+fn reload_after_commit(st: &AppState, what: &str) -> bool {
+    let res = if injected_reload_failure() {
+        Err(anyhow::anyhow!(
+            "injected failure (MACHIMAP_TEST_FAIL_RELOADS)"
+        ))
+    } else {
+        st.refresh()
+    };
+    match res {
+        Ok(_) => true,
+        Err(e) => {
+            eprintln!(
+                "machimap: {what} is published, but reloading it failed ({e}); the next poll tries again"
+            );
+            false
+        }
+    }
+}
+
+/// Test hook: the environment variable `MACHIMAP_TEST_FAIL_RELOADS=N` makes the first `N`
+/// reloads after a publish fail, as when the read-only open loses its race.
+fn injected_reload_failure() -> bool {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LEFT: std::sync::OnceLock<AtomicU64> = std::sync::OnceLock::new();
+    let left = LEFT.get_or_init(|| {
+        AtomicU64::new(
+            std::env::var("MACHIMAP_TEST_FAIL_RELOADS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+        )
+    });
+    left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+        .is_ok()
+}
+
+/// Publish, roll back or discard; audited as what it was once its transaction committed (a
+/// publish of a staged version older than the published one is a rollback).
 async fn decide(
     st: &Arc<AppState>,
     staff: &Staff,
@@ -1067,26 +1109,36 @@ async fn decide(
     let d = parse_dataset(ds)?;
     let v = parse_version(v)?;
     let st2 = st.clone();
-    let actor = staff.user.clone();
+    let (actor, role) = (staff.user.clone(), staff.role);
     let res = blocking(move || {
-        match action {
-            "discard" => uploads::discard(&st2.admin, d, v)?,
-            "rollback" => uploads::publish(&st2.admin, d, v, PublishKind::Rollback, &actor)?,
-            _ => uploads::publish(&st2.admin, d, v, PublishKind::Publish, &actor)?,
-        }
-        if action != "discard" {
-            // Serve the new version now rather than at the next poll.
-            st2.refresh()
-                .map_err(|e| AdminError::Internal(e.to_string()))?;
-        }
-        Ok(())
+        let did = match action {
+            "discard" => {
+                uploads::discard(&st2.admin, d, v)?;
+                return Ok((action, true));
+            }
+            "rollback" => uploads::publish(&st2.admin, d, v, PublishKind::Rollback, &actor, role)?,
+            _ => uploads::publish(&st2.admin, d, v, PublishKind::Publish, &actor, role)?,
+        };
+        let done = match did {
+            PublishKind::Rollback => "rollback",
+            PublishKind::Publish => action,
+        };
+        // Committed: from here on it is published, whatever the reload says.
+        let live = reload_after_commit(&st2, &format!("{d}/{v}"));
+        Ok((done, live))
     })
     .await;
     match &res {
-        Ok(()) => staff.log(st, action, &format!("{d}/{v}"), "ok"),
+        Ok((done, true)) => staff.log(st, done, &format!("{d}/{v}"), "ok"),
+        Ok((done, false)) => staff.log(
+            st,
+            done,
+            &format!("{d}/{v}"),
+            "ok (served from the next poll: the reload after it failed)",
+        ),
         Err(e) => staff.log(st, action, &format!("{d}/{v}"), &format!("refused: {e}")),
     }
-    res.map(|()| (d, v))
+    res.map(|_| (d, v))
 }
 
 async fn publish_page(
@@ -1160,12 +1212,17 @@ impl<S: Send + Sync> FromRequest<S> for UploadBody {
     }
 }
 
-/// Stream a multipart upload to disk, enforcing the size limit; with `csrf`, the form's `csrf`
-/// field must come (and match) before any file.
+/// Stream a multipart upload to disk, enforcing the size limits while it streams (so a body
+/// without `Content-Length` is held to them too): the whole body at most the upload limit and
+/// [`FORM_SLACK`], each text (non-file) field at most the field limit, at most
+/// [`MAX_TEXT_FIELDS`] of them. With `csrf`, the form's `csrf` field must come (and match)
+/// before any file.
 ///
 /// A pump task reads the request body and feeds the parser; whatever the parser leaves (the
 /// rest of a refused upload, the bytes after the closing boundary) the pump reads and drops,
-/// up to [`DRAIN_CAP`], before the answer goes out, so the client always sees the answer.
+/// up to [`DRAIN_CAP`], before the answer goes out, so the client always sees the answer. A
+/// body refused for its size whose length is unknown (chunked) is not drained: the answer goes
+/// out at once and the connection is closed.
 async fn receive(
     st: &AppState,
     headers: &HeaderMap,
@@ -1182,7 +1239,7 @@ async fn receive(
         (Err(e), _) => Some(AdminError::BadInput(format!(
             "multipart/form-data で file を送ってください / send the files as multipart/form-data field `file`: {e}"
         ))),
-        (Ok(_), Some(n)) if n > limit + 64 * 1024 => {
+        (Ok(_), Some(n)) if n > limit + FORM_SLACK => {
             if n > DRAIN_CAP {
                 // Too big to read and drop: the client gets a reset, not a 413.
                 return Err(AdminError::TooLarge(limit));
@@ -1198,15 +1255,83 @@ async fn receive(
         return Err(e);
     }
     let boundary = up.boundary.unwrap_or_default();
-    let mut mp = multer::Multipart::new(tokio_stream::wrappers::ReceiverStream::new(rx), boundary);
-    let res = receive_files(st, &mut mp, csrf, limit).await;
+    // What the parser took from the body and what it handed on as field data: the difference
+    // is what it holds (a preamble or part headers it is still looking for the end of).
+    let parsed = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let stream = {
+        use tokio_stream::StreamExt;
+        let parsed = parsed.clone();
+        let mut pulled = 0u64;
+        tokio_stream::wrappers::ReceiverStream::new(rx).map(move |c| {
+            let b = c.map_err(BodyError::Read)?;
+            pulled += b.len() as u64;
+            let held = pulled.saturating_sub(parsed.load(std::sync::atomic::Ordering::Relaxed));
+            if held > PARSER_HOLD_CAP {
+                return Err(BodyError::Held);
+            }
+            Ok(b)
+        })
+    };
+    let constraints = multer::Constraints::new()
+        .size_limit(multer::SizeLimit::new().whole_stream(limit + FORM_SLACK));
+    let mut mp = multer::Multipart::with_constraints(stream, boundary, constraints);
+    let res = receive_files(st, &mut mp, csrf, limit, &parsed).await;
     drop(mp);
-    let _ = pump.await;
+    let oversize = matches!(
+        res,
+        Err(AdminError::TooLarge(_) | AdminError::FieldTooLarge { .. })
+    );
+    if oversize && declared.is_none_or(|n| n > DRAIN_CAP) {
+        // The rest may be endless: answer now; hyper closes the connection after the answer.
+        pump.abort();
+    } else {
+        let _ = pump.await;
+    }
     res
 }
 
 /// Most bytes read and dropped after refusing an upload.
 const DRAIN_CAP: u64 = 64 * 1024 * 1024;
+
+/// Bytes of an upload beyond its files allowed for the form itself (boundaries, part
+/// headers, text fields).
+const FORM_SLACK: u64 = 64 * 1024;
+
+/// Most text (non-file) fields of an upload form: the column-mapping form sends five per
+/// column of the file (at most 200 columns, `admin::pages`).
+const MAX_TEXT_FIELDS: usize = 1024;
+
+/// Most bytes the multipart parser may hold without handing them on as field data: a
+/// preamble or part headers that never end are refused at this size rather than buffered.
+/// (It holds at most the few chunks it has just taken from the body otherwise.)
+const PARSER_HOLD_CAP: u64 = 8 * 1024 * 1024;
+
+/// Why the upload body stream stopped.
+#[derive(Debug, thiserror::Error)]
+enum BodyError {
+    /// Reading the request body failed (the client went away).
+    #[error("{0}")]
+    Read(axum::Error),
+    /// The parser held more than [`PARSER_HOLD_CAP`] bytes without finding a field's data.
+    #[error("multipart headers too large")]
+    Held,
+}
+
+/// The console error for a parser error.
+fn multipart_error(e: multer::Error, limit: u64) -> AdminError {
+    match e {
+        multer::Error::StreamSizeExceeded { .. } => AdminError::TooLarge(limit),
+        multer::Error::StreamReadFailed(inner)
+            if matches!(inner.downcast_ref::<BodyError>(), Some(BodyError::Held)) =>
+        {
+            AdminError::FieldTooLarge {
+                field: "(headers)".into(),
+                limit: PARSER_HOLD_CAP,
+            }
+        }
+        other => AdminError::BadInput(format!("upload interrupted: {other}")),
+    }
+}
 
 /// Read `body` to its end, passing chunks on while the parser listens and dropping them after
 /// (at most [`DRAIN_CAP`] bytes once it stopped).
@@ -1236,19 +1361,41 @@ async fn receive_files(
     mp: &mut multer::Multipart<'static>,
     csrf: Option<&str>,
     limit: u64,
+    parsed: &std::sync::atomic::AtomicU64,
 ) -> Result<Received, AdminError> {
     use std::io::Write;
+    use std::sync::atomic::Ordering;
+    let field_limit = st.admin.config.field_limit;
     let dir = UploadDir::new(&st.admin)?;
     let mut files = Vec::new();
     let mut fields = HashMap::new();
+    let mut texts = 0usize;
     let mut csrf_ok = csrf.is_none();
     let mut total = 0u64;
-    let bad = |e: multer::Error| AdminError::BadInput(format!("upload interrupted: {e}"));
+    let bad = |e: multer::Error| multipart_error(e, limit);
     while let Some(mut field) = mp.next_field().await.map_err(bad)? {
         let name = field.name().unwrap_or("").to_string();
         match field.file_name().map(str::to_string) {
             None => {
-                let text = field.text().await.map_err(bad)?;
+                texts += 1;
+                if texts > MAX_TEXT_FIELDS {
+                    return Err(AdminError::BadInput(format!(
+                        "フォームの項目が多すぎます（上限{MAX_TEXT_FIELDS}） / too many form fields (at most {MAX_TEXT_FIELDS})"
+                    )));
+                }
+                // Read piece by piece: a text field is never held whole beyond its limit.
+                let mut buf = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                    parsed.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                    if (buf.len() + chunk.len()) as u64 > field_limit {
+                        return Err(AdminError::FieldTooLarge {
+                            field: name.chars().take(64).collect(),
+                            limit: field_limit,
+                        });
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                let text = String::from_utf8_lossy(&buf);
                 if name == "csrf" {
                     csrf_ok = csrf.is_some_and(|c| ct_eq(c, &text));
                 }
@@ -1261,6 +1408,14 @@ async fn receive_files(
                     return Err(csrf_error());
                 }
                 if raw_name.is_empty() {
+                    // No file chosen: skip its (normally empty) data, counted like a file's.
+                    while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                        parsed.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                        total += chunk.len() as u64;
+                        if total > limit {
+                            return Err(AdminError::TooLarge(limit));
+                        }
+                    }
                     continue;
                 }
                 if files.len() >= 8 {
@@ -1274,6 +1429,7 @@ async fn receive_files(
                 // Chunks are small and land in the page cache: written in place.
                 let mut out = std::fs::File::create(&path)?;
                 while let Some(chunk) = field.chunk().await.map_err(bad)? {
+                    parsed.fetch_add(chunk.len() as u64, Ordering::Relaxed);
                     total += chunk.len() as u64;
                     if total > limit {
                         return Err(AdminError::TooLarge(limit));
@@ -1308,7 +1464,7 @@ async fn stage(
     let mapping = crate::mapping::from_upload_fields(&rec.fields)
         .map_err(|e| AdminError::BadInput(e.to_string()))?;
     let st2 = st.clone();
-    let actor = staff.user.clone();
+    let (actor, role) = (staff.user.clone(), staff.role);
     let res = blocking(move || {
         let limits = st2.admin.config.zip_limits;
         for (p, n) in &rec.files {
@@ -1316,19 +1472,15 @@ async fn stage(
         }
         let paths: Vec<PathBuf> = rec.files.iter().map(|(p, _)| p.clone()).collect();
         let sha = uploads::sources_sha256(&paths)?;
-        let out = uploads::stage(&st2.admin, d, &paths, &actor, publish, mapping.as_ref())?;
+        let out = uploads::stage(&st2.admin, d, &paths, &actor, role, publish, mapping.as_ref())?;
         drop(rec.dir);
-        if out.2 {
-            // Serve the new version now rather than at the next poll.
-            st2.refresh()
-                .map_err(|e| AdminError::Internal(e.to_string()))?;
-        }
-        Ok((out, sha))
+        let live = out.2.is_none() || reload_after_commit(&st2, &d.to_string());
+        Ok((out, sha, live))
     })
     .await;
     let target = d.to_string();
     match &res {
-        Ok(((outcome, report, published), sha)) => {
+        Ok(((outcome, report, published), sha, live)) => {
             let what = match outcome {
                 Staged::Staged { version, rows } => {
                     format!("staged version {version} ({rows} rows)")
@@ -1344,12 +1496,21 @@ async fn stage(
                 &target,
                 &format!("{}; sha256 {sha}; {what}", names.join(", ")),
             );
-            if *published {
+            if let Some(kind) = published {
                 let v = match outcome {
                     Staged::Staged { version, .. } | Staged::Unchanged { version, .. } => *version,
                     Staged::Rejected => 0,
                 };
-                staff.log(st, "publish", &format!("{d}/{v}"), "ok (with the upload)");
+                let action = match kind {
+                    PublishKind::Publish => "publish",
+                    PublishKind::Rollback => "rollback",
+                };
+                let detail = if *live {
+                    "ok (with the upload)"
+                } else {
+                    "ok (with the upload; served from the next poll: the reload after it failed)"
+                };
+                staff.log(st, action, &format!("{d}/{v}"), detail);
             }
         }
         Err(e) => staff.log(
@@ -1359,7 +1520,7 @@ async fn stage(
             &format!("{}: {e}", names.join(", ")),
         ),
     }
-    res.map(|(o, _)| o)
+    res.map(|((outcome, report, published), _, _)| (outcome, report, published.is_some()))
 }
 
 async fn upload_page(

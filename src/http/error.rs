@@ -96,7 +96,9 @@ impl From<crate::admin::AdminError> for ApiError {
             E::BadInput(m) => ApiError::BadRequest(m),
             E::NotFound(m) => ApiError::NotFound(m),
             E::Conflict(m) => ApiError::Conflict(m),
-            E::TooLarge(_) => ApiError::PayloadTooLarge(e.to_string()),
+            E::TooLarge(_) | E::FieldTooLarge { .. } | E::TooSlow(_) => {
+                ApiError::PayloadTooLarge(e.to_string())
+            }
             E::ArchiveRefused {
                 message,
                 too_large: true,

@@ -76,6 +76,10 @@ pub struct ServeConfig {
     /// Reverse proxies whose `X-Forwarded-For` names the client; none by default (the client is
     /// the socket peer).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Largest text (non-file) field of an upload form in bytes (default 64 KiB).
+    pub upload_field_limit: u64,
+    /// Longest an upload's files may take to read and check (default 300 s).
+    pub upload_parse_budget: Duration,
 }
 
 impl Default for ServeConfig {
@@ -99,6 +103,8 @@ impl Default for ServeConfig {
             login_rate_per_min: crate::admin::accounts::LOGIN_RATE_PER_MIN,
             password_checks: crate::admin::default_password_checks(),
             trusted_proxies: Vec::new(),
+            upload_field_limit: 64 * 1024,
+            upload_parse_budget: Duration::from_secs(300),
         }
     }
 }
@@ -651,7 +657,13 @@ pub async fn serve(db: PathBuf, bind: &str, config: ServeConfig) -> anyhow::Resu
         loop {
             tick.tick().await;
             let st = watcher.clone();
-            if let Ok(Ok(changed)) = tokio::task::spawn_blocking(move || st.refresh()).await {
+            let res = tokio::task::spawn_blocking(move || {
+                // Shelter status set by another process serving the same folder.
+                st.admin.status.reload_if_changed();
+                st.refresh()
+            })
+            .await;
+            if let Ok(Ok(changed)) = res {
                 if !changed.is_empty() {
                     let names: Vec<String> = changed.iter().map(ToString::to_string).collect();
                     eprintln!("machimap: new publish of {}", names.join(", "));

@@ -21,3 +21,4 @@ mod reproject;
 mod risk;
 mod sample_city;
 mod tiles_http;
+mod uploads_hostile;

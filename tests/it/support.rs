@@ -295,6 +295,11 @@ impl Server {
         Server { base, child, agent }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL the server now and reap it.
     pub fn kill_now(&mut self) {
         let _ = self.child.kill();
