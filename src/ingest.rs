@@ -146,7 +146,11 @@ impl Mappings {
         let Some(m) = &self.given else {
             return Ok(());
         };
-        for f in report.files.iter().filter(|f| f.mapping_source == Some("given")) {
+        for f in report
+            .files
+            .iter()
+            .filter(|f| f.mapping_source == Some("given"))
+        {
             store.save_mapping(dataset, &f.header_key, &m.to_json(), actor, version)?;
         }
         Ok(())
@@ -198,7 +202,10 @@ pub fn produce(
         report.push(issue(code::NO_RECORDS));
     }
     if let Some(m) = &mappings.given {
-        let used = report.files.iter().any(|f| f.mapping_source == Some("given"));
+        let used = report
+            .files
+            .iter()
+            .any(|f| f.mapping_source == Some("given"));
         if !used && !fatal {
             let cols: Vec<&str> = m
                 .columns
@@ -347,7 +354,9 @@ fn choose_mapping(
         };
         report.push_in(
             &src.file,
-            issue(code::MAPPING_APPLIED).value(m.to_json()).detail(ja, en),
+            issue(code::MAPPING_APPLIED)
+                .value(m.to_json())
+                .detail(ja, en),
         );
     }
     report.files.push(FileColumns {

@@ -1472,7 +1472,15 @@ async fn stage(
         }
         let paths: Vec<PathBuf> = rec.files.iter().map(|(p, _)| p.clone()).collect();
         let sha = uploads::sources_sha256(&paths)?;
-        let out = uploads::stage(&st2.admin, d, &paths, &actor, role, publish, mapping.as_ref())?;
+        let out = uploads::stage(
+            &st2.admin,
+            d,
+            &paths,
+            &actor,
+            role,
+            publish,
+            mapping.as_ref(),
+        )?;
         drop(rec.dir);
         let live = out.2.is_none() || reload_after_commit(&st2, &d.to_string());
         Ok((out, sha, live))
