@@ -32,6 +32,13 @@ test('hazard.json carries the national colours and the landslide conventions', (
   assert.ok(layer('landslide-line-pending').paint['line-dasharray']);
   assert.ok(!layer('landslide-line-designated').paint['line-dasharray']);
   assert.ok(JSON.stringify(layer('shelters-symbol').layout['icon-image']).includes('is_emergency_site'));
+  // A zone of unknown depth is grey, never the shallowest band's colour; a flood zone
+  // without a scenario (a prefectural file) is drawn.
+  for (const id of ['flood-fill', 'tsunami-fill', 'storm_surge-fill']) {
+    const fill = JSON.stringify(layer(id).paint['fill-color']);
+    assert.ok(fill.includes('"#C4C4C4"') && fill.includes('["has","depth_min_m"]'), `${id}: ${fill}`);
+  }
+  assert.ok(JSON.stringify(layer('flood-fill').filter).includes('["!",["has","scenario"]]'));
   // No glyphs and no external URL: nothing leaves the server.
   assert.equal(style.glyphs, undefined);
   assert.ok(!JSON.stringify(style).includes('http'), 'no absolute URL in the style');
