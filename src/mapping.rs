@@ -185,8 +185,21 @@ pub fn targets(dataset: crate::dataset::DatasetId) -> &'static [Target] {
             true,
         ),
     ];
+    const WARDS: &[Target] = &[
+        t("地区コード", "地区のコード", "area code", false),
+        t("地区名", "地区の名称", "area name", false),
+        t("人口", "人口", "population", false),
+        t("世帯数", "世帯数", "households", false),
+        t(
+            "全国地方公共団体コード",
+            "全国地方公共団体コード",
+            "municipality code",
+            false,
+        ),
+    ];
     match dataset.kind() {
         Kind::Shelter => SHELTERS,
+        Kind::Ward => WARDS,
         _ => &[],
     }
 }

@@ -332,6 +332,69 @@ fn district_polygons_with_generic_fields_refused_with_what_was_found() {
         en.contains("Missing") && en.contains("an area code") && en.contains("an area name"),
         "{en}"
     );
+
+    // Mapped once (this column is the code, that one the name): stored, names decoded, in
+    // plane zone V metres brought to lon/lat; the next file of the same layout needs nothing.
+    let mapping = d.path().join("mapping.json");
+    write(
+        &mapping,
+        r#"{"columns": {"SAUID": "地区コード", "SAFIELD000": "地区名"}}"#.as_bytes(),
+    );
+    let m = mapping.display().to_string();
+    let (code, v) = ingest_json(&db, "wards", &[&zip], &["--mapping", &m]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["outcome"]["status"], "published", "{v:#}");
+    let rows = query(&db, "SELECT code, name FROM wards ORDER BY code");
+    assert_eq!(
+        rows,
+        vec![
+            vec![s("1"), s("桜台第一町内会")],
+            vec![s("2"), s("桜台第二町内会")]
+        ]
+    );
+    let store = Store::open(&db).unwrap();
+    let b = store.versions(machimap::dataset::DatasetId::Wards).unwrap()[0]
+        .bbox
+        .unwrap();
+    assert!(
+        b[0] > 133.8 && b[2] < 134.0 && b[1] > 34.6 && b[3] < 34.7,
+        "{b:?}"
+    );
+    drop(store);
+    let next = d.path().join("jichikai_2027.zip");
+    shp::write_zip(
+        &next,
+        "jichikai",
+        &[
+            square(-40000.0, -150000.0, 500.0),
+            square(-39500.0, -150000.0, 500.0),
+            square(-39000.0, -150000.0, 500.0),
+        ],
+        &[
+            num_field("SAUID", 6),
+            text_field("SAFIELD000", 40),
+            text_field("SAFIELD001", 20),
+        ],
+        &[
+            vec![DbfValue::Int(1), t("桜台第一町内会"), t("桜台小学校区")],
+            vec![DbfValue::Int(2), t("桜台第二町内会"), t("桜台小学校区")],
+            vec![DbfValue::Int(3), t("桜台第三町内会"), t("桜台小学校区")],
+        ],
+        Some(PRJ_ZONE5),
+        OutEncoding::Cp932 {
+            ldid: true,
+            cpg: false,
+        },
+    )
+    .expect("write shapefile");
+    let (code, v) = ingest_json(&db, "wards", &[&next], &[]);
+    assert_eq!(code, 0, "{v:#}");
+    assert_eq!(v["outcome"]["status"], "published", "{v:#}");
+    assert_eq!(v["report"]["files"][0]["mapping_source"], "saved", "{v:#}");
+    assert_eq!(
+        query(&db, "SELECT count(*)::VARCHAR FROM wards WHERE version = 2")[0][0],
+        s("3")
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
