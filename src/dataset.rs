@@ -16,6 +16,9 @@ pub enum DatasetId {
     Wards,
     /// 洪水浸水想定区域.
     Flood,
+    /// 内水浸水想定区域 (inland flooding: rain that drains cannot carry away, distinct from a
+    /// river overflowing; the shelter schema flags it separately).
+    InlandFlood,
     /// 土砂災害警戒区域.
     Landslide,
     /// 津波浸水想定.
@@ -35,7 +38,7 @@ pub enum DatasetId {
 pub enum Kind {
     /// Ward polygons.
     Ward,
-    /// Hazard polygons (all four hazards share one schema).
+    /// Hazard polygons (all five hazards share one schema).
     Hazard,
     /// Road lines.
     Road,
@@ -47,9 +50,10 @@ pub enum Kind {
 
 impl DatasetId {
     /// All datasets, in catalog order.
-    pub const ALL: [DatasetId; 8] = [
+    pub const ALL: [DatasetId; 9] = [
         DatasetId::Wards,
         DatasetId::Flood,
+        DatasetId::InlandFlood,
         DatasetId::Landslide,
         DatasetId::Tsunami,
         DatasetId::StormSurge,
@@ -63,6 +67,7 @@ impl DatasetId {
         match self {
             DatasetId::Wards => "wards",
             DatasetId::Flood => "flood",
+            DatasetId::InlandFlood => "inland_flood",
             DatasetId::Landslide => "landslide",
             DatasetId::Tsunami => "tsunami",
             DatasetId::StormSurge => "storm_surge",
@@ -77,6 +82,7 @@ impl DatasetId {
         match self {
             DatasetId::Wards => Kind::Ward,
             DatasetId::Flood
+            | DatasetId::InlandFlood
             | DatasetId::Landslide
             | DatasetId::Tsunami
             | DatasetId::StormSurge => Kind::Hazard,
@@ -91,6 +97,7 @@ impl DatasetId {
         match self {
             DatasetId::Wards => "町丁・字界",
             DatasetId::Flood => "洪水浸水想定区域",
+            DatasetId::InlandFlood => "内水浸水想定区域",
             DatasetId::Landslide => "土砂災害警戒区域",
             DatasetId::Tsunami => "津波浸水想定",
             DatasetId::StormSurge => "高潮浸水想定区域",
@@ -105,6 +112,7 @@ impl DatasetId {
         match self {
             DatasetId::Wards => "Wards (town and block boundaries)",
             DatasetId::Flood => "Flood inundation zones",
+            DatasetId::InlandFlood => "Inland flooding zones (内水氾濫)",
             DatasetId::Landslide => "Landslide hazard zones",
             DatasetId::Tsunami => "Tsunami inundation zones",
             DatasetId::StormSurge => "Storm surge inundation zones",
@@ -139,7 +147,7 @@ impl fmt::Display for DatasetId {
 
 /// An unknown dataset id.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown dataset {0:?}: expected one of wards, flood, landslide, tsunami, storm_surge, roads, shelters, stockpile")]
+#[error("unknown dataset {0:?}: expected one of wards, flood, inland_flood, landslide, tsunami, storm_surge, roads, shelters, stockpile")]
 pub struct UnknownDataset(pub String);
 
 impl FromStr for DatasetId {
@@ -210,7 +218,11 @@ pub const WARD_COLUMNS: &[Column] = &[
 
 /// Columns of `flood`, `landslide`, `tsunami`, `storm_surge`.
 pub const HAZARD_COLUMNS: &[Column] = &[
-    c("hazard", Text, "flood | landslide | tsunami | storm_surge"),
+    c(
+        "hazard",
+        Text,
+        "flood | inland_flood | landslide | tsunami | storm_surge",
+    ),
     c(
         "scenario",
         Text,

@@ -50,7 +50,7 @@ enum Cmd {
         /// DuckDB file (created if missing).
         #[arg(long)]
         db: PathBuf,
-        /// wards, flood, landslide, tsunami, storm_surge, roads, shelters or stockpile.
+        /// wards, flood, inland_flood, landslide, tsunami, storm_surge, roads, shelters or stockpile.
         #[arg(long)]
         dataset: DatasetId,
         /// Files: CSV, GeoJSON or zipped Shapefile (roads: ledger CSV and line file together).

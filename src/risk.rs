@@ -111,7 +111,7 @@ pub struct ShelterHit {
 /// The answer for one hazard.
 #[derive(Debug, Clone, Serialize)]
 pub struct HazardRisk {
-    /// flood | landslide | tsunami | storm_surge.
+    /// flood | inland_flood | landslide | tsunami | storm_surge.
     pub hazard: DatasetId,
     /// Hazard name in the requested language.
     pub title: String,
@@ -146,8 +146,9 @@ pub struct Risk {
     pub nearest_shelters: Vec<ShelterHit>,
 }
 
-const HAZARDS: [DatasetId; 4] = [
+const HAZARDS: [DatasetId; 5] = [
     DatasetId::Flood,
+    DatasetId::InlandFlood,
     DatasetId::Landslide,
     DatasetId::Tsunami,
     DatasetId::StormSurge,
@@ -318,6 +319,9 @@ fn title(h: DatasetId, lang: Lang) -> &'static str {
         (DatasetId::Tsunami, Lang::Ja) => "津波",
         (DatasetId::Tsunami, Lang::Easy) => "つなみ",
         (DatasetId::StormSurge, Lang::En) => "Storm surge",
+        (DatasetId::InlandFlood, Lang::En) => "Inland flooding",
+        (DatasetId::InlandFlood, Lang::Ja) => "内水氾濫",
+        (DatasetId::InlandFlood, Lang::Easy) => "大雨で まちに 水が あふれる（内水）",
         (DatasetId::StormSurge, Lang::Ja) => "高潮",
         (DatasetId::StormSurge, Lang::Easy) => "たかしお（台風で 海の 水が 上がる）",
         (_, _) => "",
@@ -447,6 +451,18 @@ fn message(h: DatasetId, zones: &[Zone], shelters: &[ShelterHit], lang: Lang) ->
         (DatasetId::Tsunami, Lang::Easy) => format!(
             "つなみが 来ると、ここは 水が {water_easy}。大きく ゆれたら すぐに {}や たかい ところへ にげて ください。",
             if go.is_empty() { "たかい たてもの".into() } else { go }
+        ),
+        (DatasetId::InlandFlood, Lang::Ja) => format!(
+            "大雨で下水道や水路があふれると（内水氾濫）、この地点は{water_ja}が想定されています。地下室や地下道、低い道路に近づかず、浸水が始まる前に{}へ避難するか、建物の2階以上へ移ってください。",
+            if go.is_empty() { "内水氾濫の避難場所".into() } else { go }
+        ),
+        (DatasetId::InlandFlood, Lang::En) => format!(
+            "When heavy rain overwhelms the drains (inland flooding), this point may be under {water_en}. Keep away from basements, underpasses and low roads; before the water rises go to {} or to an upper floor.",
+            if go.is_empty() { "a site designated for inland flooding".into() } else { go }
+        ),
+        (DatasetId::InlandFlood, Lang::Easy) => format!(
+            "大雨で まちに 水が あふれると、ここは 水が {water_easy}。ちかや ひくい みちに 行かないで、はやめに {}か たてものの 2かい より 上へ にげて ください。",
+            if go.is_empty() { "水が 来ない ひなんじょ".into() } else { go }
         ),
         (DatasetId::StormSurge, Lang::Ja) => format!(
             "この地点は高潮で{water_ja}が想定されています。台風が近づくときは、早めに{}へ避難してください。",

@@ -228,7 +228,7 @@ impl RenderGate {
 }
 
 /// Parse `flood,landslide` into published layers (404 for unknown or unpublished ones), in
-/// the canonical order (by id): `landslide,flood` is the same tile set as `flood,landslide`,
+/// the canonical order (catalog order, as the PMTiles export draws them): `landslide,flood` is the same tile set as `flood,landslide`,
 /// drawn, cached and versioned once.
 pub fn layers_for(st: &AppState, ids: &str) -> ApiResult<Vec<Arc<Layer>>> {
     let snap = st.snapshot.load();
@@ -250,7 +250,7 @@ pub fn layers_for(st: &AppState, ids: &str) -> ApiResult<Vec<Arc<Layer>>> {
         }
         out.push(l.clone());
     }
-    out.sort_unstable_by_key(|l| l.dataset.as_str());
+    out.sort_unstable_by_key(|l| l.dataset);
     Ok(out)
 }
 
@@ -333,7 +333,7 @@ pub fn from_cache(st: &AppState, req: &axum::extract::Request) -> Option<Respons
         .map(|id| snap.layer(id.parse().ok()?).map(|l| l.as_ref()))
         .collect::<Option<Vec<&Layer>>>()?;
     // The canonical order, as [`layers_for`] gives it.
-    layers.sort_unstable_by_key(|l| l.dataset.as_str());
+    layers.sort_unstable_by_key(|l| l.dataset);
     let (key, token_len) = tile_key(layers, coord);
     let immutable = match req.uri().query() {
         None => false,

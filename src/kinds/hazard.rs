@@ -184,7 +184,10 @@ impl Layout {
     }
     fn fits(self, d: DatasetId) -> bool {
         match self {
-            Layout::A31a | Layout::A31v2 | Layout::A31v1 => d == DatasetId::Flood,
+            // Inland flooding maps are drawn with the same depth ranks as river floods.
+            Layout::A31a | Layout::A31v2 | Layout::A31v1 => {
+                matches!(d, DatasetId::Flood | DatasetId::InlandFlood)
+            }
             Layout::A33 => d == DatasetId::Landslide,
             Layout::A40 => d == DatasetId::Tsunami,
             Layout::A49 => d == DatasetId::StormSurge,
@@ -711,7 +714,7 @@ impl Hazards {
                 ),
             );
         }
-        if self.dataset == DatasetId::Flood && a.rank.is_none() {
+        if matches!(self.dataset, DatasetId::Flood | DatasetId::InlandFlood) && a.rank.is_none() {
             a.rank = a.band.and_then(rank_of_band);
         }
     }

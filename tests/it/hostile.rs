@@ -224,14 +224,14 @@ fn dataset_lists_in_any_order_are_one_tile_set() {
     let url = tj["tiles"][0].as_str().unwrap();
     assert!(
         url.starts_with(&format!(
-            "{}/tiles/flood,wards/{{z}}/{{x}}/{{y}}.mvt?v=flood-v1,wards-v1",
+            "{}/tiles/wards,flood/{{z}}/{{x}}/{{y}}.mvt?v=wards-v1,flood-v1",
             s.base
         )),
         "{url}"
     );
     // Immutable under the canonical token whichever order the URL has.
     let imm = s.get(&format!(
-        "/tiles/wards,flood/14/{}/{}.mvt?v=flood-v1,wards-v1",
+        "/tiles/flood,wards/14/{}/{}.mvt?v=wards-v1,flood-v1",
         t.x, t.y
     ));
     assert_eq!(

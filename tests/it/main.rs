@@ -10,6 +10,7 @@ mod catalog;
 mod downloads;
 mod hostile;
 mod ingest_cli;
+mod inland_flood;
 mod kill;
 mod ogc;
 mod openapi;

@@ -45,7 +45,7 @@ fn tilejson_describes_layers_and_versioned_urls() {
     let url = j["tiles"][0].as_str().unwrap();
     assert!(
         url.starts_with(&format!(
-            "{}/tiles/flood,wards/{{z}}/{{x}}/{{y}}.mvt?v=flood-v1,wards-v1",
+            "{}/tiles/wards,flood/{{z}}/{{x}}/{{y}}.mvt?v=wards-v1,flood-v1",
             s.base
         )),
         "{url}"
@@ -56,8 +56,9 @@ fn tilejson_describes_layers_and_versioned_urls() {
         .iter()
         .map(|l| l["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, vec!["flood", "flood_label", "wards", "wards_label"]);
-    assert_eq!(j["vector_layers"][0]["fields"]["depth_rank"], "Number");
+    // Layers in the canonical (catalog) order, whatever order the URL named them in.
+    assert_eq!(ids, vec!["wards", "wards_label", "flood", "flood_label"]);
+    assert_eq!(j["vector_layers"][2]["fields"]["depth_rank"], "Number");
     let b = j["bounds"].as_array().unwrap();
     assert!(b[0].as_f64().unwrap() > 133.8 && b[2].as_f64().unwrap() < 134.1);
     assert!(j["minzoom"].as_u64().unwrap() < j["maxzoom"].as_u64().unwrap());
@@ -275,7 +276,7 @@ fn publish_changes_that_datasets_tiles_only_without_restart() {
     assert!(tj["tiles"][0]
         .as_str()
         .unwrap()
-        .ends_with("?v=flood-v2,wards-v1"));
+        .ends_with("?v=wards-v1,flood-v2"));
 }
 
 #[test]

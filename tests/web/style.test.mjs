@@ -34,7 +34,7 @@ test('hazard.json carries the national colours and the landslide conventions', (
   assert.ok(JSON.stringify(layer('shelters-symbol').layout['icon-image']).includes('is_emergency_site'));
   // A zone of unknown depth is grey, never the shallowest band's colour; a flood zone
   // without a scenario (a prefectural file) is drawn.
-  for (const id of ['flood-fill', 'tsunami-fill', 'storm_surge-fill']) {
+  for (const id of ['flood-fill', 'inland_flood-fill', 'tsunami-fill', 'storm_surge-fill']) {
     const fill = JSON.stringify(layer(id).paint['fill-color']);
     assert.ok(fill.includes('"#C4C4C4"') && fill.includes('["has","depth_min_m"]'), `${id}: ${fill}`);
   }
@@ -43,7 +43,11 @@ test('hazard.json carries the national colours and the landslide conventions', (
   assert.equal(style.glyphs, undefined);
   assert.ok(!JSON.stringify(style).includes('http'), 'no absolute URL in the style');
   // Every source-layer is a dataset of the tiles.
-  const known = new Set(['wards', 'flood', 'landslide', 'tsunami', 'storm_surge', 'roads', 'shelters',
-    'wards_label', 'flood_label', 'landslide_label', 'tsunami_label', 'storm_surge_label']);
+  const known = new Set(['wards', 'flood', 'inland_flood', 'landslide', 'tsunami', 'storm_surge', 'roads', 'shelters',
+    'wards_label', 'flood_label', 'inland_flood_label', 'landslide_label', 'tsunami_label', 'storm_surge_label']);
+  // Inland flooding is a layer of its own, coloured apart from river flooding.
+  const inland = layer('inland_flood-fill');
+  assert.equal(inland['source-layer'], 'inland_flood');
+  assert.ok(!JSON.stringify(inland.paint['fill-color']).includes('#F7F5A9'), 'not the river-flood colours');
   for (const l of style.layers) if (l['source-layer']) assert.ok(known.has(l['source-layer']), l['source-layer']);
 });

@@ -18,10 +18,12 @@ maplibregl.setWorkerUrl(__WORKER_URL__);
 
 const STRINGS = { ja, en, easy };
 const LANGS = ['ja', 'en', 'easy'];
-const GROUPS = ['flood', 'landslide', 'tsunami', 'storm_surge', 'shelters', 'wards', 'roads'];
+const GROUPS = ['flood', 'inland_flood', 'landslide', 'tsunami', 'storm_surge', 'shelters', 'wards', 'roads'];
 const DEFAULT_LAYERS = ['flood', 'landslide', 'shelters', 'wards', 'roads'];
 const SCENARIOS = { max: '想定最大規模', plan: '計画規模' };
 const FLOOD_COLOURS = ['#F7F5A9', '#FFD8C0', '#FFB7B7', '#FF9191', '#F285C9', '#DC7ADC'];
+// Inland flooding is its own hazard, coloured apart from river flooding (blue by depth).
+const INLAND_COLOURS = ['#DCEBFA', '#B3D4F2', '#7FB2E5', '#4A8CD6', '#2166AC', '#0B3C7D'];
 const TSUNAMI_COLOURS = ['#FFFFB3', '#F7F5A9', '#F8E1A6', '#FFD8C0', '#FFB7B7', '#FF9191', '#F285C9', '#DC7ADC'];
 const reducedMotion = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
 
@@ -223,6 +225,10 @@ function renderLegend() {
   if (on('flood')) {
     parts.push(h('h3', {}, `${t('legend_flood')}（${t(`scenario_${state.scenario}_short`)}）`));
     parts.push(legendList(FLOOD_COLOURS.map((c, i) => [swatch(c), t(`depth_${i + 1}`)])));
+  }
+  if (on('inland_flood')) {
+    parts.push(h('h3', {}, t('legend_inland_flood')));
+    parts.push(legendList(INLAND_COLOURS.map((c, i) => [swatch(c), t(`depth_${i + 1}`)])));
   }
   if (on('storm_surge')) {
     parts.push(h('h3', {}, t('legend_storm_surge')));
