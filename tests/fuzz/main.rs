@@ -404,6 +404,38 @@ fn run(secs: Option<f64>, iterations: u64, seed: u64) -> Stats {
         );
         st.worst_ratio = st.worst_ratio.max(before);
     }
+    // Inputs the fuzzer once found over budget or panicking, kept as regression cases
+    // (tests/fuzz/cases/NAME.EXT; the extension names the format).
+    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/cases");
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&cases)
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    found.sort();
+    for p in found {
+        let ext = match p.extension().and_then(|e| e.to_str()) {
+            Some("zip") => "zip",
+            Some("csv") => "csv",
+            Some("geojson") => "geojson",
+            _ => continue,
+        };
+        let bytes = std::fs::read(&p).expect("read case");
+        let t = Target {
+            name: "case",
+            ext,
+            dataset: if ext == "zip" {
+                DatasetId::Wards
+            } else {
+                DatasetId::Flood
+            },
+            seeds: vec![],
+            budget: 10,
+        };
+        let before = st.over_budget.len() + st.panics.len();
+        check(&t, dir.path(), &[(ext, &bytes)], &mut st);
+        if st.over_budget.len() + st.panics.len() > before {
+            println!("case {} fails again", p.display());
+        }
+    }
     let shp_members = unzip(&shapefile_zip(dir.path()));
     for t in targets(dir.path()) {
         let start = Instant::now();
