@@ -62,6 +62,7 @@ codes! {
     WAREKI_CONVERTED, Warning, "和暦の日付を西暦（YYYY-MM-DD）に直しました", "Converted a Japanese-era date to YYYY-MM-DD";
     DATE_REFORMATTED, Warning, "日付をYYYY-MM-DD形式に直しました", "Reformatted a date to YYYY-MM-DD";
     LG_CODE_ZERO_RESTORED, Warning, "先頭の0が欠けていた全国地方公共団体コードを補いました", "Restored the leading zero of a local government code";
+    LG_CODE_AMBIGUOUS, Error, "5桁の団体コードが、先頭の0が欠けた6桁のコードとも、検査数字のない5桁のコードとも読めます", "A 5-digit local government code reads both as a 6-digit code that lost its leading zero and as a 5-digit code without its check digit";
     LG_CODE_CHECK_DIGIT_ADDED, Warning, "5桁の団体コードに検査数字を付けて6桁にしました", "Added the check digit to a 5-digit local government code";
     FLAG_NORMALIZED, Warning, "フラグの値を「1」または空欄として読みました", "Read a flag value as 1 or empty";
     LATLON_SWAPPED, Warning, "緯度と経度が入れ替わっていたので戻しました", "Latitude and longitude were swapped; swapped them back";

@@ -343,6 +343,77 @@ fn valid_pref(pp: &str) -> bool {
     matches!(pp.parse::<u8>(), Ok(1..=47))
 }
 
+/// The name of prefecture `01`–`47` (JIS X 0401 order).
+pub fn pref_name(pp: &str) -> Option<&'static str> {
+    const NAMES: [&str; 47] = [
+        "北海道",
+        "青森県",
+        "岩手県",
+        "宮城県",
+        "秋田県",
+        "山形県",
+        "福島県",
+        "茨城県",
+        "栃木県",
+        "群馬県",
+        "埼玉県",
+        "千葉県",
+        "東京都",
+        "神奈川県",
+        "新潟県",
+        "富山県",
+        "石川県",
+        "福井県",
+        "山梨県",
+        "長野県",
+        "岐阜県",
+        "静岡県",
+        "愛知県",
+        "三重県",
+        "滋賀県",
+        "京都府",
+        "大阪府",
+        "兵庫県",
+        "奈良県",
+        "和歌山県",
+        "鳥取県",
+        "島根県",
+        "岡山県",
+        "広島県",
+        "山口県",
+        "徳島県",
+        "香川県",
+        "愛媛県",
+        "高知県",
+        "福岡県",
+        "佐賀県",
+        "長崎県",
+        "熊本県",
+        "大分県",
+        "宮崎県",
+        "鹿児島県",
+        "沖縄県",
+    ];
+    let i = pp.get(..2)?.parse::<usize>().ok()?;
+    NAMES.get(i.checked_sub(1)?).copied()
+}
+
+/// For a 5-digit value both readings of which are valid codes — a 6-digit code that lost its
+/// leading zero (`92011` → `092011`) and a 5-digit code without its check digit (`13102` →
+/// `131024`) — the two candidates, zero-restored first. None when only one reading is valid.
+pub fn lg_code_readings(s: &str) -> Option<(String, String)> {
+    let (n, _) = nfkc(s);
+    let n = n.strip_suffix(".0").unwrap_or(&n).to_string();
+    if n.len() != 5 || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let padded = format!("0{n}");
+    let zero_ok =
+        check_digit(&padded[..5]) == Some(padded.as_bytes()[5] - b'0') && valid_pref(&padded[..2]);
+    let cd = check_digit(&n).filter(|_| valid_pref(&n[..2]))?;
+    zero_ok.then(|| (padded, format!("{n}{cd}")))
+}
+
 /// Read a 1/empty flag. `0`, `○`, `有`, `×`, `無` and the like are accepted as repairs.
 /// Returns the value and whether it was written in a non-standard way; `None` when unreadable.
 pub fn parse_flag(s: &str) -> Option<(bool, bool)> {

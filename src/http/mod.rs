@@ -639,6 +639,10 @@ fn attach_tilesets<'a>(
 }
 
 /// Cores to serve with: one request runtime each, and as many render and read threads.
+/// Blocking threads per request runtime (one runtime per core). The routes that use them have
+/// caps of their own (`http::limits`), so beyond this they wait for a thread, not fail.
+const MAX_BLOCKING_THREADS: usize = 32;
+
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
@@ -687,8 +691,12 @@ pub async fn serve(db: PathBuf, bind: &str, config: ServeConfig) -> anyhow::Resu
             std::thread::Builder::new()
                 .name(format!("http-{i}"))
                 .spawn(move || -> std::io::Result<()> {
+                    // Blocking work (items pages, downloads, search, catalog) queues for a
+                    // bounded pool: tokio's default of 512 threads per runtime grew to over
+                    // 500 threads and GBs of per-thread allocator pages in `scripts/soak`.
                     let rt = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
+                        .max_blocking_threads(MAX_BLOCKING_THREADS)
                         .build()?;
                     rt.block_on(async move {
                         let l = tokio::net::TcpListener::from_std(l)?;

@@ -269,6 +269,44 @@ impl<'a> Cells<'a> {
     /// A 全国地方公共団体コード: lost zeros and missing check digits repaired, a wrong check digit an error.
     pub fn lg_code(&mut self, keys: &[&'static str]) -> Option<String> {
         let (k, v) = self.find(keys)?;
+        // `13102` may be 013102 (a 6-digit code that lost its zero) or 131024 (a 5-digit code
+        // without its check digit): the record's own prefecture decides, else the clerk.
+        if let Some((zero, check)) = text::lg_code_readings(&v) {
+            let mentions = |code: &str| {
+                text::pref_name(code).is_some_and(|p| {
+                    self.f
+                        .props
+                        .iter()
+                        .any(|(_, val)| val.as_deref().is_some_and(|x| x.contains(p)))
+                })
+            };
+            let chosen = match (mentions(&zero), mentions(&check)) {
+                (true, false) => Some((zero.clone(), code::LG_CODE_ZERO_RESTORED)),
+                (false, true) => Some((check.clone(), code::LG_CODE_CHECK_DIGIT_ADDED)),
+                _ => None,
+            };
+            return match chosen {
+                Some((c, why)) => {
+                    self.push(issue(why).column(k).value(v).repaired(c.clone()));
+                    Some(c)
+                }
+                None => {
+                    self.push(issue(code::LG_CODE_AMBIGUOUS).column(k).value(v).expected(
+                        format!(
+                            "6桁のコード: {zero}（{}）か {check}（{}）か。6桁で書くか、住所に都道府県名を入れてください",
+                            text::pref_name(&zero).unwrap_or("?"),
+                            text::pref_name(&check).unwrap_or("?")
+                        ),
+                        format!(
+                            "the 6-digit code: {zero} ({}) or {check} ({}); write it with 6 digits, or put the prefecture in the address",
+                            text::pref_name(&zero).unwrap_or("?"),
+                            text::pref_name(&check).unwrap_or("?")
+                        ),
+                    ));
+                    None
+                }
+            };
+        }
         match text::lg_code(&v) {
             LgCode::Ok(c, LgRepair::None) => Some(c),
             LgCode::Ok(c, r) => {

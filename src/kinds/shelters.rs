@@ -1643,4 +1643,28 @@ A2,二,架空市2,34.66,133.93,True,False,Yes,No,無,\n";
         assert!(rows[0].raw.contains("ITEM004"));
         assert_eq!(report.count(code::SHELTER_NO_HAZARD_COLUMNS), 1);
     }
+
+    #[test]
+    fn five_digit_codes_read_both_ways_are_decided_by_the_prefecture_or_refused() {
+        // 13102 is 131024 (中央区, 東京都) or 013102 (a Hokkaido code that lost its zero).
+        let body = "NO,名称,住所,市区町村コード,緯度,経度,災害種別_洪水\n\
+1,月島公園,東京都中央区月島1,13102,35.66,139.78,1\n";
+        let (rows, report) = run(&[("tokyo.csv", body)]);
+        assert_eq!(rows.len(), 1, "{}", report.render_text());
+        assert_eq!(val(&rows[0], "city_code"), &t("131024"));
+        let body = "NO,名称,住所,市区町村コード,緯度,経度,災害種別_洪水\n\
+1,月島公園,中央区月島1,13102,35.66,139.78,1\n";
+        let (rows, report) = run(&[("unsure.csv", body)]);
+        assert!(rows.is_empty());
+        let e = issue_of(&report, "LG_CODE_AMBIGUOUS");
+        assert_eq!(e.column.as_deref(), Some("市区町村コード"));
+        let x = e.expected_ja.as_deref().unwrap_or("");
+        assert!(
+            x.contains("013102")
+                && x.contains("131024")
+                && x.contains("北海道")
+                && x.contains("東京都"),
+            "{x}"
+        );
+    }
 }
