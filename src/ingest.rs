@@ -219,14 +219,9 @@ pub fn produce(
     report
 }
 
-/// Ingest `paths` as a new version of `dataset`.
-pub fn ingest(
-    store: &mut Store,
-    dataset: DatasetId,
-    paths: &[PathBuf],
-    opts: &IngestOptions,
-) -> Result<Ingested, IngestError> {
-    let names: Vec<String> = paths
+/// How the clerk knows each file: its name without the folder.
+pub fn file_names(paths: &[PathBuf]) -> Vec<String> {
+    paths
         .iter()
         .map(|p| {
             p.file_name().map_or_else(
@@ -234,7 +229,17 @@ pub fn ingest(
                 |n| n.to_string_lossy().into_owned(),
             )
         })
-        .collect();
+        .collect()
+}
+
+/// Ingest `paths` as a new version of `dataset`.
+pub fn ingest(
+    store: &mut Store,
+    dataset: DatasetId,
+    paths: &[PathBuf],
+    opts: &IngestOptions,
+) -> Result<Ingested, IngestError> {
+    let names = file_names(paths);
     let mut hashes = Vec::new();
     for p in paths {
         hashes.push(sha256_file(p).map_err(|e| IngestError::Io(p.clone(), e))?);
@@ -323,18 +328,8 @@ fn choose_mapping(
     mappings: &Mappings,
     report: &mut Report,
 ) -> Option<Mapping> {
-    let headers: Vec<String> = if src.fields.is_empty() {
-        first
-            .props
-            .iter()
-            .map(|(k, _)| crate::text::nfkc_header(k))
-            .collect()
-    } else {
-        src.fields
-            .iter()
-            .map(|k| crate::text::nfkc_header(k))
-            .collect()
-    };
+    // No mapping has been applied yet: these are the file's own headers.
+    let headers = src.header_names(first);
     let key = mapping::header_key(&headers);
     let chosen = match &mappings.given {
         Some(m) if m.fits(&headers) => Some((m.clone(), "given")),

@@ -322,15 +322,7 @@ pub fn stage(
             ingest::Mappings::load(&store, dataset, mapping.cloned())?,
         )
     };
-    let names: Vec<String> = paths
-        .iter()
-        .map(|p| {
-            p.file_name().map_or_else(
-                || p.display().to_string(),
-                |n| n.to_string_lossy().into_owned(),
-            )
-        })
-        .collect();
+    let names = ingest::file_names(paths);
     let (spool, report) = parse(admin, dataset, paths, &names, ctx, mappings.clone())?;
     if report.rejected() {
         return Ok((Staged::Rejected, report, None));

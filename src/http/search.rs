@@ -234,22 +234,28 @@ impl SearchIndex {
                 hits.push(h);
             }
         }
-        let rank = |k: HitKind| match k {
-            HitKind::Shelter => 0,
-            HitKind::Ward => 1,
-            HitKind::Road => 2,
-        };
-        hits.sort_by(|a, b| {
-            b.score
-                .cmp(&a.score)
-                .then(rank(a.kind).cmp(&rank(b.kind)))
-                .then(a.name.chars().count().cmp(&b.name.chars().count()))
-                .then(a.name.cmp(&b.name))
-                .then(a.fid.cmp(&b.fid))
-        });
-        hits.truncate(limit);
+        best_first(&mut hits, limit);
         hits
     }
+}
+
+/// Order hits best first — score, then shelters before wards before roads, then shorter
+/// names, name, fid — and keep the first `limit`.
+fn best_first(hits: &mut Vec<Hit>, limit: usize) {
+    let rank = |k: HitKind| match k {
+        HitKind::Shelter => 0,
+        HitKind::Ward => 1,
+        HitKind::Road => 2,
+    };
+    hits.sort_by(|a, b| {
+        b.score
+            .cmp(&a.score)
+            .then(rank(a.kind).cmp(&rank(b.kind)))
+            .then(a.name.chars().count().cmp(&b.name.chars().count()))
+            .then(a.name.cmp(&b.name))
+            .then(a.fid.cmp(&b.fid))
+    });
+    hits.truncate(limit);
 }
 
 /// Which published versions an index was built from.
@@ -623,20 +629,7 @@ mod tests {
                 });
             }
         }
-        let rank = |k: HitKind| match k {
-            HitKind::Shelter => 0,
-            HitKind::Ward => 1,
-            HitKind::Road => 2,
-        };
-        hits.sort_by(|a, b| {
-            b.score
-                .cmp(&a.score)
-                .then(rank(a.kind).cmp(&rank(b.kind)))
-                .then(a.name.chars().count().cmp(&b.name.chars().count()))
-                .then(a.name.cmp(&b.name))
-                .then(a.fid.cmp(&b.fid))
-        });
-        hits.truncate(limit);
+        best_first(&mut hits, limit);
         hits
     }
 

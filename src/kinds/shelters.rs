@@ -77,19 +77,6 @@ fn is_excel_exponent(s: &str) -> bool {
         && e.chars().all(|c| c.is_ascii_digit())
 }
 
-/// Header names of a source: the CSV/DBF header, else the feature's property keys (NFKC).
-pub(crate) fn header_names(src: &SourceInfo, f: &RawFeature) -> Vec<String> {
-    if src.fields.is_empty() {
-        f.props.iter().map(|(k, _)| text::nfkc_header(k)).collect()
-    } else {
-        // The file's header, plus the standard columns a column mapping filled.
-        f.derived_keys()
-            .chain(src.fields.iter().map(String::as_str))
-            .map(text::nfkc_header)
-            .collect()
-    }
-}
-
 /// The first headers of a file, for a HEADER_UNRECOGNIZED message.
 pub(crate) fn headers_found(names: &[String]) -> String {
     let mut s = names
@@ -506,7 +493,7 @@ pub const MAX_RECORDS: usize = 200_000;
 
 impl Shelters {
     fn start_file(src: &SourceInfo, f: &RawFeature, report: &mut Report) -> FileState {
-        let names = header_names(src, f);
+        let names = src.header_names(f);
         let aliases = header_aliases(&names);
         let mut aliased = names.clone();
         aliased.extend(aliases.iter().flat_map(|(_, c)| c.iter().cloned()));

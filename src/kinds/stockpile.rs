@@ -5,7 +5,7 @@
 //! Each row must name a shelter of the published shelters version (by 避難所_ID or
 //! 避難所_共通ID). Rows stream out as they come; no geometry.
 
-use super::shelters::{code_text, column_index, header_names, headers_found};
+use super::shelters::{code_text, column_index, headers_found};
 use super::{Cells, Context, Normalizer, Out, Row};
 use crate::dataset::{Val, STOCKPILE_COLUMNS};
 use crate::read::{point_from_latlon, RawFeature, SourceInfo};
@@ -74,7 +74,7 @@ impl Stockpile {
     }
 
     fn start_file(src: &SourceInfo, f: &RawFeature, report: &mut Report) -> bool {
-        let names = header_names(src, f);
+        let names = src.header_names(f);
         let has = |k: &str| names.iter().any(|n| n == k);
         match (has(ITEM_KEY), has(QUANTITY_KEY)) {
             (true, true) => {

@@ -56,6 +56,24 @@ pub struct SourceInfo {
     pub transformer: Transformer,
 }
 
+impl SourceInfo {
+    /// Header names (NFKC): the CSV/DBF header, else the feature's property keys; with the
+    /// standard columns a column mapping filled (the record's derived cells) first.
+    pub fn header_names(&self, f: &RawFeature) -> Vec<String> {
+        if self.fields.is_empty() {
+            f.props
+                .iter()
+                .map(|(k, _)| crate::text::nfkc_header(k))
+                .collect()
+        } else {
+            f.derived_keys()
+                .chain(self.fields.iter().map(String::as_str))
+                .map(crate::text::nfkc_header)
+                .collect()
+        }
+    }
+}
+
 /// One record: properties as text (None = empty or null) and an optional geometry already in
 /// JGD2011 lon/lat.
 #[derive(Debug, Clone, Default)]

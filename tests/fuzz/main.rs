@@ -441,10 +441,8 @@ fn run(secs: Option<f64>, iterations: u64, seed: u64) -> Stats {
         let start = Instant::now();
         let mut i = 0u64;
         loop {
-            match secs {
-                Some(s) if start.elapsed() >= Duration::from_secs_f64(s) => break,
-                None if i >= iterations => break,
-                _ => {}
+            if done(secs, start, i, iterations) {
+                break;
             }
             i += 1;
             let mut b = t.seeds[rng.gen_range(0..t.seeds.len())].clone();
@@ -466,10 +464,8 @@ fn run(secs: Option<f64>, iterations: u64, seed: u64) -> Stats {
         budget: 10,
     };
     loop {
-        match secs {
-            Some(s) if start.elapsed() >= Duration::from_secs_f64(s) => break,
-            None if i >= iterations => break,
-            _ => {}
+        if done(secs, start, i, iterations) {
+            break;
         }
         i += 1;
         let which = rng.gen_range(0..shp_members.len());
@@ -492,6 +488,14 @@ fn run(secs: Option<f64>, iterations: u64, seed: u64) -> Stats {
         println!("failing inputs kept in {}", kept.display());
     }
     st
+}
+
+/// A target's run is over: its time is up (`FUZZ_SECS`), or else its inputs are counted out.
+fn done(secs: Option<f64>, start: Instant, inputs: u64, iterations: u64) -> bool {
+    match secs {
+        Some(s) => start.elapsed() >= Duration::from_secs_f64(s),
+        None => inputs >= iterations,
+    }
 }
 
 fn targets(dir: &Path) -> Vec<Target> {
