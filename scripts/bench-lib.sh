@@ -117,3 +117,11 @@ stop_machimap() {
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 hwm_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'; }
+
+# pygeoapi with its PostgreSQL provider, at versions known to work together here: left
+# unpinned, pip took a pygeoapi whose provider imports geoalchemy2, which nothing installed.
+ensure_pygeoapi() {
+  pip_install pygeoapi:pygeoapi==0.21.0 geoalchemy2:GeoAlchemy2==0.20.0 sqlalchemy:SQLAlchemy==2.1.9 \
+    pygeofilter:pygeofilter==0.4.0 psycopg2:psycopg2-binary==2.9.13 gunicorn:gunicorn==27.0.1
+  python3 -c "import pygeoapi.provider.sql" >&2
+}

@@ -2,6 +2,10 @@
 # Debian machine, and nothing that is already there.
 set -euo pipefail
 
+# One target folder for every build of every script (tests, browser tests, demo, fuzz, soak),
+# outside the clone so DuckDB's C++ is compiled once per machine, not once per command or clone.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/machimap-target}"
+
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 

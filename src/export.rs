@@ -10,7 +10,8 @@ use geo::Geometry;
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
 use std::io::{self, Write};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::Duration;
 
 /// A download format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -525,35 +526,94 @@ impl Write for HashingSink {
 
 type DigestKey = (DatasetId, i64, String, Format);
 
-/// Values computed once per key, however many ask at the same time: the first caller computes
-/// while the others wait for its result (single flight), and a key is never computed twice
-/// while it is kept.
-struct Once<K, V> {
-    cells: Mutex<HashMap<K, Arc<OnceLock<V>>>>,
+/// One value being computed or computed, and the waiters for it.
+struct Slot<V> {
+    value: Mutex<Option<V>>,
+    ready: Condvar,
 }
 
-impl<K: std::hash::Hash + Eq + Clone, V: Clone> Once<K, V> {
+impl<V: Clone> Slot<V> {
+    fn set(&self, v: V) {
+        *self.value.lock().unwrap_or_else(|e| e.into_inner()) = Some(v);
+        self.ready.notify_all();
+    }
+
+    /// The value once set, waiting at most `wait`.
+    fn wait(&self, wait: Duration) -> Option<V> {
+        let g = self.value.lock().unwrap_or_else(|e| e.into_inner());
+        let (g, _) = self
+            .ready
+            .wait_timeout_while(g, wait, |v| v.is_none())
+            .unwrap_or_else(|e| e.into_inner());
+        g.clone()
+    }
+}
+
+/// Values computed once per key, however many ask at the same time: the first caller starts
+/// the computation while the others wait for its result (single flight), and a key is never
+/// computed twice while it is kept.
+struct Once<K, V> {
+    cells: Mutex<HashMap<K, Arc<Slot<V>>>>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone, V: Clone + Send + 'static> Once<K, V> {
     fn new() -> Self {
         Once {
             cells: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The value of `key`, computed by `compute` if no one has; `forget` says which other
-    /// keys to drop when a new key is added (old versions).
+    /// The slot of `key` and whether this caller made it (and so must fill it); `forget` says
+    /// which other keys to drop when a new key is added (old versions).
+    fn slot(&self, key: &K, forget: impl Fn(&K) -> bool) -> (Arc<Slot<V>>, bool) {
+        let mut m = self.cells.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = m.get(key) {
+            return (c.clone(), false);
+        }
+        m.retain(|k, _| !forget(k));
+        let slot = Arc::new(Slot {
+            value: Mutex::new(None),
+            ready: Condvar::new(),
+        });
+        m.insert(key.clone(), slot.clone());
+        (slot, true)
+    }
+
+    /// The value of `key`, computed here by `compute` if no one has started it; otherwise
+    /// waits for the one computing it (and computes it itself if that takes over a minute).
     fn get(&self, key: &K, forget: impl Fn(&K) -> bool, compute: impl FnOnce() -> V) -> V {
-        let cell = {
-            let mut m = self.cells.lock().unwrap_or_else(|e| e.into_inner());
-            match m.get(key) {
-                Some(c) => c.clone(),
-                None => {
-                    m.retain(|k, _| !forget(k));
-                    m.entry(key.clone()).or_default().clone()
-                }
+        let (slot, mine) = self.slot(key, forget);
+        if !mine {
+            if let Some(v) = slot.wait(Duration::from_secs(60)) {
+                return v;
             }
-        };
-        // Blocks while another caller computes the same key.
-        cell.get_or_init(compute).clone()
+        }
+        let v = compute();
+        slot.set(v.clone());
+        v
+    }
+
+    /// The value of `key` if it is there within `wait`; the first caller starts `compute` on
+    /// a thread of its own, so no caller waits longer than `wait` however long it takes.
+    fn get_within(
+        &self,
+        key: &K,
+        forget: impl Fn(&K) -> bool,
+        compute: impl FnOnce() -> V + Send + 'static,
+        wait: Duration,
+    ) -> Option<V> {
+        let (slot, mine) = self.slot(key, forget);
+        if mine {
+            let filled = slot.clone();
+            let spawned = std::thread::Builder::new()
+                .name("digest".into())
+                .spawn(move || filled.set(compute()));
+            if let Err(e) = spawned {
+                eprintln!("machimap: could not start hashing a download: {e}");
+                return None;
+            }
+        }
+        slot.wait(wait)
     }
 }
 
@@ -562,21 +622,38 @@ fn digests() -> &'static Once<DigestKey, Digest> {
     D.get_or_init(Once::new)
 }
 
-/// Size and SHA-256 of the download of `layer` in `format` (UTF-8 CSV with BOM in the standard
-/// layout / GeoJSON), computed once per published version and cached, for catalog resources.
-/// Concurrent callers for a version not hashed yet wait for one hashing (the first catalog
-/// requests after a publish), so call it from a blocking thread.
-pub fn digest(layer: &Layer, format: Format) -> Digest {
-    let key = (
+fn digest_key(layer: &Layer, format: Format) -> DigestKey {
+    (
         layer.dataset,
         layer.version,
         layer.published_at.clone(),
         format,
-    );
+    )
+}
+
+/// Size and SHA-256 of the download of `layer` in `format` (UTF-8 CSV with BOM in the standard
+/// layout / GeoJSON), computed once per published version and cached. Concurrent callers for
+/// a version not hashed yet wait for one hashing, so call it from a blocking thread.
+pub fn digest(layer: &Layer, format: Format) -> Digest {
+    let key = digest_key(layer, format);
     digests().get(
         &key,
         |k| k.0 == layer.dataset && k.1 != layer.version,
         || compute_digest(layer, format),
+    )
+}
+
+/// The digest of `layer` in `format` if it is known within `wait`, else `None` (the hashing
+/// goes on in the background and a later call has it). The catalog uses this so that the first
+/// requests after the publish of a large layer are not held for the seconds its hashing takes.
+pub fn digest_within(layer: &Arc<Layer>, format: Format, wait: Duration) -> Option<Digest> {
+    let key = digest_key(layer, format);
+    let owned = layer.clone();
+    digests().get_within(
+        &key,
+        |k| k.0 == layer.dataset && k.1 != layer.version,
+        move || compute_digest(&owned, format),
+        wait,
     )
 }
 

@@ -10,7 +10,9 @@ use crate::report::{code, issue, FileColumns, Report};
 use crate::store::{Store, StoreError, VersionMeta, WriteOutcome};
 use sha2::{Digest, Sha256};
 use std::io::Read;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How to ingest.
 #[derive(Debug, Clone)]
@@ -159,7 +161,9 @@ impl Mappings {
 
 /// Read `paths` (named `names` in the report), apply the column mapping that fits each file,
 /// normalise and validate their records as `dataset` and emit the rows to `out`; returns the
-/// report. `tick` is called every 4096 records read with the count so far.
+/// report. `tick` is called every 4096 records read with the count so far. When `cancel` is
+/// set (an upload over its time budget), reading stops before the next record and no rows
+/// follow; the report is then incomplete and must not be used.
 #[allow(clippy::too_many_arguments)]
 pub fn produce(
     dataset: DatasetId,
@@ -168,6 +172,7 @@ pub fn produce(
     crs: Option<Crs>,
     ctx: kinds::Context,
     mappings: &Mappings,
+    cancel: Option<&AtomicBool>,
     tick: &mut dyn FnMut(u64),
     out: &mut kinds::Out<'_>,
 ) -> Report {
@@ -178,6 +183,9 @@ pub fn produce(
         let mut n = 0u64;
         let mut file_mapping: Option<Mapping> = None;
         let r = read::read(path, name, crs, &mut report, &mut |src, mut f, rep| {
+            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                return ControlFlow::Break(());
+            }
             n += 1;
             if n == 1 {
                 file_mapping = choose_mapping(src, &f, mappings, rep);
@@ -189,10 +197,14 @@ pub fn produce(
                 m.apply(&mut f);
             }
             norm.feature(src, f, rep, out);
+            ControlFlow::Continue(())
         });
         if r.is_err() {
             fatal = true;
             break;
+        }
+        if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return report;
         }
     }
     if !fatal {
@@ -295,7 +307,9 @@ pub fn ingest(
                 b.inc(4096);
             }
         };
-        produce(dataset, paths, &names, crs, ctx, &mappings, &mut tick, out)
+        produce(
+            dataset, paths, &names, crs, ctx, &mappings, None, &mut tick, out,
+        )
     })?;
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -366,4 +380,64 @@ fn choose_mapping(
         mapping_source: chosen.as_ref().map(|(_, s)| *s),
     });
     chosen.map(|(m, _)| m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A flood layer of `n` small A31a zones (計画規模, river サンプル川, depth rank 2).
+    fn flood_geojson(dir: &Path, n: usize) -> PathBuf {
+        let mut s = String::from("{\"type\":\"FeatureCollection\",\"features\":[");
+        for i in 0..n {
+            let x = 133.9 + i as f64 * 1e-4;
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str(&format!(
+                "{{\"type\":\"Feature\",\"properties\":{{\"A31a_101\":\"8806010001\",\"A31a_102\":\"サンプル川\",\"A31a_105\":\"2\"}},\
+                 \"geometry\":{{\"type\":\"Polygon\",\"coordinates\":[[[{x},34.6],[{x2},34.6],[{x2},34.6001],[{x},34.6]]]}}}}",
+                x2 = x + 5e-5
+            ));
+        }
+        s.push_str("]}");
+        let p = dir.join("flood.geojson");
+        std::fs::write(&p, s).expect("write");
+        p
+    }
+
+    #[test]
+    fn a_cancelled_read_stops_before_the_next_record() {
+        let d = tempfile::tempdir().expect("tmp");
+        let p = flood_geojson(d.path(), 5_000);
+        let names = vec!["flood.geojson".to_string()];
+        let run = |cancel_after: Option<u64>| {
+            let cancel = AtomicBool::new(false);
+            let mut rows = 0u64;
+            let report = produce(
+                DatasetId::Flood,
+                std::slice::from_ref(&p),
+                &names,
+                None,
+                kinds::Context::default(),
+                &Mappings::default(),
+                Some(&cancel),
+                &mut |_| {},
+                &mut |_| {
+                    rows += 1;
+                    if Some(rows) == cancel_after {
+                        cancel.store(true, Ordering::Relaxed);
+                    }
+                },
+            );
+            (report.records_read, rows)
+        };
+        let (read_all, rows_all) = run(None);
+        assert_eq!(read_all, 5_000);
+        assert_eq!(rows_all, 5_000);
+        // Cancelled at the 100th row: the reader stops at once, not at the end of the file.
+        let (read, rows) = run(Some(100));
+        assert!(read <= 101, "{read} records read after the cancel");
+        assert_eq!(rows, 100);
+    }
 }

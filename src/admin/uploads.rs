@@ -500,6 +500,7 @@ fn parse(
                     None,
                     ctx,
                     &mappings,
+                    Some(&stop),
                     &mut |_: u64| {},
                     &mut |row: Row| {
                         if err.is_some() || stop.load(Ordering::Relaxed) {

@@ -109,6 +109,17 @@ impl Default for ServeConfig {
     }
 }
 
+impl ServeConfig {
+    /// Who publishes the catalog, from these settings.
+    pub fn publisher(&self) -> crate::catalog::Publisher {
+        crate::catalog::Publisher {
+            name: self.publisher.clone(),
+            city_code: self.city_code.clone(),
+            license_id: self.license_id.clone(),
+        }
+    }
+}
+
 /// State shared by all handlers.
 pub struct AppState {
     /// The published data, swapped whole on publish.
@@ -223,6 +234,13 @@ impl AppState {
             let next = Arc::new(next);
             self.snapshot.store(next.clone());
             self.tiles.purge(&changed);
+            for l in next
+                .layers
+                .values()
+                .filter(|l| changed.contains(&l.dataset))
+            {
+                crate::catalog::warm_digests(l);
+            }
             // Fold the new names now, on this thread, rather than in the first search.
             self.search.get(&next);
         }

@@ -945,7 +945,8 @@ mod tests {
         for (name, body) in files {
             let t = Transformer::new(Crs::from_epsg(6668).unwrap()).unwrap();
             let _ = read_text(body, name, t, &mut report, &mut |src, f, rep| {
-                n.feature(src, f, rep, &mut |r| rows.push(r))
+                n.feature(src, f, rep, &mut |r| rows.push(r));
+                std::ops::ControlFlow::Continue(())
             });
         }
         n.finish(&mut report, &mut |r| rows.push(r));

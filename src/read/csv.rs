@@ -199,7 +199,7 @@ pub fn read_text(
             })
             .collect();
         report.records_read += 1;
-        sink(
+        let flow = sink(
             &src,
             RawFeature {
                 loc: Loc::Row(row),
@@ -209,6 +209,9 @@ pub fn read_text(
             },
             report,
         );
+        if flow.is_break() {
+            return Ok(());
+        }
     }
     if blank > 0 {
         report.push_in(
@@ -258,7 +261,10 @@ mod tests {
         let mut report = Report::new("t.csv");
         let mut out = Vec::new();
         let t = Transformer::new(Crs::from_epsg(6668).unwrap()).unwrap();
-        let _ = read_text(text, "t.csv", t, &mut report, &mut |_, f, _| out.push(f));
+        let _ = read_text(text, "t.csv", t, &mut report, &mut |_, f, _| {
+            out.push(f);
+            std::ops::ControlFlow::Continue(())
+        });
         (out, report)
     }
 

@@ -56,10 +56,14 @@ pub fn read_bytes(
         src: None,
         n: 0,
         fatal: false,
+        stopped: false,
     };
     let mut de = serde_json::Deserializer::from_slice(body);
     let res = (&mut de).deserialize_map(TopVisitor { ctx: &mut ctx });
     let res = res.and_then(|()| de.end());
+    if ctx.stopped {
+        return Ok(());
+    }
     if ctx.fatal {
         return Err(Fatal);
     }
@@ -100,6 +104,8 @@ struct Ctx<'a, 'b> {
     src: Option<SourceInfo>,
     n: u64,
     fatal: bool,
+    /// The sink asked to stop: the rest of the file is not read.
+    stopped: bool,
 }
 
 impl Ctx<'_, '_> {
@@ -159,7 +165,7 @@ impl Ctx<'_, '_> {
                 }
             },
         };
-        (self.sink)(
+        let flow = (self.sink)(
             src,
             RawFeature {
                 loc,
@@ -169,6 +175,7 @@ impl Ctx<'_, '_> {
             },
             self.report,
         );
+        self.stopped = flow.is_break();
     }
 }
 
@@ -271,6 +278,9 @@ impl<'de> Visitor<'de> for FeaturesSeed<'_, '_, '_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while let Some(f) = seq.next_element::<FeatureIn>()? {
             self.ctx.feature(f);
+            if self.ctx.stopped {
+                return Err(serde::de::Error::custom("stopped by the reader's caller"));
+            }
         }
         Ok(())
     }
@@ -604,7 +614,10 @@ mod tests {
             "t.geojson",
             None,
             &mut report,
-            &mut |_, f, _| out.push(f),
+            &mut |_, f, _| {
+                out.push(f);
+                std::ops::ControlFlow::Continue(())
+            },
         );
         (out, report, r)
     }

@@ -12,6 +12,7 @@ pub mod shapefile;
 use crate::crs::{self, Crs, Transformer};
 use crate::report::{code, issue, Loc, Report};
 use geo::{Geometry, MapCoordsInPlace, Point};
+use std::ops::ControlFlow;
 use std::path::Path;
 
 /// Input formats.
@@ -150,8 +151,9 @@ impl RawFeature {
     }
 }
 
-/// Receives records one at a time.
-pub type Sink<'a> = dyn FnMut(&SourceInfo, RawFeature, &mut Report) + 'a;
+/// Receives records one at a time; `Break` stops the reader before the next record (an upload
+/// refused for its time budget must not keep a thread parsing the rest of its files).
+pub type Sink<'a> = dyn FnMut(&SourceInfo, RawFeature, &mut Report) -> ControlFlow<()> + 'a;
 
 /// Guess the format from the name, then from the first bytes.
 pub fn detect_format(path: &Path) -> Option<Format> {

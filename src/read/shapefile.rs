@@ -116,7 +116,7 @@ pub fn read(
             .zip(rec.attributes.iter())
             .map(|(f, v)| (f.clone(), v.to_text()))
             .collect();
-        sink(
+        let flow = sink(
             &src,
             RawFeature {
                 loc,
@@ -126,6 +126,9 @@ pub fn read(
             },
             report,
         );
+        if flow.is_break() {
+            return Ok(());
+        }
     }
     Ok(())
 }

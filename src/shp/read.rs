@@ -8,6 +8,8 @@ use std::path::Path;
 
 use encoding_rs::{Encoding, SHIFT_JIS, UTF_8};
 use geo::{Coord, Geometry, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
 
 use super::dbf::{DbfField, DbfTable, DbfValue};
 use super::zipsafe::{SafeZip, ZipLimits};
@@ -792,9 +794,17 @@ struct Ring {
     bbox: [f64; 4],
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Containment tests made by this thread's ring assemblies (the quadratic-work check).
+    static INSIDE_TESTS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 impl Ring {
     /// True when `self` lies inside `outer` (touching the boundary allowed).
     fn inside(&self, outer: &Ring) -> bool {
+        #[cfg(test)]
+        INSIDE_TESTS.with(|c| c.set(c.get() + 1));
         let [ax0, ay0, ax1, ay1] = self.bbox;
         let [bx0, by0, bx1, by1] = outer.bbox;
         if ax0 < bx0 || ay0 < by0 || ax1 > bx1 || ay1 > by1 {
@@ -809,6 +819,17 @@ impl Ring {
         }
         self.area2.abs() <= outer.area2.abs()
     }
+}
+
+/// A ring's box in the assembly's R-tree, with the ring's index.
+type RingBox = GeomWithData<Rectangle<[f64; 2]>, usize>;
+
+fn envelope_rect(r: &Ring) -> Rectangle<[f64; 2]> {
+    Rectangle::from_corners([r.bbox[0], r.bbox[1]], [r.bbox[2], r.bbox[3]])
+}
+
+fn envelope(r: &Ring) -> AABB<[f64; 2]> {
+    AABB::from_corners([r.bbox[0], r.bbox[1]], [r.bbox[2], r.bbox[3]])
 }
 
 /// ESRI ring assembly with repairs, see the module rules.
@@ -856,31 +877,41 @@ fn assemble_polygon(parts: Vec<Vec<Coord<f64>>>) -> Parsed {
         return (None, notes);
     }
 
-    // holes_of[s] = holes of ring s; is_shell[i] = role of ring i.
+    // holes_of[s] = holes of ring s; is_shell[i] = role of ring i. Candidate containers come
+    // from an R-tree of ring boxes, so a file of many rings costs n log n, not n² (a crafted
+    // upload of 100,000 rings must not hold a thread for minutes).
     let n = rings.len();
     let mut is_shell = vec![false; n];
     let mut holes_of: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let smallest_container = |i: usize, among: &mut dyn Iterator<Item = usize>| -> Option<usize> {
+    let smallest_container = |i: usize, tree: &RTree<RingBox>| -> Option<usize> {
         let ring = rings.get(i)?;
-        among
+        tree.locate_in_envelope_intersecting(&envelope(ring))
+            .map(|b| b.data)
             .filter(|&j| j != i)
             .filter_map(|j| rings.get(j).map(|r| (j, r)))
             .filter(|(_, outer)| ring.inside(outer))
-            .min_by(|(_, a), (_, b)| a.area2.abs().total_cmp(&b.area2.abs()))
+            .min_by(|(ja, a), (jb, b)| a.area2.abs().total_cmp(&b.area2.abs()).then(ja.cmp(jb)))
             .map(|(j, _)| j)
     };
 
     if rings.iter().any(|r| r.area2 < 0.0) {
-        let shells: Vec<usize> = (0..n)
-            .filter(|&i| rings.get(i).is_some_and(|r| r.area2 < 0.0))
+        let shells: Vec<RingBox> = rings
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.area2 < 0.0)
+            .map(|(i, r)| RingBox::new(envelope_rect(r), i))
             .collect();
-        for &s in &shells {
-            if let Some(flag) = is_shell.get_mut(s) {
+        for b in &shells {
+            if let Some(flag) = is_shell.get_mut(b.data) {
                 *flag = true;
             }
         }
-        for i in (0..n).filter(|i| !shells.contains(i)) {
-            match smallest_container(i, &mut shells.iter().copied()) {
+        let tree = RTree::bulk_load(shells);
+        for i in 0..n {
+            if is_shell.get(i).copied().unwrap_or(true) {
+                continue;
+            }
+            match smallest_container(i, &tree) {
                 Some(s) => {
                     if let Some(h) = holes_of.get_mut(s) {
                         h.push(i);
@@ -903,9 +934,9 @@ fn assemble_polygon(parts: Vec<Vec<Coord<f64>>>) -> Parsed {
             kb.total_cmp(&ka)
         });
         let mut depth = vec![0usize; n];
-        let mut done: Vec<usize> = Vec::with_capacity(n);
+        let mut done: RTree<RingBox> = RTree::new();
         for &i in &order {
-            let parent = smallest_container(i, &mut done.iter().copied());
+            let parent = smallest_container(i, &done);
             let d = parent
                 .and_then(|p| depth.get(p).copied())
                 .map_or(0, |pd| pd + 1);
@@ -925,7 +956,9 @@ fn assemble_polygon(parts: Vec<Vec<Coord<f64>>>) -> Parsed {
                     }
                 }
             }
-            done.push(i);
+            if let Some(r) = rings.get(i) {
+                done.insert(RingBox::new(envelope_rect(r), i));
+            }
         }
         notes.sort_by_key(|n| match n {
             RepairNote::RingClosed { ring } => (0, *ring),
@@ -1505,6 +1538,63 @@ mod tests {
         );
         assert_eq!(mp.0[1].interiors().len(), 1);
         assert_eq!(mp.0[2].exterior().0[0], coord! {x: 100.0, y: 100.0});
+    }
+
+    /// A grid of `n` unit squares (clockwise shells), each with a small counter-clockwise hole;
+    /// with `ccw` every ring is counter-clockwise (the all-CCW path).
+    fn grid_parts(n: usize, ccw: bool) -> Vec<Vec<Coord<f64>>> {
+        let side = (n as f64).sqrt().ceil() as usize;
+        let mut parts = Vec::new();
+        for k in 0..n {
+            let (x, y) = ((k % side) as f64 * 2.0, (k / side) as f64 * 2.0);
+            let mut shell = vec![
+                coord! {x: x, y: y},
+                coord! {x: x, y: y + 1.0},
+                coord! {x: x + 1.0, y: y + 1.0},
+                coord! {x: x + 1.0, y: y},
+                coord! {x: x, y: y},
+            ];
+            if ccw {
+                shell.reverse();
+            }
+            let hole = vec![
+                coord! {x: x + 0.25, y: y + 0.25},
+                coord! {x: x + 0.75, y: y + 0.25},
+                coord! {x: x + 0.75, y: y + 0.75},
+                coord! {x: x + 0.25, y: y + 0.75},
+                coord! {x: x + 0.25, y: y + 0.25},
+            ];
+            parts.push(shell);
+            parts.push(hole);
+        }
+        parts
+    }
+
+    #[test]
+    fn ring_assembly_tests_only_nearby_rings() {
+        // 4,000 shells with a hole each: the old pass tested every hole against every shell
+        // (16 million containment tests); the R-tree hands each hole only the shells whose box
+        // meets its own.
+        for ccw in [false, true] {
+            let n = 4_000;
+            INSIDE_TESTS.with(|c| c.set(0));
+            let (geometry, notes) = assemble_polygon(grid_parts(n, ccw));
+            let tests = INSIDE_TESTS.with(|c| c.get());
+            assert!(
+                tests <= 4 * n as u64,
+                "ccw={ccw}: {tests} containment tests"
+            );
+            let Some(Geometry::MultiPolygon(mp)) = geometry else {
+                panic!("ccw={ccw}: not a multipolygon");
+            };
+            assert_eq!(mp.0.len(), n);
+            assert!(mp.0.iter().all(|p| p.interiors().len() == 1), "ccw={ccw}");
+            let fixed = notes
+                .iter()
+                .filter(|n| matches!(n, RepairNote::WindingFixed { .. }))
+                .count();
+            assert_eq!(fixed, if ccw { n } else { 0 });
+        }
     }
 
     #[test]

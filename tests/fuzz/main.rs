@@ -85,6 +85,7 @@ fn parse_once(path: &Path, name: &str, dataset: DatasetId) {
     let mut rows = 0u64;
     let r = machimap::read::read(path, name, None, &mut report, &mut |src, f, rep| {
         norm.feature(src, f, rep, &mut |_| rows += 1);
+        std::ops::ControlFlow::Continue(())
     });
     if r.is_ok() {
         norm.finish(&mut report, &mut |_| rows += 1);
@@ -524,8 +525,12 @@ fn targets(dir: &Path) -> Vec<Target> {
     ]
 }
 
+/// The tests of this binary take turns: the allocator's counts are process-wide.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn parsers_survive_mutated_and_hostile_files() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let secs = std::env::var("FUZZ_SECS")
         .ok()
         .and_then(|s| s.parse::<f64>().ok());
@@ -548,6 +553,244 @@ fn parsers_survive_mutated_and_hostile_files() {
         st.panics.len(),
         st.over_budget.len(),
         st.worst_ratio
+    );
+    assert!(st.panics.is_empty(), "panics:\n{}", st.panics.join("\n"));
+    assert!(
+        st.over_budget.is_empty(),
+        "over budget:\n{}",
+        st.over_budget.join("\n")
+    );
+}
+
+/// Inputs that are not upload files: the layer image and tile set files a server reads at
+/// start (written by us, but a torn or damaged one must be refused, never followed), and the
+/// CKAN `package_search` query (`q`, `fq`, `sort`), which any anonymous client sends.
+mod stored_and_queries {
+    use super::{check_bytes, mutate, Stats};
+    use machimap::catalog::{build_catalog, run_action, Params, Publisher};
+    use machimap::dataset::{DatasetId, Val};
+    use machimap::index::image::{self, Key};
+    use machimap::index::tileset::{self, TileSet};
+    use machimap::index::{Feature, Layer, Snapshot};
+    use rand::rngs::StdRng;
+    use rand::Rng;
+    use serde_json::json;
+    use std::collections::BTreeMap;
+    use std::path::Path;
+    use std::sync::Arc;
+
+    fn key() -> Key {
+        Key {
+            dataset: DatasetId::Flood,
+            version: 7,
+            created_at: "2026-12-05T00:00:00Z".into(),
+            source_sha256: "ab".repeat(32),
+        }
+    }
+
+    /// A few flood zones with the dataset's columns, some with holes.
+    fn features() -> Vec<Feature> {
+        let cols = DatasetId::Flood.columns();
+        (0..40)
+            .map(|i| {
+                let (x, y) = (133.9 + f64::from(i) * 0.001, 34.6);
+                let outer = geo::LineString::from(vec![
+                    (x, y),
+                    (x + 0.0008, y),
+                    (x + 0.0008, y + 0.0008),
+                    (x, y),
+                ]);
+                let holes = if i % 3 == 0 {
+                    vec![geo::LineString::from(vec![
+                        (x + 0.0004, y + 0.0001),
+                        (x + 0.0006, y + 0.0001),
+                        (x + 0.0006, y + 0.0003),
+                        (x + 0.0004, y + 0.0001),
+                    ])]
+                } else {
+                    vec![]
+                };
+                let values: Vec<Val> = cols
+                    .iter()
+                    .enumerate()
+                    .map(|(c, _)| match (c + i as usize) % 3 {
+                        0 => Val::Null,
+                        1 => Val::text(format!("川{i}")),
+                        _ => Val::Null,
+                    })
+                    .collect();
+                Feature {
+                    fid: i64::from(i) + 1,
+                    values: values.into(),
+                    geom: Some(geo::Geometry::Polygon(geo::Polygon::new(outer, holes))),
+                    bbox: Some([x, y, x + 0.0008, y + 0.0008]),
+                    label: Some([x + 0.0002, y + 0.0002]),
+                }
+            })
+            .collect()
+    }
+
+    /// Mutated layer images: reading one either fails or returns features; never a panic,
+    /// never memory out of proportion to the file.
+    pub fn images(dir: &Path, rng: &mut StdRng, n: u64, st: &mut Stats) {
+        let db = dir.join("img.duckdb");
+        let k = key();
+        image::write(&db, &k, &features()).expect("write image");
+        mutated_file(&image::path_for(&db, &k), "layer-image", rng, n, st, || {
+            let _ = image::read(&db, &k, 2);
+        });
+    }
+
+    /// Replace the file at `path` by `n` mutations of what it holds now, calling `read` on
+    /// each.
+    fn mutated_file(
+        path: &Path,
+        name: &str,
+        rng: &mut StdRng,
+        n: u64,
+        st: &mut Stats,
+        read: impl Fn(),
+    ) {
+        let seed = std::fs::read(path).expect("read the seed file");
+        for _ in 0..n {
+            let mut b = seed.clone();
+            for _ in 0..rng.gen_range(1..4) {
+                mutate(rng, &mut b, &[]);
+            }
+            std::fs::write(path, &b).expect("write input");
+            check_bytes(name, b.len(), 10, st, &read);
+        }
+    }
+
+    /// Mutated tile sets: opening and reading every entry fails cleanly or gives bytes.
+    pub fn tilesets(dir: &Path, rng: &mut StdRng, n: u64, st: &mut Stats) {
+        let db = dir.join("ts.duckdb");
+        let k = key();
+        let tiles: Vec<tileset::TileBytes> = (0..20u32)
+            .map(|i| {
+                (
+                    (12u8, 3600 + i, 1620),
+                    100 + i as usize,
+                    vec![i as u8; 30 + i as usize],
+                )
+            })
+            .collect();
+        tileset::write(&db, &k, 3, tiles).expect("write tile set");
+        mutated_file(&tileset::path_for(&db, &k), "tile-set", rng, n, st, || {
+            if let Ok(ts) = TileSet::open(&db, &k, 3) {
+                for i in 0..24u32 {
+                    let _ = ts.get(12, 3600 + i, 1620);
+                }
+            }
+        });
+    }
+
+    fn layer(d: DatasetId, n: i64) -> Arc<Layer> {
+        let mut l = Layer::from_features(d, n, Vec::new());
+        l.published_at = format!("2026-04-{:02}T10:00:00Z", n);
+        l.created_at = l.published_at.clone();
+        Arc::new(l)
+    }
+
+    const QUERIES: &[&str] = &[
+        "tags:防災 AND res_format:CSV",
+        "-res_format:GeoJSON",
+        "metadata_modified:[2025-04-06T00:00:00Z TO *]",
+        "organization:339997 OR name:\"shelters\"",
+        "title:避難* +tags:(洪水 OR 津波)",
+        "name asc, metadata_modified desc",
+        "",
+    ];
+
+    /// Mutated `q`, `fq` and `sort` of `package_search`: an answer or a validation error.
+    pub fn ckan_queries(rng: &mut StdRng, n: u64, st: &mut Stats) {
+        let mut snap = Snapshot::default();
+        for (i, d) in DatasetId::ALL.into_iter().enumerate() {
+            snap.layers.insert(d, layer(d, i as i64 + 1));
+        }
+        let cat = build_catalog(
+            &snap,
+            &Publisher::default(),
+            "http://x",
+            &|_| BTreeMap::new(),
+            &|_, _| None,
+        );
+        let seeds: Vec<Vec<u8>> = QUERIES.iter().map(|q| q.as_bytes().to_vec()).collect();
+        for _ in 0..n {
+            let mut fields = Vec::new();
+            for _ in 0..3 {
+                let mut b = seeds[rng.gen_range(0..seeds.len())].clone();
+                for _ in 0..rng.gen_range(1..6) {
+                    mutate(rng, &mut b, &seeds);
+                }
+                fields.push(String::from_utf8_lossy(&b).into_owned());
+            }
+            let size = fields.iter().map(String::len).sum();
+            let params: Params =
+                json!({"q": fields[0], "fq": fields[1], "sort": fields[2], "rows": "5"})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default();
+            check_bytes("ckan-query", size, 10, st, || {
+                let _ = run_action(&cat, "package_search", &params);
+            });
+        }
+    }
+}
+
+/// Run `f` on an input of `size` bytes, counting a panic or memory held past `budget` per byte
+/// (beyond the fixed allowance) against `st`.
+fn check_bytes(name: &str, size: usize, budget: usize, st: &mut Stats, f: impl FnOnce()) {
+    let base = LIVE.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    let held = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+    st.inputs += 1;
+    if let Err(e) = res {
+        let msg = e
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        st.panics.push(format!("{name}: {msg}"));
+    }
+    let ratio = held.saturating_sub(FIXED_ALLOWANCE) as f64 / size.max(1) as f64;
+    st.worst_ratio = st.worst_ratio.max(ratio);
+    if held > FIXED_ALLOWANCE + budget * size.max(1) {
+        st.over_budget
+            .push(format!("{name}: {size} bytes held {held} bytes"));
+    }
+}
+
+#[test]
+fn stored_files_and_catalog_queries_survive_mutation() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let seed = std::env::var("FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20261205u64);
+    let n = match std::env::var("FUZZ_SECS")
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+    {
+        // About as many inputs as the upload targets get in the same time.
+        Some(secs) => (secs * 2000.0) as u64,
+        None => 400,
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut st = Stats::default();
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    stored_and_queries::images(dir.path(), &mut rng, n, &mut st);
+    stored_and_queries::tilesets(dir.path(), &mut rng, n, &mut st);
+    stored_and_queries::ckan_queries(&mut rng, n, &mut st);
+    std::panic::set_hook(hook);
+    println!(
+        "fuzz seed {seed}: {} stored-file and query inputs, {} panics, {} over the memory budget",
+        st.inputs,
+        st.panics.len(),
+        st.over_budget.len()
     );
     assert!(st.panics.is_empty(), "panics:\n{}", st.panics.join("\n"));
     assert!(

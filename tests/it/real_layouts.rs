@@ -745,7 +745,8 @@ fn point_z_shapefile_read_with_z_dropped() {
     let mut report = machimap::report::Report::new("points.zip");
     let mut got = Vec::new();
     machimap::read::read(&zip, "points.zip", None, &mut report, &mut |_, f, _| {
-        got.push(f)
+        got.push(f);
+        std::ops::ControlFlow::Continue(())
     })
     .expect("read");
     assert!(!report.rejected(), "{}", report.render_text());
