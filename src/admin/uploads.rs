@@ -44,7 +44,11 @@ impl UploadDir {
             // A full disk, say: no folder without an owner is left for the sweep to wait on.
             let _ = std::fs::remove_dir_all(&path);
         }
-        made
+        // The clerk is told about the uploads folder, not its inner lock file.
+        made.map_err(|e| match e {
+            AdminError::DiskFull(_) => AdminError::DiskFull(admin.dir.join("uploads")),
+            other => other,
+        })
     }
 
     fn make(path: &Path) -> Result<UploadDir> {

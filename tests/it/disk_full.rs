@@ -282,12 +282,12 @@ fn disk_full_refuses_writes_cleanly_and_keeps_serving() {
 
     // 4. Status updates and token creation fail cleanly (a few may still fit in the last
     // page of their file; the disk runs out within a few dozen), and nothing is torn.
-    let mut refused = 0;
+    let (mut refused, mut fitted) = (0, 0);
     for n in 2..200u32 {
         let was = admin_files(&db);
         let r = status(n);
         match r.status {
-            200 => continue,
+            200 => fitted += 1,
             507 => {
                 says_disk_full(
                     r.json()["error"].as_str().unwrap_or_default(),
@@ -305,11 +305,13 @@ fn disk_full_refuses_writes_cleanly_and_keeps_serving() {
         }
     }
     assert_eq!(refused, 1, "status updates never found the disk full");
+    eprintln!("disk_full: {fitted} status updates fitted in the file's last page, then 507");
+    fitted = 0;
     for _ in 0..200 {
         let was = admin_files(&db);
         let r = token_form(&admin);
         match r.status {
-            200 => continue,
+            200 => fitted += 1,
             507 => {
                 says_disk_full(&r.text(), "accounts.jsonl");
                 assert_eq!(admin_files(&db), was, "a refused token changed a file");
@@ -320,6 +322,7 @@ fn disk_full_refuses_writes_cleanly_and_keeps_serving() {
         }
     }
     assert_eq!(refused, 2, "token creation never found the disk full");
+    eprintln!("disk_full: {fitted} tokens fitted in the file's last page, then 507");
     check_ok(&db);
     assert!(files_full.iter().all(|(p, _)| p.exists()));
 

@@ -74,8 +74,10 @@ struct Soak {
     t_publish: Duration,
     token: String,
     fid: i64,
-    /// Evacuee counts acknowledged by the server (each update sends a new one).
+    /// The next evacuee count to send (each update sends a new one).
     next_evacuees: u32,
+    /// Tokens the server showed before it was killed, checked after the restart.
+    acked_tokens: Vec<String>,
 }
 
 fn machimap(args: &[&str]) -> std::process::Output {
@@ -175,7 +177,7 @@ impl Soak {
         let db = dir.join("soak.duckdb");
         let sample = sample_dir();
         let big_dir = dir.join("big");
-        let scale = std::env::var("MACHIMAP_KILL_SOAK_SCALE").unwrap_or_else(|_| "2000".into());
+        let scale = std::env::var("MACHIMAP_KILL_SOAK_SCALE").unwrap_or_else(|_| "1000".into());
         let out = machimap(&[
             "sample",
             "--out",
@@ -244,6 +246,7 @@ impl Soak {
             token,
             fid,
             next_evacuees: 1,
+            acked_tokens: Vec::new(),
         }
     }
 
@@ -461,8 +464,10 @@ impl Soak {
         Ok(cut)
     }
 
-    /// After every kill: the folder is whole and a restarted server serves it.
-    fn after_kill(&self) -> Result<(), String> {
+    /// After every kill: the folder is whole and a restarted server serves it (and knows every
+    /// token it showed before the kill). After a command-line run, the server's start also
+    /// swept the temporary files of the killed writer.
+    fn after_kill(&mut self, cli: bool) -> Result<(), String> {
         check_folder(&self.db)?;
         let (cur, _) = flood_state(&self.db)?;
         let s = Server::start(&self.db);
@@ -487,11 +492,25 @@ impl Soak {
                 return Err(format!("{path} answered {}", r.status));
             }
         }
+        let c = Client::new(&s.base);
+        for t in std::mem::take(&mut self.acked_tokens) {
+            let r = c.get_with(
+                "/api/admin/whoami",
+                &[("authorization", &format!("Bearer {t}"))],
+            );
+            if r.status != 200 {
+                return Err(format!(
+                    "an acknowledged token is refused after the kill: {}",
+                    r.status
+                ));
+            }
+        }
         drop(s);
-        // The started server swept the temporary files of killed writers.
-        let text = check_folder(&self.db)?;
-        if text.contains("temporary file") {
-            return Err(format!("stale temporary files after a start: {text}"));
+        if cli {
+            let text = check_folder(&self.db)?;
+            if text.contains("temporary file") {
+                return Err(format!("stale temporary files after a start: {text}"));
+            }
         }
         Ok(())
     }
@@ -536,7 +555,10 @@ fn durability_kill_soak() {
             Op::Status => soak.status(&mut rng),
             Op::Token => soak.token(&mut rng),
         }
-        .and_then(|mid| soak.after_kill().map(|()| mid));
+        .and_then(|mid| {
+            soak.after_kill(matches!(op, Op::Ingest | Op::Publish))
+                .map(|()| mid)
+        });
         let t = tally.get_mut(&op).unwrap();
         t.runs += 1;
         match res {
