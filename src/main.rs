@@ -95,6 +95,19 @@ enum Cmd {
         #[arg(long)]
         dataset: Option<DatasetId>,
     },
+    /// Check that a database folder is whole (after a crash, a power cut or a full disk):
+    /// every version complete or absent, the published ones complete, the staff files
+    /// (`FILE.admin/`) readable line by line, the layer files and download counts whole.
+    /// Read-only; safe beside a running server. Exit status: 0 whole (warnings are things the
+    /// next start or write repairs), 1 not whole.
+    Check {
+        /// DuckDB file.
+        #[arg(long)]
+        db: PathBuf,
+        /// Output format on stdout.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        report: ReportFormat,
+    },
     /// List stored versions.
     Versions {
         /// DuckDB file.
@@ -462,6 +475,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Prepare { db, dataset } => {
             prepare(&db, dataset)?;
             Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Check { db, report } => {
+            if !db.is_file() {
+                eprintln!("machimap: no such database: {}", db.display());
+                return Ok(ExitCode::from(2));
+            }
+            let r = machimap::check::check(&db);
+            match report {
+                ReportFormat::Json => println!("{}", serde_json::to_string_pretty(&r)?),
+                ReportFormat::Text => print!("{}", r.render_text(&db)),
+            }
+            Ok(if r.errors() == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Cmd::Versions { db, dataset } => {
             let store = Store::open(&db)?;

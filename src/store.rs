@@ -26,6 +26,46 @@ pub enum StoreError {
     /// The file was written by a newer machimap.
     #[error("the database schema version {0} is newer than this program ({1})")]
     SchemaTooNew(i64, i64),
+    /// The disk (or the quota) is full: DuckDB could not write the file, and the transaction
+    /// did not commit, so nothing changed.
+    #[error("{}", disk_full_message(.0))]
+    DiskFull(std::path::PathBuf),
+}
+
+impl StoreError {
+    /// This error, or [`StoreError::DiskFull`] of `db` when DuckDB's error says the disk or
+    /// the quota is full (DuckDB reports it as text only: the system's message is matched).
+    pub fn or_disk_full(self, db: &Path) -> StoreError {
+        match &self {
+            StoreError::Db(e) if says_disk_full(&e.to_string()) => {
+                StoreError::DiskFull(db.to_path_buf())
+            }
+            _ => self,
+        }
+    }
+}
+
+/// Whether an error text is the system's "disk full" or "quota exceeded".
+fn says_disk_full(m: &str) -> bool {
+    let m = m.to_ascii_lowercase();
+    m.contains("no space left on device") || m.contains("disk quota exceeded")
+}
+
+/// Whether an I/O error means the disk (or the quota) is full.
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    ) || says_disk_full(&e.to_string())
+}
+
+/// What a clerk (or an operator at the command line) is told when a write found the disk full:
+/// which file, that the disk is full, that nothing changed.
+pub fn disk_full_message(file: &Path) -> String {
+    format!(
+        "ディスクの空きがないため {f} に書き込めませんでした。何も変更していません（公開中のデータはそのままです）。空きを作ってからもう一度どうぞ / the disk is full: could not write {f}; nothing was changed (the published data is as it was): free some space and try again",
+        f = file.display()
+    )
 }
 
 /// Result alias.
@@ -170,12 +210,12 @@ pub fn date_days(s: &str) -> Option<i32> {
 impl Store {
     /// Open (or create) the store at `path` and make sure its tables exist.
     pub fn open(path: &Path) -> Result<Store> {
-        let conn = Connection::open(path)?;
+        let conn = Connection::open(path).map_err(|e| StoreError::from(e).or_disk_full(path))?;
         let s = Store {
             conn,
             path: path.to_path_buf(),
         };
-        s.migrate()?;
+        s.migrate().map_err(|e| e.or_disk_full(path))?;
         Ok(s)
     }
 
@@ -344,10 +384,12 @@ impl Store {
         by: &str,
         version: i64,
     ) -> Result<()> {
-        self.conn.execute(
-            "INSERT OR REPLACE INTO mappings VALUES (?, ?, ?, now()::TIMESTAMP, ?, ?)",
-            params![dataset.as_str(), header_key, mapping, by, version],
-        )?;
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO mappings VALUES (?, ?, ?, now()::TIMESTAMP, ?, ?)",
+                params![dataset.as_str(), header_key, mapping, by, version],
+            )
+            .map_err(|e| StoreError::from(e).or_disk_full(&self.path))?;
         Ok(())
     }
 
@@ -355,6 +397,18 @@ impl Store {
     /// `produce` returns the finished report; when it has errors the transaction is rolled back
     /// and nothing is stored. With `publish`, the version becomes current in the same transaction.
     pub fn write_version(
+        &mut self,
+        dataset: DatasetId,
+        meta: &VersionMeta,
+        publish: bool,
+        produce: impl FnOnce(&mut dyn FnMut(Row)) -> Report + Send,
+    ) -> Result<(WriteOutcome, Report)> {
+        let path = self.path.clone();
+        self.write_version_tx(dataset, meta, publish, produce)
+            .map_err(|e| e.or_disk_full(&path))
+    }
+
+    fn write_version_tx(
         &mut self,
         dataset: DatasetId,
         meta: &VersionMeta,
@@ -529,6 +583,12 @@ impl Store {
     /// Make `version` the published version of `dataset` (publish a staged version, or roll
     /// back to an older one), atomically and logged.
     pub fn publish(&mut self, dataset: DatasetId, version: i64, actor: &str) -> Result<()> {
+        let path = self.path.clone();
+        self.publish_tx(dataset, version, actor)
+            .map_err(|e| e.or_disk_full(&path))
+    }
+
+    fn publish_tx(&mut self, dataset: DatasetId, version: i64, actor: &str) -> Result<()> {
         let tx = self.conn.transaction()?;
         let n: i64 = tx.query_row(
             "SELECT count(*) FROM versions WHERE dataset = ? AND version = ?",

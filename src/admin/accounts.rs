@@ -188,8 +188,7 @@ impl Accounts {
     }
 
     fn append(&self, e: Event) -> Result<()> {
-        jsonl::append(&self.path, &e)?;
-        Ok(())
+        jsonl::append(&self.path, &e).map_err(AdminError::writing(&self.path))
     }
 
     /// Every user, by name.

@@ -1,6 +1,13 @@
 //! Append-only JSON-lines files: one record per line, appended with a single write and
-//! `fsync`ed before the action is reported done. A line torn by a crash is skipped on reading
-//! and never glued to the next record.
+//! `fsync`ed before the action is reported done.
+//!
+//! **Torn lines.** A writer killed mid-write, or a write cut short by a full disk, can leave a
+//! last line without its end. Such a line is never glued to the next record: an append, holding
+//! the file's lock (`flock`, shared with the command line and other servers), first cuts an
+//! unended last line off, and a failed append cuts the file back to where it began. So a torn
+//! line can only ever be the *last* line, until the next write removes it; readers skip it and
+//! say so on stderr, and `machimap check` reports it as a warning (any other unreadable line is
+//! an error).
 //!
 //! The files hold password hashes and staff names: on Unix the folder is created `0700` and the
 //! files `0600` ([`private_dir`]).
@@ -47,36 +54,69 @@ pub fn private_file(path: &Path) -> std::io::Result<()> {
 }
 
 /// Append `value` as one line to `path` (creating the file `0600` and its folder `0700`) and
-/// fsync it.
+/// fsync it. Under the file's exclusive lock: an unended last line (a writer killed mid-write)
+/// is cut off first, and if the write or the sync fails (a full disk) the file is cut back to
+/// its length before, so no torn record stays behind. The error keeps its kind
+/// (`StorageFull` for a full disk).
 pub fn append<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         if !dir.is_dir() {
             private_dir(dir)?;
         }
     }
+    let mut line = Vec::with_capacity(256);
+    serde_json::to_writer(&mut line, value)?;
+    line.push(b'\n');
     let mut opts = std::fs::OpenOptions::new();
-    opts.read(true).append(true).create(true);
+    opts.read(true).write(true).create(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
     let mut f = opts.open(path)?;
+    // Released when `f` is closed.
+    f.lock()?;
     let len = f.metadata()?.len();
-    let mut line = Vec::with_capacity(256);
-    if len > 0 {
-        let mut last = [0u8; 1];
-        f.seek(SeekFrom::Start(len - 1))?;
-        f.read_exact(&mut last)?;
-        if last[0] != b'\n' {
-            // The previous writer died mid-line: end that line so this record stands alone.
-            line.push(b'\n');
-        }
+    let start = whole_lines_end(&mut f, len)?;
+    if start < len {
+        eprintln!(
+            "machimap: warning: {}: removed a torn last line of {} bytes (a write cut short by a crash or a full disk)",
+            path.display(),
+            len - start
+        );
+        f.set_len(start)?;
     }
-    serde_json::to_writer(&mut line, value)?;
-    line.push(b'\n');
-    f.write_all(&line)?;
-    f.sync_data()
+    let res = (|| {
+        f.seek(SeekFrom::Start(start))?;
+        f.write_all(&line)?;
+        f.sync_data()
+    })();
+    if res.is_err() {
+        // Nothing half-written stays (this also gives the space back).
+        let _ = f.set_len(start).and_then(|()| f.sync_data());
+    }
+    res
+}
+
+/// The length of `f` up to the end of its last whole line (`len` when it ends with a newline).
+fn whole_lines_end(f: &mut std::fs::File, len: u64) -> std::io::Result<u64> {
+    let mut end = len;
+    let mut buf = vec![0u8; 4096];
+    while end > 0 {
+        let from = end.saturating_sub(buf.len() as u64);
+        let n = usize::try_from(end - from).unwrap_or(0);
+        f.seek(SeekFrom::Start(from))?;
+        f.read_exact(&mut buf[..n])?;
+        if end == len && buf[n - 1] == b'\n' {
+            return Ok(len);
+        }
+        if let Some(i) = buf[..n].iter().rposition(|b| *b == b'\n') {
+            return Ok(from + i as u64 + 1);
+        }
+        end = from;
+    }
+    Ok(0)
 }
 
 /// Every record of `path` that parses, in order (a missing file has none), and the file size.
@@ -86,11 +126,22 @@ pub fn read_all<T: DeserializeOwned>(path: &Path) -> std::io::Result<(Vec<T>, u6
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
         Err(e) => return Err(e),
     };
+    let mut skipped = 0usize;
     let out = bytes
         .split(|b| *b == b'\n')
         .filter(|l| !l.is_empty())
-        .filter_map(|l| serde_json::from_slice(l).ok())
+        .filter_map(|l| {
+            let r = serde_json::from_slice(l).ok();
+            skipped += usize::from(r.is_none());
+            r
+        })
         .collect();
+    if skipped > 0 {
+        eprintln!(
+            "machimap: warning: {}: skipped {skipped} unreadable line(s) (a write cut short by a crash or a full disk; see `machimap check`)",
+            path.display()
+        );
+    }
     Ok((out, bytes.len() as u64))
 }
 
@@ -146,24 +197,49 @@ mod tests {
     use super::*;
 
     #[test]
-    fn torn_lines_are_skipped_and_not_glued() {
+    fn a_torn_last_line_is_skipped_then_cut_off_by_the_next_append() {
         let d = std::env::temp_dir().join(format!("mm-jsonl-{}", std::process::id()));
         let p = d.join("x.jsonl");
         let _ = std::fs::remove_file(&p);
         append(&p, &serde_json::json!({"a": 1})).unwrap();
+        let whole = std::fs::read(&p).unwrap();
+        // A writer killed mid-line.
         std::fs::OpenOptions::new()
             .append(true)
             .open(&p)
             .unwrap()
             .write_all(b"{\"a\": 2")
             .unwrap();
+        let (v, _): (Vec<serde_json::Value>, u64) = read_all(&p).unwrap();
+        assert_eq!(
+            v,
+            vec![serde_json::json!({"a": 1})],
+            "the torn line is skipped"
+        );
+        assert_eq!(read_tail::<serde_json::Value>(&p, 5).unwrap().len(), 1);
         append(&p, &serde_json::json!({"a": 3})).unwrap();
         let (v, _): (Vec<serde_json::Value>, u64) = read_all(&p).unwrap();
         assert_eq!(
             v,
             vec![serde_json::json!({"a": 1}), serde_json::json!({"a": 3})]
         );
+        // The torn bytes are gone, not kept as a bad line in the middle of the file.
+        let mut want = whole.clone();
+        want.extend_from_slice(b"{\"a\":3}\n");
+        assert_eq!(std::fs::read(&p).unwrap(), want);
+        // A file that is one torn line only.
+        std::fs::write(&p, b"{\"a\"").unwrap();
+        append(&p, &serde_json::json!({"a": 4})).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"{\"a\":4}\n");
         let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_failed_append_keeps_its_kind() {
+        // /dev/full answers every write with ENOSPC.
+        let e = append(Path::new("/dev/full"), &serde_json::json!({"a": 1})).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::StorageFull);
     }
 
     #[test]

@@ -75,6 +75,10 @@ pub enum AdminError {
         /// True for entry-count, size and ratio limits (413), false for unsafe paths and links (400).
         too_large: bool,
     },
+    /// The disk (or the quota) is full: this file could not be written, and nothing changed
+    /// (a half-written record or upload is removed).
+    #[error("{}", crate::store::disk_full_message(.0))]
+    DiskFull(PathBuf),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
@@ -90,6 +94,18 @@ pub enum AdminError {
 }
 
 impl AdminError {
+    /// An I/O error met while writing `file`: [`AdminError::DiskFull`] when the disk or the
+    /// quota is full, so the clerk is told which file and why, else [`AdminError::Io`].
+    pub fn writing(file: &Path) -> impl FnOnce(std::io::Error) -> AdminError + '_ {
+        move |e| {
+            if crate::store::is_disk_full(&e) {
+                AdminError::DiskFull(file.to_path_buf())
+            } else {
+                AdminError::Io(e)
+            }
+        }
+    }
+
     /// Seconds the client should wait before trying again (`Retry-After`), for refusals that
     /// pass.
     pub fn retry_after(&self) -> Option<u64> {

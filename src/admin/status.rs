@@ -177,7 +177,7 @@ impl StatusBoard {
             .current
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        jsonl::append(&self.path, &e)?;
+        jsonl::append(&self.path, &e).map_err(AdminError::writing(&self.path))?;
         g.0.insert(fid, e.clone());
         g.1 += 1;
         let n = g.1;

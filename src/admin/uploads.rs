@@ -38,19 +38,32 @@ pub const OWNER_FILE: &str = ".owner";
 impl UploadDir {
     /// A new empty folder under `{db}.admin/uploads/`.
     pub fn new(admin: &Admin) -> Result<UploadDir> {
-        use std::io::Write;
         let path = admin.dir.join("uploads").join(super::random_hex(12));
-        std::fs::create_dir_all(&path)?;
+        let made = Self::make(&path);
+        if made.is_err() {
+            // A full disk, say: no folder without an owner is left for the sweep to wait on.
+            let _ = std::fs::remove_dir_all(&path);
+        }
+        // The clerk is told about the uploads folder, not its inner lock file.
+        made.map_err(|e| match e {
+            AdminError::DiskFull(_) => AdminError::DiskFull(admin.dir.join("uploads")),
+            other => other,
+        })
+    }
+
+    fn make(path: &Path) -> Result<UploadDir> {
+        use std::io::Write;
+        std::fs::create_dir_all(path).map_err(AdminError::writing(path))?;
         // Locked under another name, then renamed: a sweep never sees the owner file unlocked.
         let tmp = path.join(".owner.new");
-        let mut owner = std::fs::File::create(&tmp)?;
+        let mut owner = std::fs::File::create(&tmp).map_err(AdminError::writing(&tmp))?;
         owner
             .try_lock()
             .map_err(|e| AdminError::Internal(format!("cannot lock {}: {e}", tmp.display())))?;
-        writeln!(owner, "{}", std::process::id())?;
-        std::fs::rename(&tmp, path.join(OWNER_FILE))?;
+        writeln!(owner, "{}", std::process::id()).map_err(AdminError::writing(&tmp))?;
+        std::fs::rename(&tmp, path.join(OWNER_FILE)).map_err(AdminError::writing(path))?;
         Ok(UploadDir {
-            path,
+            path: path.to_path_buf(),
             _owner: owner,
         })
     }
@@ -529,7 +542,7 @@ fn parse(
             },
             report,
         )),
-        Ok(Err(e)) => Err(e.into()),
+        Ok(Err(e)) => Err(AdminError::writing(&path)(e)),
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
             cancel.store(true, Ordering::Relaxed);
             Err(AdminError::TooSlow(budget.as_secs_f64()))

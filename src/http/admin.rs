@@ -1424,19 +1424,19 @@ async fn receive_files(
                 let shown = uploads::safe_file_name(&raw_name);
                 // Each file in its own folder so two files may share a name.
                 let sub = dir.path.join(files.len().to_string());
-                std::fs::create_dir_all(&sub)?;
+                std::fs::create_dir_all(&sub).map_err(AdminError::writing(&sub))?;
                 let path = sub.join(&shown);
                 // Chunks are small and land in the page cache: written in place.
-                let mut out = std::fs::File::create(&path)?;
+                let mut out = std::fs::File::create(&path).map_err(AdminError::writing(&path))?;
                 while let Some(chunk) = field.chunk().await.map_err(bad)? {
                     parsed.fetch_add(chunk.len() as u64, Ordering::Relaxed);
                     total += chunk.len() as u64;
                     if total > limit {
                         return Err(AdminError::TooLarge(limit));
                     }
-                    out.write_all(&chunk)?;
+                    out.write_all(&chunk).map_err(AdminError::writing(&path))?;
                 }
-                out.flush()?;
+                out.flush().map_err(AdminError::writing(&path))?;
                 files.push((path, shown));
             }
         }

@@ -127,6 +127,20 @@ impl Downloads {
     /// Counts stored beside `db` (loaded if the file exists).
     pub fn beside(db: &Path) -> Downloads {
         let file = with_suffix(db, ".downloads.json");
+        // Temp files of writers killed before their rename: `{file}.{pid}.{seq}.tmp`.
+        if let (Some(dir), Some(name)) = (file.parent(), file.file_name()) {
+            let prefix = format!("{}.", name.to_string_lossy());
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            crate::index::image::sweep_temp_files(dir, |n| {
+                let mid = n.strip_prefix(&prefix)?.strip_suffix(".tmp")?;
+                let mid = mid.strip_prefix("bak.").unwrap_or(mid);
+                mid.split('.').next()?.parse().ok()
+            });
+        }
         Downloads {
             counts: Mutex::new((load(&file), 0)),
             writer: Mutex::new(0),
@@ -221,6 +235,34 @@ mod tests {
         assert!(left.is_empty(), "temp files left behind: {left:?}");
         // And they are read back at the next start.
         assert_eq!(Downloads::beside(&db).of(DatasetId::Shelters)["csv"], 200);
+    }
+
+    #[test]
+    fn temp_files_of_killed_writers_are_swept_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("d.duckdb");
+        // pid 4294967295 never runs (above any pid_max); this process's own file stays.
+        let dead = dir.path().join("d.duckdb.downloads.json.4294967295.0.tmp");
+        let dead_bak = dir
+            .path()
+            .join("d.duckdb.downloads.json.bak.4294967295.3.tmp");
+        let live = dir.path().join(format!(
+            "d.duckdb.downloads.json.{}.9.tmp",
+            std::process::id()
+        ));
+        let other = dir.path().join("other.downloads.json.4294967295.0.tmp");
+        for f in [&dead, &dead_bak, &live, &other] {
+            std::fs::write(f, b"{").unwrap();
+        }
+        let d = Downloads::beside(&db);
+        assert!(
+            !dead.exists() && !dead_bak.exists(),
+            "killed writers' files swept"
+        );
+        assert!(live.exists(), "a running writer's file is kept");
+        assert!(other.exists(), "another database's files are not ours");
+        d.count(DatasetId::Wards, "csv");
+        assert_eq!(Downloads::beside(&db).of(DatasetId::Wards)["csv"], 1);
     }
 
     #[test]

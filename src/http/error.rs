@@ -40,6 +40,9 @@ pub enum ApiError {
     /// 503 with `Retry-After`: the route is at its cap of requests at once (`http::limits`).
     #[error("{0}")]
     Busy(String),
+    /// 507: the disk is full; nothing was changed (the message names the file).
+    #[error("{0}")]
+    DiskFull(String),
 }
 
 impl ApiError {
@@ -57,6 +60,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::DiskFull(_) => StatusCode::INSUFFICIENT_STORAGE,
         }
     }
 
@@ -74,13 +78,17 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::TooManyRequests(_) => "too_many_requests",
             ApiError::Busy(_) => "busy",
+            ApiError::DiskFull(_) => "disk_full",
         }
     }
 }
 
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            crate::store::StoreError::DiskFull(_) => ApiError::DiskFull(e.to_string()),
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }
 
@@ -107,6 +115,15 @@ impl From<crate::admin::AdminError> for ApiError {
             E::Store(crate::store::StoreError::NoSuchVersion(d, v)) => {
                 ApiError::NotFound(format!("{d} has no version {v}"))
             }
+            E::DiskFull(_) | E::Store(crate::store::StoreError::DiskFull(_)) => {
+                ApiError::DiskFull(e.to_string())
+            }
+            E::Ingest(crate::ingest::IngestError::Store(crate::store::StoreError::DiskFull(_))) => {
+                ApiError::DiskFull(e.to_string())
+            }
+            E::Io(ref io) if crate::store::is_disk_full(io) => ApiError::DiskFull(
+                "ディスクの空きがないため書き込めませんでした。何も変更していません / the disk is full: nothing was changed".into(),
+            ),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -175,6 +175,8 @@ impl AppState {
     pub fn open(db: PathBuf, config: ServeConfig) -> anyhow::Result<AppState> {
         let stamp = file_stamp(&db);
         let store = Store::open_read_only_retrying(&db, Duration::from_secs(30))?;
+        // Temporary files of writers killed before their rename (never read; only space).
+        crate::index::image::sweep_temp(&db);
         let snap = Snapshot::load(&store)?;
         drop(store);
         if config.tilesets {

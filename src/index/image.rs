@@ -146,12 +146,73 @@ pub(crate) fn replace_version_file(
     res
 }
 
+/// Whether the process `pid` still runs: this process does; elsewhere `/proc/{pid}` says so
+/// where there is a `/proc`, and without one every process is taken as running (its files are
+/// then left to [`TEMP_STALE`]).
+fn process_running(pid: u32) -> bool {
+    pid == std::process::id()
+        || !Path::new("/proc/self").exists()
+        || Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// A temporary file older than this is a killed writer's whatever its process id says (a
+/// reused id, or a system without `/proc`).
+pub const TEMP_STALE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// Remove from `dir` the temporary files of writers that were killed before they renamed them
+/// into place: the files `writer` recognises (returning the writing process's id) whose
+/// process is gone, or that are older than [`TEMP_STALE`]. A writer that is still running
+/// keeps its file. Returns how many were removed.
+pub fn sweep_temp_files(dir: &Path, writer: impl Fn(&str) -> Option<u32>) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = writer(&name) else { continue };
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > TEMP_STALE);
+        if (old || !process_running(pid)) && std::fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        eprintln!(
+            "machimap: removed {removed} temporary file(s) of killed writers in {}",
+            dir.display()
+        );
+    }
+    removed
+}
+
+/// The writing process of a temporary file in `{db}.layers/`: `.{file}.{pid}-{seq}-{nanos}.tmp`
+/// (layer images and tile sets being written) or `.probe-{pid}` (a writability probe).
+pub fn layers_temp_writer(name: &str) -> Option<u32> {
+    if let Some(pid) = name.strip_prefix(".probe-") {
+        return pid.parse().ok();
+    }
+    let inner = name.strip_prefix('.')?.strip_suffix(".tmp")?;
+    let (_, tail) = inner.rsplit_once('.')?;
+    tail.split('-').next()?.parse().ok()
+}
+
+/// Remove the temporary files of killed writers in `{db}.layers/` (see [`sweep_temp_files`]).
+pub fn sweep_temp(db: &Path) -> usize {
+    sweep_temp_files(&dir_for(db), layers_temp_writer)
+}
+
 /// Remove the files of `key.dataset`'s other versions (images and tile sets) beside `db`.
 ///
 /// Only the publishing side calls this, after writing the files of the version it published:
 /// a server never removes a file, so a slow server writing an old version's file cannot take
 /// the new version's away. A server still reading a removed file keeps its open handle.
 pub fn prune(db: &Path, key: &Key) -> std::io::Result<()> {
+    sweep_temp(db);
     let prefix = format!("{}-v", key.dataset);
     let mine = format!("{}-v{}.", key.dataset, key.version);
     let dir = dir_for(db);
@@ -511,6 +572,26 @@ impl<'a> Reader<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn temp_files_of_killed_writers_are_swept() {
+        let d = tempfile::tempdir().unwrap();
+        let db = d.path().join("t.duckdb");
+        let dir = dir_for(&db);
+        std::fs::create_dir_all(&dir).unwrap();
+        let me = std::process::id();
+        let dead = dir.join(".flood-v2.layer.4294967295-0-123.tmp");
+        let dead_probe = dir.join(".probe-4294967295");
+        let live = dir.join(format!(".flood-v2.tiles.{me}-1-5.tmp"));
+        let whole = dir.join("flood-v2.layer");
+        for f in [&dead, &dead_probe, &live, &whole] {
+            std::fs::write(f, b"x").unwrap();
+        }
+        assert_eq!(layers_temp_writer("flood-v2.layer"), None);
+        assert_eq!(sweep_temp(&db), 2);
+        assert!(!dead.exists() && !dead_probe.exists());
+        assert!(live.exists() && whole.exists());
+    }
     use crate::index::{load_features, load_layer};
     use crate::store::Store;
 

@@ -182,6 +182,17 @@ impl TileSet {
         })
     }
 
+    /// Read every stored tile and check it (`machimap check`): the first damaged one, if any.
+    pub fn all_whole(&self) -> Result<(), ImageError> {
+        for e in &self.entries {
+            let (z, x, y) = e.zxy;
+            if let Some(Err(err)) = self.get(z, x, y) {
+                return Err(err);
+            }
+        }
+        Ok(())
+    }
+
     /// Number of stored tiles.
     pub fn len(&self) -> usize {
         self.entries.len()
