@@ -12,6 +12,7 @@
 //! See ARCHITECTURE.md for the data flow and invariants.
 
 pub mod admin;
+pub mod coverage;
 pub mod crs;
 pub mod dataset;
 pub mod export;

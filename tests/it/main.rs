@@ -7,6 +7,7 @@ mod support;
 mod admin;
 mod auth;
 mod catalog;
+mod decision;
 mod downloads;
 mod hostile;
 mod ingest_cli;
