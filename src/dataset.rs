@@ -271,6 +271,21 @@ pub const HAZARD_COLUMNS: &[Column] = &[
         Text,
         "a31a | a31_v2 | a31_v1 | a33 | a40 | a49 | generic",
     ),
+    c(
+        "family",
+        Text,
+        "What the zone maps: depth (A31a 10 計画規模 / 20 想定最大規模, and every depth band of the other hazards) | duration (A31a 30 浸水継続時間) | collapse (A31a 41/42 家屋倒壊等氾濫想定区域); NULL for landslide zones",
+    ),
+    c(
+        "duration_class",
+        Int,
+        "A31a_305 浸水継続時間 class: 1 <12 h, 2 12 h–1 day, 3 1–3 days, 4 3 days–1 week, 5 1–2 weeks, 6 2–4 weeks, 7 ≥4 weeks; NULL when not given or not in the code list",
+    ),
+    c(
+        "collapse_type",
+        Int,
+        "A31a_405 家屋倒壊等氾濫想定区域: 1 氾濫流 (flood flow), 2 河岸侵食 (bank erosion), 3 both; NULL when not in the code list (the zone is still a collapse zone)",
+    ),
 ];
 
 /// Columns of `roads`.

@@ -14,6 +14,7 @@
 pub mod admin;
 pub mod catalog;
 pub mod check;
+pub mod coverage;
 pub mod crs;
 pub mod dataset;
 pub mod export;

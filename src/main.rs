@@ -128,6 +128,12 @@ enum Cmd {
         #[command(flatten)]
         opts: ServeOpts,
     },
+    /// The area each hazard map covers: a point outside it is answered "no data", not "no
+    /// risk". By default the union of the published wards.
+    Coverage {
+        #[command(subcommand)]
+        cmd: CoverageCmd,
+    },
     /// Staff accounts of the console at /admin (kept in FILE.admin/ beside the database).
     User {
         #[command(subcommand)]
@@ -162,6 +168,38 @@ enum Cmd {
         bind: String,
         #[command(flatten)]
         opts: ServeOpts,
+    },
+}
+
+#[derive(Subcommand)]
+enum CoverageCmd {
+    /// Set the coverage of a hazard dataset: the wards it covers, a polygon, or the default.
+    /// Every setting is kept (see `coverage show`) and written to the audit log.
+    Set {
+        /// DuckDB file.
+        #[arg(long)]
+        db: PathBuf,
+        /// flood, inland_flood, landslide, tsunami or storm_surge.
+        #[arg(long)]
+        dataset: DatasetId,
+        /// Codes of the published wards the map covers (comma-separated).
+        #[arg(long, value_delimiter = ',', required_unless_present_any = ["polygon", "default"], conflicts_with_all = ["polygon", "default"])]
+        wards: Vec<String>,
+        /// GeoJSON file with the covered area (Polygon / MultiPolygon, lon/lat degrees).
+        #[arg(long, conflicts_with = "default")]
+        polygon: Option<PathBuf>,
+        /// Back to the default: the union of the published wards.
+        #[arg(long)]
+        default: bool,
+    },
+    /// Show the coverage settings, oldest first (the last of each dataset is in force).
+    Show {
+        /// DuckDB file.
+        #[arg(long)]
+        db: PathBuf,
+        /// Only this dataset.
+        #[arg(long)]
+        dataset: Option<DatasetId>,
     },
 }
 
@@ -521,6 +559,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve_blocking(db, &bind, opts.config())
         }
         Cmd::User { cmd } => user(cmd),
+        Cmd::Coverage { cmd } => coverage(cmd),
         Cmd::ExportPmtiles {
             db,
             out,
@@ -627,6 +666,85 @@ fn read_password() -> anyhow::Result<String> {
         anyhow::bail!("パスワードが一致しません / the passwords differ");
     }
     Ok(a)
+}
+
+fn coverage(cmd: CoverageCmd) -> anyhow::Result<ExitCode> {
+    use machimap::coverage::{self, Spec};
+    match cmd {
+        CoverageCmd::Set {
+            db,
+            dataset,
+            wards,
+            polygon,
+            default,
+        } => {
+            if let Err(e) = coverage::check_dataset(dataset) {
+                eprintln!("machimap: {e}");
+                return Ok(ExitCode::from(2));
+            }
+            let store = Store::open_retrying(&db, std::time::Duration::from_secs(30))?;
+            let spec = if default {
+                None
+            } else if let Some(p) = polygon {
+                let text = match std::fs::read_to_string(&p) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        eprintln!("machimap: cannot read {}: {e}", p.display());
+                        return Ok(ExitCode::from(2));
+                    }
+                };
+                match coverage::polygon_from_geojson(&text) {
+                    Ok(mp) => Some(Spec::Polygon(mp)),
+                    Err(e) => {
+                        eprintln!("machimap: {}: {e}", p.display());
+                        return Ok(ExitCode::from(1));
+                    }
+                }
+            } else {
+                match coverage::check_wards(&wards, &store.published_ward_codes()?) {
+                    Ok(w) => Some(Spec::Wards(w)),
+                    Err(e) => {
+                        eprintln!("machimap: {e}");
+                        return Ok(ExitCode::from(1));
+                    }
+                }
+            };
+            store.set_coverage(dataset, spec.as_ref(), "cli")?;
+            let what = match &spec {
+                None => "default (published wards)".to_string(),
+                Some(Spec::Wards(w)) => format!("wards {}", w.join(",")),
+                Some(Spec::Polygon(mp)) => format!("polygon of {} part(s)", mp.0.len()),
+            };
+            let dir = machimap::admin::admin_dir(&db);
+            if machimap::admin::jsonl::private_dir(&dir).is_ok() {
+                machimap::admin::audit::Audit::open(&dir).log(
+                    "cli",
+                    "cli",
+                    "coverage_set",
+                    dataset.as_str(),
+                    &what,
+                );
+            }
+            println!("{dataset}	{what}");
+            Ok(ExitCode::SUCCESS)
+        }
+        CoverageCmd::Show { db, dataset } => {
+            let store = Store::open(&db)?;
+            println!("dataset	set_at	set_by	kind	wards	polygon");
+            for r in store.coverage_log(dataset)? {
+                println!(
+                    "{}	{}	{}	{}	{}	{}",
+                    r.dataset,
+                    r.set_at,
+                    r.set_by,
+                    r.kind,
+                    r.wards.join(","),
+                    r.polygon.as_deref().unwrap_or("")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 fn user(cmd: UserCmd) -> anyhow::Result<ExitCode> {

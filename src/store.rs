@@ -298,7 +298,10 @@ impl Store {
                 PRIMARY KEY (dataset, header_key));
              CREATE TABLE IF NOT EXISTS feature_keys (
                 dataset VARCHAR NOT NULL, key VARCHAR NOT NULL, fid BIGINT NOT NULL,
-                PRIMARY KEY (dataset, key));",
+                PRIMARY KEY (dataset, key));
+             CREATE TABLE IF NOT EXISTS coverage (
+                dataset VARCHAR NOT NULL, set_at TIMESTAMP NOT NULL, set_by VARCHAR NOT NULL,
+                kind VARCHAR NOT NULL, wards VARCHAR, polygon VARCHAR);",
         )?;
         for d in DatasetId::ALL {
             let cols = table_columns(d);
@@ -605,6 +608,127 @@ impl Store {
         set_current(&tx, dataset, version, action, actor)?;
         tx.commit()?;
         Ok(())
+    }
+
+    /// Record a coverage setting of a hazard dataset ([`crate::coverage`]); `None` goes back to
+    /// the default (the published wards). Rows are only ever added: the newest is in force.
+    pub fn set_coverage(
+        &self,
+        dataset: DatasetId,
+        spec: Option<&crate::coverage::Spec>,
+        by: &str,
+    ) -> Result<()> {
+        use crate::coverage::Spec;
+        let (kind, wards, polygon) = match spec {
+            None => ("default", None, None),
+            Some(Spec::Wards(w)) => (
+                "wards",
+                Some(serde_json::to_string(w).unwrap_or_else(|_| "[]".into())),
+                None,
+            ),
+            Some(Spec::Polygon(mp)) => (
+                "polygon",
+                None,
+                Some(geojson::Geometry::new(geojson::GeometryValue::from(mp)).to_string()),
+            ),
+        };
+        // Microseconds keep two settings made in one second in their order.
+        self.conn.execute(
+            "INSERT INTO coverage VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?)",
+            params![dataset.as_str(), by, kind, wards, polygon],
+        )?;
+        Ok(())
+    }
+
+    /// Every coverage setting, oldest first (only of `dataset` when given).
+    pub fn coverage_log(&self, dataset: Option<DatasetId>) -> Result<Vec<crate::coverage::Record>> {
+        // A database made by an older build and opened read-only has no coverage table yet.
+        let has: i64 = self.conn.query_row(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'coverage'",
+            [],
+            |r| r.get(0),
+        )?;
+        if has == 0 {
+            return Ok(Vec::new());
+        }
+        let mut st = self.conn.prepare(
+            "SELECT dataset, kind, wards, polygon, strftime(set_at, '%Y-%m-%dT%H:%M:%S.%fZ'), set_by
+             FROM coverage WHERE ? IS NULL OR dataset = ? ORDER BY set_at, rowid",
+        )?;
+        let d = dataset.map(|d| d.as_str());
+        let rows = st.query_map(params![d, d], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (ds, kind, wards, polygon, set_at, set_by) = row?;
+            // A row of a dataset this build does not know is left out, not an error.
+            let Ok(dataset) = ds.parse::<DatasetId>() else {
+                continue;
+            };
+            out.push(crate::coverage::Record {
+                dataset,
+                kind,
+                wards: wards
+                    .and_then(|w| serde_json::from_str(&w).ok())
+                    .unwrap_or_default(),
+                polygon,
+                set_at,
+                set_by,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The coverage in force per hazard dataset (datasets left at the default are absent). A
+    /// stored polygon that no longer reads (it was checked when set) is left out, so the
+    /// default applies rather than a wrong area.
+    pub fn coverages(
+        &self,
+    ) -> Result<std::collections::BTreeMap<DatasetId, crate::coverage::Spec>> {
+        use crate::coverage::Spec;
+        let mut latest = std::collections::BTreeMap::new();
+        for r in self.coverage_log(None)? {
+            latest.insert(r.dataset, r);
+        }
+        let mut out = std::collections::BTreeMap::new();
+        for (d, r) in latest {
+            match r.kind.as_str() {
+                "wards" => {
+                    out.insert(d, Spec::Wards(r.wards));
+                }
+                "polygon" => {
+                    if let Some(mp) = r
+                        .polygon
+                        .as_deref()
+                        .and_then(|p| crate::coverage::polygon_from_geojson(p).ok())
+                    {
+                        out.insert(d, Spec::Polygon(mp));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// The codes of the published wards (to check a coverage's ward list).
+    pub fn published_ward_codes(&self) -> Result<Vec<String>> {
+        let Some(v) = self.current(DatasetId::Wards)? else {
+            return Ok(Vec::new());
+        };
+        let mut st = self.conn.prepare(
+            "SELECT DISTINCT code FROM wards WHERE version = ? AND code IS NOT NULL ORDER BY code",
+        )?;
+        let rows = st.query_map(params![v], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<std::result::Result<_, _>>()?)
     }
 
     /// The published version of `dataset`, if any.

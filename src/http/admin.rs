@@ -115,6 +115,8 @@ pub const ADMIN_ROUTES: &[AdminRoute] = &[
     r("POST", "/admin/tokens", Access::Admin),
     r("POST", "/admin/tokens/{id}/revoke", Access::Admin),
     r("GET", "/admin/audit", Access::Admin),
+    r("GET", "/api/admin/coverage", Access::Editor),
+    r("POST", "/api/admin/coverage/{dataset}", Access::Admin),
     r("GET", "/api/admin/whoami", Access::Editor),
     r("GET", "/api/admin/datasets", Access::Editor),
     r(
@@ -239,6 +241,24 @@ pub const ROUTES: &[RouteDoc] = &[
     },
     RouteDoc {
         method: "get",
+        path: "/api/admin/coverage",
+        tag: "admin",
+        summary: "The areas the hazard maps cover: every setting, oldest first (the last per dataset is in force; none = the published wards). Bearer token",
+        params: &[],
+        produces: &["application/json"],
+        errors: &[401],
+    },
+    RouteDoc {
+        method: "post",
+        path: "/api/admin/coverage/{dataset}",
+        tag: "admin",
+        summary: "Set the area a hazard map covers (admins): JSON {\"wards\": [\"code\", …]} | {\"polygon\": GeoJSON Polygon/MultiPolygon in lon/lat} | {\"default\": true}. Outside it /api/risk says no_data. Bearer token",
+        params: &[DS],
+        produces: &["application/json"],
+        errors: ADMIN_ERRORS,
+    },
+    RouteDoc {
+        method: "get",
         path: "/api/admin/whoami",
         tag: "admin",
         summary: "The account behind the Bearer token",
@@ -317,6 +337,8 @@ fn handler(route: &AdminRoute) -> Option<MethodRouter<Arc<AppState>>> {
         ("POST", "/admin/tokens") => post(token_create),
         ("POST", "/admin/tokens/{id}/revoke") => post(token_revoke),
         ("GET", "/admin/audit") => get(audit_page),
+        ("GET", "/api/admin/coverage") => get(api_coverage),
+        ("POST", "/api/admin/coverage/{dataset}") => post(api_coverage_set),
         ("GET", "/api/admin/whoami") => get(api_whoami),
         ("GET", "/api/admin/datasets") => get(api_datasets),
         ("GET", "/api/admin/datasets/{dataset}/versions") => get(api_versions),
@@ -1727,6 +1749,88 @@ async fn api_rollback(
     Path((ds, v)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     api_decide(st, staff, ds, v, "rollback").await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hazard map coverage (`crate::coverage`)
+
+async fn api_coverage(State(st): State<Arc<AppState>>, _staff: Staff) -> ApiResult<Response> {
+    let st2 = st.clone();
+    let log = blocking(move || {
+        let _g = st2.admin.lock_db();
+        let store = Store::open_retrying(&st2.admin.db, Duration::from_secs(30))?;
+        Ok(store.coverage_log(None)?)
+    })
+    .await?;
+    Ok(Json(serde_json::json!({"ok": true, "settings": log})).into_response())
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CoverageBody {
+    #[serde(default)]
+    wards: Option<Vec<String>>,
+    #[serde(default)]
+    polygon: Option<serde_json::Value>,
+    #[serde(default)]
+    default: bool,
+}
+
+async fn api_coverage_set(
+    State(st): State<Arc<AppState>>,
+    staff: Staff,
+    Path(ds): Path<String>,
+    body: Result<Json<CoverageBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Response> {
+    use crate::coverage::{self, Spec};
+    let Json(b) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let d = parse_dataset(&ds)?;
+    coverage::check_dataset(d).map_err(|e| AdminError::BadInput(e.to_string()))?;
+    let given =
+        usize::from(b.wards.is_some()) + usize::from(b.polygon.is_some()) + usize::from(b.default);
+    if given != 1 {
+        return Err(AdminError::BadInput(
+            "wards・polygon・default のどれか1つを指定してください / give exactly one of wards, polygon, default".into(),
+        )
+        .into());
+    }
+    let (st2, actor) = (st.clone(), staff.user.clone());
+    let res = blocking(move || {
+        let what = {
+            let _g = st2.admin.lock_db();
+            let store = Store::open_retrying(&st2.admin.db, Duration::from_secs(30))?;
+            let spec = if b.default {
+                None
+            } else if let Some(p) = &b.polygon {
+                Some(Spec::Polygon(
+                    coverage::polygon_from_geojson(&p.to_string())
+                        .map_err(|e| AdminError::BadInput(e.to_string()))?,
+                ))
+            } else {
+                let published = store.published_ward_codes()?;
+                Some(Spec::Wards(
+                    coverage::check_wards(b.wards.as_deref().unwrap_or(&[]), &published)
+                        .map_err(|e| AdminError::BadInput(e.to_string()))?,
+                ))
+            };
+            store.set_coverage(d, spec.as_ref(), &actor)?;
+            match spec {
+                None => "default (published wards)".to_string(),
+                Some(Spec::Wards(w)) => format!("wards {}", w.join(",")),
+                Some(Spec::Polygon(mp)) => format!("polygon of {} part(s)", mp.0.len()),
+            }
+        };
+        // Stored: the next poll would serve it too; reload now so the answer is live.
+        reload_after_commit(&st2, &format!("coverage of {d}"));
+        Ok(what)
+    })
+    .await;
+    match &res {
+        Ok(what) => staff.log(&st, "coverage_set", d.as_str(), what),
+        Err(e) => staff.log(&st, "coverage_set", d.as_str(), &format!("refused: {e}")),
+    }
+    let what = res?;
+    Ok(Json(serde_json::json!({"ok": true, "dataset": d, "coverage": what})).into_response())
 }
 
 #[derive(serde::Deserialize)]

@@ -224,6 +224,11 @@ impl AppState {
         if let Ok(mut seen) = self.seen.lock() {
             *seen = Some(stamp);
         }
+        if changed.is_empty() && next.coverage != cur.coverage {
+            // Only a hazard map's coverage changed: nothing to draw or purge.
+            self.snapshot.store(Arc::new(next));
+            return Ok(changed);
+        }
         if !changed.is_empty() {
             if self.config.tilesets {
                 attach_tilesets(

@@ -1,5 +1,6 @@
-//! `GET /api/risk?lat=&lon=&lang=ja|en|easy`: hazard zones at a point, the action to take, and
-//! the nearest suitable shelters (logic in `crate::risk`).
+//! `GET /api/risk?lat=&lon=&lang=ja|en|easy&floors=N`: hazard zones at a point, the map's
+//! coverage there, the evacuation decision for a home of N storeys, and the nearest suitable
+//! shelters with their status (logic in `crate::risk`).
 
 use super::openapi::{query, In, Param, RouteDoc};
 use super::{ApiError, ApiResult, AppState};
@@ -16,7 +17,7 @@ pub const ROUTES: &[RouteDoc] = &[RouteDoc {
     method: "get",
     path: "/api/risk",
     tag: "risk",
-    summary: "Hazard zones at a point, the action to take, and the nearest suitable shelters",
+    summary: "Hazard zones at a point, whether to leave or stay upstairs, and the nearest suitable shelters",
     params: &[
         Param {
             name: "lat",
@@ -38,6 +39,11 @@ pub const ROUTES: &[RouteDoc] = &[RouteDoc {
             "lang",
             "string",
             "ja (default), en, or easy (やさしい日本語)",
+        ),
+        query(
+            "floors",
+            "integer",
+            "Storeys of the home, 1–99; without it the decision assumes 2 and says so",
         ),
     ],
     produces: &["application/json"],
@@ -77,8 +83,22 @@ async fn get_risk(
             ApiError::BadRequest(format!("lang must be ja, en or easy, got {l:?}"))
         })?,
     };
+    let floors = match q.get("floors").map(|s| s.trim()) {
+        None | Some("") => None,
+        Some(f) => Some(
+            f.parse::<u32>()
+                .ok()
+                .filter(|n| (1..=99).contains(n))
+                .ok_or_else(|| {
+                    ApiError::BadRequest(format!(
+                        "floors must be a whole number of storeys from 1 to 99, got {f:?}"
+                    ))
+                })?,
+        ),
+    };
     let snap = st.snapshot.load_full();
-    let risk = tokio::task::spawn_blocking(move || assess(&snap, lat, lon, lang))
+    let (status, _) = st.admin.status.current();
+    let risk = tokio::task::spawn_blocking(move || assess(&snap, lat, lon, lang, floors, &status))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok((

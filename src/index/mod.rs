@@ -152,6 +152,8 @@ impl Layer {
 pub struct Snapshot {
     /// Layers by dataset; a dataset never published is absent.
     pub layers: BTreeMap<DatasetId, Arc<Layer>>,
+    /// The coverage staff set per hazard dataset ([`crate::coverage`]); absent = the default.
+    pub coverage: BTreeMap<DatasetId, Arc<crate::coverage::Spec>>,
 }
 
 impl Snapshot {
@@ -168,6 +170,7 @@ impl Snapshot {
                 s.layers.insert(d, Arc::new(l));
             }
         }
+        s.coverage = load_coverage(store)?;
         Ok(s)
     }
 
@@ -191,8 +194,19 @@ impl Snapshot {
                 }
             }
         }
+        next.coverage = load_coverage(store)?;
         Ok((next, changed))
     }
+}
+
+fn load_coverage(
+    store: &Store,
+) -> Result<BTreeMap<DatasetId, Arc<crate::coverage::Spec>>, StoreError> {
+    Ok(store
+        .coverages()?
+        .into_iter()
+        .map(|(d, s)| (d, Arc::new(s)))
+        .collect())
 }
 
 /// Load the features of any stored version of `d`, in fid order.

@@ -1,6 +1,11 @@
 //! Hazard zones: flood (KSJ A31a 第4.0版, A31 第2–3版, A31 第1.1版), landslide (A33), tsunami (A40),
 //! storm surge (A49), and a generic form for each. All four share one schema, so one colour ramp
 //! and one risk query serve them all. Raw attributes are kept in `raw`.
+//!
+//! A flood upload may mix the A31a families (10 計画規模 and 20 想定最大規模 depth ranks, 30
+//! 浸水継続時間, 41/42 家屋倒壊等氾濫想定区域), each record's family told by its attribute group
+//! (A31a_1xx…4xx, A31_1xx…4xx) and kept in `family`, so the evacuation decision
+//! (`crate::risk::decide`) can weigh depth, duration and collapse zones per river.
 
 use super::{Cells, Normalizer, Out, Row};
 use crate::dataset::{fmt_float, DatasetId, Val};
@@ -196,14 +201,169 @@ impl Layout {
     }
 }
 
-const A31A_KEYS: [[&str; 5]; 2] = [
+// Attribute groups of A31a 第4.0版 and A31 第2–3版, by family: 1xx 計画規模 and 2xx 想定最大規模
+// (river code, river name, manager code, manager, depth rank), 3xx 浸水継続時間 (…, duration
+// class), 4xx 家屋倒壊等氾濫想定区域 (…, 1 氾濫流 / 2 河岸侵食 / 3 both).
+const A31A_KEYS: [[&str; 5]; 4] = [
     ["A31a_101", "A31a_102", "A31a_103", "A31a_104", "A31a_105"],
     ["A31a_201", "A31a_202", "A31a_203", "A31a_204", "A31a_205"],
+    ["A31a_301", "A31a_302", "A31a_303", "A31a_304", "A31a_305"],
+    ["A31a_401", "A31a_402", "A31a_403", "A31a_404", "A31a_405"],
 ];
-const A31_KEYS: [[&str; 5]; 2] = [
+const A31_KEYS: [[&str; 5]; 4] = [
     ["A31_101", "A31_102", "A31_103", "A31_104", "A31_105"],
     ["A31_201", "A31_202", "A31_203", "A31_204", "A31_205"],
+    ["A31_301", "A31_302", "A31_303", "A31_304", "A31_305"],
+    ["A31_401", "A31_402", "A31_403", "A31_404", "A31_405"],
 ];
+
+/// `family` of a depth zone (A31a 10/20 and every banded hazard).
+pub const FAMILY_DEPTH: &str = "depth";
+/// `family` of a 浸水継続時間 zone (A31a 30).
+pub const FAMILY_DURATION: &str = "duration";
+/// `family` of a 家屋倒壊等氾濫想定区域 (A31a 41/42).
+pub const FAMILY_COLLAPSE: &str = "collapse";
+
+/// A31a_305 duration class 1–7 → hours `[from, to)` (None = open-ended). Class 3 ends at 72 h,
+/// three days: the household stock the national guidance counts on.
+pub fn duration_hours(class: i64) -> Option<(f64, Option<f64>)> {
+    Some(match class {
+        1 => (0.0, Some(12.0)),
+        2 => (12.0, Some(24.0)),
+        3 => (24.0, Some(72.0)),
+        4 => (72.0, Some(168.0)),
+        5 => (168.0, Some(336.0)),
+        6 => (336.0, Some(672.0)),
+        7 => (672.0, None),
+        _ => return None,
+    })
+}
+
+/// A duration written as a class (`1`–`7`) or as prefectures write it (`12時間未満`,
+/// `1日～3日`, `3日以上1週間未満`, `4週間以上`): the class whose range holds the whole text band.
+/// A band across a class boundary has no class (None): never rounded.
+pub fn parse_duration(s: &str) -> Option<i64> {
+    let n = crate::text::nfkc(s).0.replace([' ', '\u{3000}'], "");
+    if let Ok(i) = n.parse::<i64>() {
+        return duration_hours(i).map(|_| i);
+    }
+    // (number, hours per unit once known), in order of appearance.
+    let mut nums: Vec<(f64, Option<f64>)> = Vec::new();
+    let mut cur = String::new();
+    let chars: Vec<char> = n.chars().collect();
+    let mut i = 0;
+    while i <= chars.len() {
+        let ch = chars.get(i).copied();
+        if ch.is_some_and(|c| c.is_ascii_digit() || (c == '.' && !cur.is_empty())) {
+            cur.push(ch.unwrap_or('0'));
+            i += 1;
+            continue;
+        }
+        if !cur.is_empty() {
+            let v: f64 = cur.parse().ok()?;
+            cur.clear();
+            let rest: String = chars[i..].iter().collect();
+            let unit = if rest.starts_with("時間") || rest.starts_with('h') {
+                Some(1.0)
+            } else if rest.starts_with("日") {
+                Some(24.0)
+            } else if rest.starts_with("週") {
+                Some(168.0)
+            } else {
+                None
+            };
+            nums.push((v, unit));
+        }
+        i += 1;
+    }
+    // A number without a unit takes the unit of the next number (`1～3日`).
+    let mut next_unit = None;
+    for (_, u) in nums.iter_mut().rev() {
+        match u {
+            Some(x) => next_unit = Some(*x),
+            None => *u = next_unit,
+        }
+    }
+    let hours: Vec<f64> = nums
+        .iter()
+        .map(|(v, u)| u.map(|u| v * u))
+        .collect::<Option<_>>()?;
+    let ge = n.contains("以上") || n.contains('超');
+    let lt = n.contains("未満") || n.contains("以下");
+    let tilde = n.contains(['~', '～', '〜']);
+    let band = match (hours.as_slice(), ge, lt) {
+        ([a, b], _, _) if (ge && lt) || tilde => (a < b).then_some((*a, Some(*b)))?,
+        ([b], false, true) => (0.0, Some(*b)),
+        ([a], true, false) => (*a, None),
+        _ => return None,
+    };
+    (1..=7).find(|&c| match duration_hours(c) {
+        Some((lo, hi)) => {
+            band.0 >= lo
+                && match (hi, band.1) {
+                    (None, _) => true,
+                    (Some(h), Some(x)) => x <= h,
+                    (Some(_), None) => false,
+                }
+        }
+        None => false,
+    })
+}
+
+/// What a generic collapse cell says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CollapseValue {
+    /// Not a collapse zone (`なし`, `0`, `-`).
+    No,
+    /// 1 氾濫流, 2 河岸侵食, 3 both.
+    Type(i64),
+    /// Cannot be read.
+    Unreadable,
+}
+
+/// A collapse type written as the A31a_405 code or as text.
+pub fn parse_collapse(s: &str) -> CollapseValue {
+    parse_collapse_inner(s).map_or(CollapseValue::Unreadable, |t| {
+        t.map_or(CollapseValue::No, CollapseValue::Type)
+    })
+}
+
+fn parse_collapse_inner(s: &str) -> Result<Option<i64>, ()> {
+    let n = crate::text::nfkc(s).0.replace([' ', '\u{3000}'], "");
+    if let Ok(i) = n.parse::<i64>() {
+        return match i {
+            0 => Ok(None),
+            1..=3 => Ok(Some(i)),
+            _ => Err(()),
+        };
+    }
+    if ["なし", "無", "無し", "-", "対象外", "該当なし"].contains(&n.as_str()) {
+        return Ok(None);
+    }
+    let flow = n.contains("氾濫流");
+    let erosion = n.contains("河岸侵食") || n.contains("河岸浸食");
+    match (flow, erosion) {
+        (true, true) => Ok(Some(3)),
+        (true, false) => Ok(Some(1)),
+        (false, true) => Ok(Some(2)),
+        _ => Err(()),
+    }
+}
+
+/// The collapse type a file's name gives, as KSJ names the A31a layers (`…_41…` 氾濫流,
+/// `…_42…` 河岸侵食): used only when the record leaves A31a_405 empty.
+fn collapse_of_file_name(file: &str) -> Option<i64> {
+    let stem = std::path::Path::new(file)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or(file);
+    let toks: Vec<&str> = stem.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+    match (toks.contains(&"41"), toks.contains(&"42")) {
+        (true, false) => Some(1),
+        (false, true) => Some(2),
+        _ => None,
+    }
+}
 // Header aliases of the generic form (prefectural systems, hand-made files). They are compared
 // with the file's headers ignoring ASCII case and full-width forms; the first alias found wins.
 const G_SCENARIO: &[&str] = &["scenario", "想定規模", "シナリオ", "規模", "想定", "kibo"];
@@ -282,6 +442,24 @@ const G_ZONE_NAME: &[&str] = &[
 ];
 const G_RIVER_NAME: &[&str] = &["river_name", "河川名", "kasen_name", "kasenmei"];
 const G_RIVER_CODE: &[&str] = &["river_code", "河川コード"];
+const G_DURATION: &[&str] = &[
+    "duration",
+    "duration_class",
+    "浸水継続時間",
+    "継続時間",
+    "浸水継続時間区分",
+    "keizoku",
+    "keizoku_jikan",
+];
+const G_COLLAPSE: &[&str] = &[
+    "collapse",
+    "collapse_type",
+    "家屋倒壊等氾濫想定区域",
+    "家屋倒壊",
+    "家屋倒壊区分",
+    "倒壊区分",
+    "tokai",
+];
 
 /// The headers of one record, normalised for alias lookup.
 struct Cols<'f> {
@@ -361,6 +539,9 @@ struct Attrs {
     river_code: Option<String>,
     river_name: Option<String>,
     zone_name: Option<String>,
+    family: Option<&'static str>,
+    duration: Option<i64>,
+    collapse: Option<i64>,
 }
 
 impl Hazards {
@@ -374,6 +555,9 @@ impl Hazards {
             river_code: None,
             river_name: None,
             zone_name: None,
+            family: None,
+            duration: None,
+            collapse: None,
         };
         fn rank_in(c: &mut Cells<'_>, key: &'static str, a: &mut Attrs) {
             if let Some(r) = c.int(&[key]) {
@@ -408,36 +592,23 @@ impl Hazards {
                             .any(|(k, _)| k.starts_with(&format!("{p}{d}")))
                     })
                     .unwrap_or("1");
-                if fam == "3" || fam == "4" {
-                    c.report(
-                        issue(code::HEADER_UNRECOGNIZED)
-                            .value(format!("{p}{fam}xx"))
-                            .detail(
-                                "浸水継続時間・家屋倒壊等氾濫想定区域は浸水深の区域ではありません",
-                                "flood duration and house-collapse zones are not depth zones",
-                            ),
-                    );
-                    return a;
-                }
-                a.scenario = Some(
-                    if fam == "1" {
-                        SCENARIO_PLAN
-                    } else {
-                        SCENARIO_MAX
-                    }
-                    .into(),
-                );
-                let table = match (layout, fam) {
-                    (Layout::A31a, "1") => &A31A_KEYS[0],
-                    (Layout::A31a, _) => &A31A_KEYS[1],
-                    (_, "1") => &A31_KEYS[0],
-                    _ => &A31_KEYS[1],
+                let fi: usize = match fam {
+                    "1" => 0,
+                    "2" => 1,
+                    "3" => 2,
+                    _ => 3,
+                };
+                let table = if layout == Layout::A31a {
+                    &A31A_KEYS[fi]
+                } else {
+                    &A31_KEYS[fi]
                 };
                 let k = |n: usize| -> &'static str { table[n - 1] };
                 a.river_code = c.text(&[k(1)]);
                 a.river_name = c.text(&[k(2)]);
-                // Some A31 第2–3版 files carry the rank in _101 instead of _105: decide by value shape.
-                let rank_key = if c.text(&[k(5)]).is_some() {
+                // Some A31 第2–3版 files carry the code in _x01 instead of _x05: decide by value
+                // shape.
+                let code_key = if c.text(&[k(5)]).is_some() {
                     k(5)
                 } else if c.text(&[k(1)]).is_some_and(|v| v.len() <= 2) {
                     a.river_code = None;
@@ -445,9 +616,67 @@ impl Hazards {
                 } else {
                     k(5)
                 };
-                rank_in(c, rank_key, &mut a);
+                match fi {
+                    0 | 1 => {
+                        a.family = Some(FAMILY_DEPTH);
+                        a.scenario =
+                            Some(if fi == 0 { SCENARIO_PLAN } else { SCENARIO_MAX }.into());
+                        rank_in(c, code_key, &mut a);
+                    }
+                    2 => {
+                        a.family = Some(FAMILY_DURATION);
+                        let v = c.text(&[code_key]);
+                        a.duration = v.as_deref().and_then(|v| {
+                            v.parse::<i64>()
+                                .ok()
+                                .filter(|i| duration_hours(*i).is_some())
+                        });
+                        if a.duration.is_none() {
+                            let b = issue(code::VALUE_UNREAD_KEPT)
+                                .column(code_key)
+                                .expected("浸水継続時間の区分1〜7", "flood duration class 1–7");
+                            c.report(match v {
+                                Some(v) => b.value(v),
+                                None => b.detail("空欄", "empty"),
+                            });
+                        }
+                    }
+                    _ => {
+                        a.family = Some(FAMILY_COLLAPSE);
+                        let v = c.text(&[code_key]);
+                        match v.as_deref() {
+                            None => {
+                                a.collapse = collapse_of_file_name(&c.src.file);
+                                if a.collapse.is_none() {
+                                    c.report(
+                                        issue(code::VALUE_UNREAD_KEPT)
+                                            .column(code_key)
+                                            .detail(
+                                                "空欄で、ファイル名にも41（氾濫流）・42（河岸侵食）がありません。家屋倒壊等氾濫想定区域（種別不明）として取り込みます",
+                                                "empty, and the file name says neither 41 (flood flow) nor 42 (bank erosion): kept as a house-collapse zone of unknown type",
+                                            )
+                                            .expected("1 氾濫流・2 河岸侵食・3 両方", "1 flood flow, 2 bank erosion, 3 both"),
+                                    );
+                                }
+                            }
+                            Some(v) => match v.parse::<i64>() {
+                                Ok(i @ 1..=3) => a.collapse = Some(i),
+                                _ => c.report(
+                                    issue(code::VALUE_UNREAD_KEPT)
+                                        .column(code_key)
+                                        .value(v)
+                                        .expected(
+                                            "1 氾濫流・2 河岸侵食・3 両方",
+                                            "1 flood flow, 2 bank erosion, 3 both",
+                                        ),
+                                ),
+                            },
+                        }
+                    }
+                }
             }
             Layout::A31v1 => {
+                a.family = Some(FAMILY_DEPTH);
                 if let Some(v) = c.int(&["A31_001"]) {
                     match a31_v1_range(v) {
                         Some(b) => a.band = Some(b),
@@ -466,6 +695,7 @@ impl Hazards {
                 a.zone_name = c.text(&["A33_005"]).or_else(|| c.text(&["A33_004"]));
             }
             Layout::A40 | Layout::A49 => {
+                a.family = Some(FAMILY_DEPTH);
                 let key = if layout == Layout::A40 {
                     "A40_003"
                 } else {
@@ -475,6 +705,11 @@ impl Hazards {
             }
             Layout::Generic => {
                 self.generic(c, &mut a, first);
+                if matches!(self.dataset, DatasetId::Flood | DatasetId::InlandFlood) {
+                    self.generic_flood_extras(c, &mut a);
+                } else if self.dataset != DatasetId::Landslide {
+                    a.family = Some(FAMILY_DEPTH);
+                }
                 return a;
             }
         }
@@ -695,7 +930,10 @@ impl Hazards {
                     ),
                 },
             }
-        } else {
+        } else if !(matches!(self.dataset, DatasetId::Flood | DatasetId::InlandFlood)
+            && (cols.get(G_DURATION).is_some() || cols.get(G_COLLAPSE).is_some()))
+        {
+            // (A file of 浸水継続時間 or 家屋倒壊等氾濫想定区域 zones has no depth by design.)
             once(
                 c,
                 issue(code::DEPTH_UNKNOWN).detail(
@@ -718,6 +956,67 @@ impl Hazards {
             a.rank = a.band.and_then(rank_of_band);
         }
     }
+
+    /// The generic form's 浸水継続時間 and 家屋倒壊等氾濫想定区域 columns (floods only), and the
+    /// family of the row: depth when it has a depth column, else duration or collapse when it has
+    /// those, else depth (a zone of unknown depth).
+    fn generic_flood_extras(&self, c: &mut Cells<'_>, a: &mut Attrs) {
+        let cols = Cols::new(c.f);
+        let has_depth = [G_RANK, G_MIN, G_BAND]
+            .iter()
+            .any(|g| cols.get(g).is_some());
+        let dur = cols.get(G_DURATION);
+        if let Some((k, Some(v))) = dur {
+            a.duration = parse_duration(v);
+            if a.duration.is_none() {
+                c.report(
+                    issue(code::VALUE_UNREAD_KEPT)
+                        .column(k)
+                        .value(v)
+                        .expected(
+                            "浸水継続時間の区分1〜7、または「12時間未満」「1日～3日」「3日以上1週間未満」の形（区分の境をまたがない範囲）",
+                            "a duration class 1–7, or forms like 12時間未満, 1日～3日, 3日以上1週間未満 (within one class)",
+                        ),
+                );
+            }
+        }
+        let col = cols.get(G_COLLAPSE);
+        let mut collapse_zone = false;
+        if let Some((k, Some(v))) = col {
+            match parse_collapse(v) {
+                CollapseValue::No => {}
+                CollapseValue::Type(t) => {
+                    a.collapse = Some(t);
+                    collapse_zone = true;
+                }
+                CollapseValue::Unreadable => {
+                    collapse_zone = true;
+                    c.report(
+                        issue(code::VALUE_UNREAD_KEPT)
+                            .column(k)
+                            .value(v)
+                            .detail(
+                                "家屋倒壊等氾濫想定区域（種別不明）として取り込みます",
+                                "kept as a house-collapse zone of unknown type",
+                            )
+                            .expected(
+                                "氾濫流・河岸侵食・なし（または1〜3・0）",
+                                "氾濫流 (flood flow), 河岸侵食 (bank erosion), なし (none), or 1–3 / 0",
+                            ),
+                    );
+                }
+            }
+        }
+        a.family = Some(if has_depth || a.band.is_some() {
+            FAMILY_DEPTH
+        } else if dur.is_some() {
+            FAMILY_DURATION
+        } else if collapse_zone {
+            FAMILY_COLLAPSE
+        } else {
+            FAMILY_DEPTH
+        });
+    }
 }
 
 /// What the generic form read from which column, for the report.
@@ -739,6 +1038,8 @@ fn generic_mapping(d: DatasetId, f: &RawFeature) -> String {
             (G_BAND, "depth_band"),
             (G_RIVER_NAME, "river_name"),
             (G_RIVER_CODE, "river_code"),
+            (G_DURATION, "duration_class"),
+            (G_COLLAPSE, "collapse_type"),
         ]
     };
     let found: Vec<String> = roles
@@ -835,6 +1136,9 @@ impl Normalizer for Hazards {
                 Val::opt_text(a.river_name),
                 Val::opt_text(a.zone_name),
                 Val::text(layout.name()),
+                a.family.map_or(Val::Null, Val::text),
+                a.duration.map_or(Val::Null, Val::Int),
+                a.collapse.map_or(Val::Null, Val::Int),
             ],
             geometry,
             raw: f.raw_json(),
@@ -933,6 +1237,156 @@ mod tests {
                 .as_deref(),
             Some("A31a_105")
         );
+    }
+
+    #[test]
+    fn a31a_duration_and_collapse_families() {
+        // 30 浸水継続時間.
+        let (rows, report) = run(
+            DatasetId::Flood,
+            &[
+                ("A31a_301", "8806010001"),
+                ("A31a_302", "サンプル川"),
+                ("A31a_305", "4"),
+            ],
+        );
+        assert!(!report.rejected(), "{}", report.render_text());
+        let v = &rows[0].values;
+        assert_eq!(v[13], Val::Text(FAMILY_DURATION.into()));
+        assert_eq!(v[14], Val::Int(4));
+        assert_eq!(
+            (v[1].clone(), v[2].clone(), v[3].clone()),
+            (Val::Null, Val::Null, Val::Null)
+        );
+        assert_eq!(v[10], Val::Text("サンプル川".into()));
+        // An unknown class: kept, NULL, warned with column and value.
+        let (rows, report) = run(DatasetId::Flood, &[("A31a_305", "9")]);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].values[14], Val::Null);
+        let w = report
+            .issues
+            .iter()
+            .find(|i| i.code == "VALUE_UNREAD_KEPT")
+            .unwrap();
+        assert_eq!(
+            (w.column.as_deref(), w.value.as_deref()),
+            (Some("A31a_305"), Some("9"))
+        );
+        // 41 / 42 家屋倒壊等氾濫想定区域.
+        for (code, want) in [
+            ("1", Val::Int(1)),
+            ("2", Val::Int(2)),
+            ("3", Val::Int(3)),
+            ("7", Val::Null),
+        ] {
+            let (rows, report) = run(
+                DatasetId::Flood,
+                &[("A31a_402", "サンプル川"), ("A31a_405", code)],
+            );
+            assert_eq!(rows.len(), 1, "{code}");
+            assert_eq!(rows[0].values[13], Val::Text(FAMILY_COLLAPSE.into()));
+            assert_eq!(rows[0].values[15], want, "{code}");
+            assert_eq!(
+                report.count(code::VALUE_UNREAD_KEPT),
+                u64::from(code == "7")
+            );
+        }
+        // Inland flooding takes the same families.
+        let (rows, _) = run(DatasetId::InlandFlood, &[("A31a_305", "2")]);
+        assert_eq!(rows[0].values[14], Val::Int(2));
+        // The depth families say so.
+        let (rows, _) = run(DatasetId::Flood, &[("A31a_205", "2")]);
+        assert_eq!(rows[0].values[13], Val::Text(FAMILY_DEPTH.into()));
+        // Old A31 第2–3版 groups, with the code in _x01.
+        let (rows, _) = run(DatasetId::Flood, &[("A31_301", "5"), ("A31_302", "X川")]);
+        assert_eq!(
+            (rows[0].values[13].clone(), rows[0].values[14].clone()),
+            (Val::Text(FAMILY_DURATION.into()), Val::Int(5))
+        );
+        assert_eq!(rows[0].values[9], Val::Null);
+        let (rows, _) = run(
+            DatasetId::Flood,
+            &[("A31_401", "9900000001"), ("A31_405", "2")],
+        );
+        assert_eq!(rows[0].values[15], Val::Int(2));
+        assert_eq!(rows[0].values[9], Val::Text("9900000001".into()));
+    }
+
+    #[test]
+    fn collapse_type_from_the_file_name_only_when_the_record_is_silent() {
+        assert_eq!(collapse_of_file_name("A31a-41-23_5339.geojson"), Some(1));
+        assert_eq!(collapse_of_file_name("A31a_42_33.shp"), Some(2));
+        assert_eq!(collapse_of_file_name("A31a_41_42.shp"), None);
+        assert_eq!(collapse_of_file_name("flood241.geojson"), None);
+    }
+
+    #[test]
+    fn generic_duration_and_collapse_columns() {
+        for (text, class) in [
+            ("3", Some(3)),
+            ("12時間未満", Some(1)),
+            ("１２時間以上２４時間未満", Some(2)),
+            ("1日～3日", Some(3)),
+            ("3日以上1週間未満", Some(4)),
+            ("1週間以上2週間未満", Some(5)),
+            ("4週間以上", Some(7)),
+            ("2日以上5日未満", None),
+            ("長い", None),
+            ("8", None),
+        ] {
+            assert_eq!(parse_duration(text), class, "{text}");
+        }
+        assert_eq!(parse_collapse("氾濫流"), CollapseValue::Type(1));
+        assert_eq!(parse_collapse("河岸侵食"), CollapseValue::Type(2));
+        assert_eq!(parse_collapse("氾濫流・河岸侵食"), CollapseValue::Type(3));
+        assert_eq!(parse_collapse("なし"), CollapseValue::No);
+        assert_eq!(parse_collapse("0"), CollapseValue::No);
+        assert_eq!(parse_collapse("倒壊"), CollapseValue::Unreadable);
+        // A duration-only file: family duration, no depth warning.
+        let (rows, report) = run(
+            DatasetId::Flood,
+            &[("浸水継続時間", "1日～3日"), ("河川名", "東川")],
+        );
+        assert_eq!(rows[0].values[13], Val::Text(FAMILY_DURATION.into()));
+        assert_eq!(rows[0].values[14], Val::Int(3));
+        assert_eq!(
+            report.count(code::DEPTH_UNKNOWN),
+            0,
+            "{}",
+            report.render_text()
+        );
+        // A collapse-only file.
+        let (rows, _) = run(DatasetId::Flood, &[("家屋倒壊等氾濫想定区域", "河岸侵食")]);
+        assert_eq!(
+            (rows[0].values[13].clone(), rows[0].values[15].clone()),
+            (Val::Text(FAMILY_COLLAPSE.into()), Val::Int(2))
+        );
+        // An unreadable collapse value: a collapse zone of unknown type, warned.
+        let (rows, report) = run(DatasetId::Flood, &[("collapse", "不明")]);
+        assert_eq!(
+            (rows[0].values[13].clone(), rows[0].values[15].clone()),
+            (Val::Text(FAMILY_COLLAPSE.into()), Val::Null)
+        );
+        assert_eq!(report.count(code::VALUE_UNREAD_KEPT), 1);
+        // Depth with duration and collapse in one row: a depth row carrying both.
+        let (rows, _) = run(
+            DatasetId::Flood,
+            &[
+                ("浸水深", "0.5m以上3.0m未満"),
+                ("duration", "5"),
+                ("collapse", "1"),
+            ],
+        );
+        let v = &rows[0].values;
+        assert_eq!(
+            (v[13].clone(), v[14].clone(), v[15].clone()),
+            (Val::Text(FAMILY_DEPTH.into()), Val::Int(5), Val::Int(1))
+        );
+        // A tsunami file is a depth file whatever its columns.
+        let (rows, _) = run(DatasetId::Tsunami, &[("浸水深", "1m以上2m未満")]);
+        assert_eq!(rows[0].values[13], Val::Text(FAMILY_DEPTH.into()));
+        let (rows, _) = run(DatasetId::Landslide, &[("A33_001", "1"), ("A33_002", "1")]);
+        assert_eq!(rows[0].values[13], Val::Null);
     }
 
     #[test]

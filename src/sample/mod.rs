@@ -45,7 +45,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::shp::{DbfField, DbfFieldKind, DbfValue, OutEncoding};
 use geometry::P;
-use hazards::{Hazards, PLANNED};
+use hazards::{Hazards, MAXIMUM, PLANNED};
 use writers::{
     csv_text, io_err, map_polygon, to_cp932, write_file, write_utf8_bom, GeoJsonWriter, Geom, Prop,
 };
@@ -101,6 +101,12 @@ pub mod files {
     pub const README: &str = "README.txt";
     pub const WARDS: &str = "wards_r2ka33999.zip";
     pub const FLOOD: &str = "flood_A31a.geojson";
+    /// A31a 30 浸水継続時間 (想定最大規模 bands, longer where deeper).
+    pub const FLOOD_DURATION: &str = "flood_A31a_30.geojson";
+    /// A31a 41 家屋倒壊等氾濫想定区域（氾濫流）: the bands of 5 m and deeper along the river.
+    pub const FLOOD_COLLAPSE_FLOW: &str = "flood_A31a_41.geojson";
+    /// A31a 42 家屋倒壊等氾濫想定区域（河岸侵食）: the deepest band, next to the river.
+    pub const FLOOD_COLLAPSE_BANK: &str = "flood_A31a_42.geojson";
     pub const LANDSLIDE: &str = "landslide_A33.zip";
     pub const TSUNAMI: &str = "tsunami_A40.geojson";
     pub const STORM_SURGE: &str = "storm_surge_A49.geojson";
@@ -139,7 +145,22 @@ pub fn generate(out_dir: &Path, opts: &SampleOptions) -> Result<SampleManifest, 
     manifest.push(("wards".into(), vec![path(files::WARDS)]));
 
     write_flood(&city, &hz, &path(files::FLOOD))?;
-    manifest.push(("flood".into(), vec![path(files::FLOOD)]));
+    for (fam, name) in [
+        (30, files::FLOOD_DURATION),
+        (41, files::FLOOD_COLLAPSE_FLOW),
+        (42, files::FLOOD_COLLAPSE_BANK),
+    ] {
+        write_flood_family(&city, &hz, fam, &path(name))?;
+    }
+    manifest.push((
+        "flood".into(),
+        vec![
+            path(files::FLOOD),
+            path(files::FLOOD_DURATION),
+            path(files::FLOOD_COLLAPSE_FLOW),
+            path(files::FLOOD_COLLAPSE_BANK),
+        ],
+    ));
 
     write_landslide(&city, &hz, &path(files::LANDSLIDE))?;
     manifest.push(("landslide".into(), vec![path(files::LANDSLIDE)]));
@@ -246,6 +267,47 @@ fn write_flood(city: &wards::City, hz: &Hazards, out: &Path) -> Result<(), Sampl
             (keys[2].as_str(), Prop::Str("33")),
             (keys[3].as_str(), Prop::Str(PREF_NAME)),
             (keys[4].as_str(), Prop::Int(f.rank as i64)),
+        ];
+        w.feature(&props, Geom::Polygon(&to_lonlat(city, &f.poly)))
+            .map_err(io_err(out))?;
+    }
+    w.finish().map_err(io_err(out))?;
+    Ok(())
+}
+
+/// The 浸水継続時間 class (A31a_305) of the sample's 想定最大規模 band of depth rank `rank`:
+/// deeper water stays longer (rank 1 → class 1 … rank 6 → class 6).
+pub fn sample_duration_class(rank: u8) -> u8 {
+    rank.clamp(1, 6)
+}
+
+/// A31a 30 (duration), 41 (氾濫流) or 42 (河岸侵食), each in its own file as KSJ ships them, on
+/// the 想定最大規模 bands: 30 on every band ([`sample_duration_class`]), 41 on the bands of rank
+/// 4 and deeper (5 m and more, along the river), 42 on rank 6 (next to the river).
+fn write_flood_family(
+    city: &wards::City,
+    hz: &Hazards,
+    family: u8,
+    out: &Path,
+) -> Result<(), SampleError> {
+    let name = format!("flood_A31a_{family}");
+    let mut w = GeoJsonWriter::create(out, &name, None, 7)?;
+    let g = if family == 30 { 3 } else { 4 };
+    let k = |n: u8| format!("A31a_{g}0{n}");
+    let keys = [k(1), k(2), k(3), k(4), k(5)];
+    for f in hz.flood.iter().filter(|f| f.scenario == MAXIMUM) {
+        let code = match family {
+            30 => i64::from(sample_duration_class(f.rank)),
+            41 if f.rank >= 4 => 1,
+            42 if f.rank == 6 => 2,
+            _ => continue,
+        };
+        let props = [
+            (keys[0].as_str(), Prop::Str(names::RIVER_CODE)),
+            (keys[1].as_str(), Prop::Str(names::RIVER_NAME)),
+            (keys[2].as_str(), Prop::Str("33")),
+            (keys[3].as_str(), Prop::Str(PREF_NAME)),
+            (keys[4].as_str(), Prop::Int(code)),
         ];
         w.feature(&props, Geom::Polygon(&to_lonlat(city, &f.poly)))
             .map_err(io_err(out))?;
@@ -474,6 +536,11 @@ layouts and their usual inconsistencies.
   国土数値情報 A31a（洪水浸水想定区域 第4.0版）風 / A31a-like flood depth ranks 1–6.
   GeoJSON (RFC 7946), EPSG:4326 経緯度 lon/lat, UTF-8. 計画規模 = A31a_101…105,
   想定最大規模 = A31a_201…205 (両方を同じファイルに / both scenarios in one file).
+{flood30} / {flood41} / {flood42}
+  A31a 30 浸水継続時間（A31a_305 区分1〜7）・41 家屋倒壊等氾濫想定区域（氾濫流, A31a_405 = 1）・
+  42（河岸侵食, A31a_405 = 2）風。想定最大規模の浸水深の区域の上に作図 / A31a-like flood
+  duration and house-collapse zones, drawn on the maximum-scenario depth bands. 洪水と一緒に
+  取り込む / ingest together with {flood} as one flood version.
 {landslide}
   国土数値情報 A33（土砂災害警戒区域）風 Shapefile（zip）/ A33-like landslide zones.
   JGD2011 経緯度 (EPSG:6668). DBF: CP932, .cpg = CP932, LDID 0.
@@ -504,6 +571,9 @@ flood_scale_N.geojson（--scale 指定時のみ / only with --scale N）
 ",
         wards = files::WARDS,
         flood = files::FLOOD,
+        flood30 = files::FLOOD_DURATION,
+        flood41 = files::FLOOD_COLLAPSE_FLOW,
+        flood42 = files::FLOOD_COLLAPSE_BANK,
         landslide = files::LANDSLIDE,
         tsunami = files::TSUNAMI,
         surge = files::STORM_SURGE,

@@ -395,6 +395,35 @@ fn generated_files_are_coherent() {
     }
     assert_eq!(m.files[5].1.len(), 2);
     assert!(m.files[5].1[0].to_string_lossy().ends_with(".csv"));
+    // Flood: the depth file and the A31a 30 / 41 / 42 families, drawn on the maximum scenario.
+    assert_eq!(m.files[1].1.len(), 4);
+    let depth = json(dir, files::FLOOD);
+    let max: Vec<i64> = depth["features"]
+        .as_array()
+        .expect("features")
+        .iter()
+        .filter_map(|f| f["properties"]["A31a_205"].as_i64())
+        .collect();
+    for (name, key) in [
+        (files::FLOOD_DURATION, "A31a_305"),
+        (files::FLOOD_COLLAPSE_FLOW, "A31a_405"),
+        (files::FLOOD_COLLAPSE_BANK, "A31a_405"),
+    ] {
+        let v = json(dir, name);
+        let codes: Vec<i64> = v["features"]
+            .as_array()
+            .expect("features")
+            .iter()
+            .map(|f| f["properties"][key].as_i64().expect("code"))
+            .collect();
+        let want: Vec<i64> = match name {
+            files::FLOOD_DURATION => max.iter().map(|&r| r.clamp(1, 6)).collect(),
+            files::FLOOD_COLLAPSE_FLOW => max.iter().filter(|&&r| r >= 4).map(|_| 1).collect(),
+            _ => max.iter().filter(|&&r| r == 6).map(|_| 2).collect(),
+        };
+        assert_eq!(codes, want, "{name}");
+        assert!(!codes.is_empty(), "{name}");
+    }
     assert_eq!(m.files[6].1.len(), 2);
 
     let readme = String::from_utf8(read(dir, files::README)).expect("UTF-8");
@@ -402,6 +431,7 @@ fn generated_files_are_coherent() {
         readme.contains("架空")
             && readme.contains("FICTIONAL")
             && readme.contains(files::STOCKPILE)
+            && readme.contains(files::FLOOD_COLLAPSE_BANK)
     );
 
     let hazard_vertices = check_hazard_files(dir);

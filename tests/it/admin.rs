@@ -1202,3 +1202,110 @@ fn admin_login_page_reads_without_javascript() {
     let _ = std::io::Cursor::new(css.body).read_to_end(&mut buf);
     assert!(!buf.is_empty());
 }
+
+/// The coverage of a hazard map set through the admin API (admins only, audited), served at once
+/// by `/api/risk`: a point in the city outside the covered wards is `no_data`.
+#[test]
+fn admin_api_sets_hazard_coverage() {
+    let (_d, db) = setup();
+    let s = Server::start(&db);
+    let admin = login(&s.base, ADMIN, ADMIN_PW);
+    let admin_token = make_token(&admin, ADMIN);
+    let editor_token = make_token(&admin, EDITOR);
+    let (a, e) = (
+        format!("Bearer {admin_token}"),
+        format!("Bearer {editor_token}"),
+    );
+    let (ha, he) = (
+        [("authorization", a.as_str())],
+        [("authorization", e.as_str())],
+    );
+    let api = Client::new(&s.base);
+    // Two wards and a point inside each (their label points).
+    let wards = s.get("/datasets/wards.geojson").json();
+    let feats = wards["features"].as_array().unwrap();
+    let code = |i: usize| feats[i]["properties"]["code"].as_str().unwrap().to_string();
+    let label = |c: &str| -> (f64, f64) {
+        use geo::InteriorPoint;
+        let f = feats.iter().find(|f| f["properties"]["code"] == c).unwrap();
+        let g: geojson::Geometry = serde_json::from_value(f["geometry"].clone()).unwrap();
+        let p = geo::Geometry::<f64>::try_from(g)
+            .unwrap()
+            .interior_point()
+            .unwrap();
+        (p.x(), p.y())
+    };
+    let coverage_at = |p: (f64, f64)| -> String {
+        let j = s.get(&format!("/api/risk?lat={}&lon={}", p.1, p.0)).json();
+        let f = j["hazards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["hazard"] == "landslide")
+            .unwrap()
+            .clone();
+        f["coverage"].as_str().unwrap().to_string()
+    };
+    // Pick a ward whose label point is outside every landslide zone.
+    let (other, p) = (1..feats.len())
+        .map(|i| (code(i), label(&code(i))))
+        .find(|(_, p)| coverage_at(*p) == "outside")
+        .expect("a ward outside the landslide zones");
+    let first = (0..feats.len()).map(code).find(|c| *c != other).unwrap();
+    let body = serde_json::json!({ "wards": [first] });
+    // Editors may look, not set.
+    assert_eq!(api.get_with("/api/admin/coverage", &he).status, 200);
+    assert_eq!(
+        api.post_json("/api/admin/coverage/landslide", &body, &he)
+            .status,
+        403
+    );
+    // Refusals: unknown codes, two kinds at once, a dataset without a map.
+    let r = api.post_json(
+        "/api/admin/coverage/landslide",
+        &serde_json::json!({"wards": ["x"]}),
+        &ha,
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = api.post_json(
+        "/api/admin/coverage/landslide",
+        &serde_json::json!({"wards": [first], "default": true}),
+        &ha,
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = api.post_json(
+        "/api/admin/coverage/shelters",
+        &serde_json::json!({"default": true}),
+        &ha,
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    let r = api.post_json("/api/admin/coverage/landslide", &body, &ha);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(coverage_at(p), "no_data");
+    let r = api.post_json(
+        "/api/admin/coverage/landslide",
+        &serde_json::json!({"default": true}),
+        &ha,
+    );
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(coverage_at(p), "outside");
+    let log = api.get_with("/api/admin/coverage", &ha).json();
+    let kinds: Vec<&str> = log["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["wards", "default"]);
+    assert_eq!(log["settings"][0]["set_by"], ADMIN);
+    let audit = api.get_with("/api/admin/audit", &ha).json();
+    let n = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["action"] == "coverage_set")
+        .count();
+    // Two settings and the refusal of unknown codes (the others are refused before anything is
+    // read or written: a 403, a malformed request, a dataset without a map).
+    assert_eq!(n, 3, "{audit:#}");
+}

@@ -7,6 +7,7 @@ mod support;
 mod admin;
 mod auth;
 mod catalog;
+mod decision;
 mod disk_full;
 mod downloads;
 mod durability;

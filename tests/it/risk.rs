@@ -113,6 +113,9 @@ fn point_outside_every_zone() {
     let j = s.get("/api/risk?lat=35.681&lon=139.767&lang=en").json();
     for h in j["hazards"].as_array().unwrap() {
         assert_eq!(h["in_zone"], false, "{h}");
+        // No map covers Tokyo: unknown, not "no risk".
+        assert_eq!(h["coverage"], "no_data", "{h}");
+        assert!(h["decision"].is_null(), "{h}");
         // The sample city publishes no inland-flooding map: nothing can be said there.
         assert_eq!(h["data_available"], h["hazard"] != "inland_flood", "{h}");
         assert!(h["shelters"].as_array().unwrap().is_empty());
@@ -125,7 +128,7 @@ fn point_outside_every_zone() {
     assert!(j["summary"]
         .as_str()
         .unwrap()
-        .contains("outside every mapped hazard zone"));
+        .contains("No hazard map covers this point"));
     let near = j["nearest_shelters"].as_array().unwrap();
     assert_eq!(near.len(), 3);
     assert!(near[0]["distance_m"].as_f64().unwrap() > 500_000.0);

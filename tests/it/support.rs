@@ -94,7 +94,15 @@ pub fn sample_db() -> &'static Path {
         let s = sample_dir();
         for (ds, files) in [
             ("wards", &["wards_r2ka33999.zip"][..]),
-            ("flood", &["flood_A31a.geojson"]),
+            (
+                "flood",
+                &[
+                    "flood_A31a.geojson",
+                    "flood_A31a_30.geojson",
+                    "flood_A31a_41.geojson",
+                    "flood_A31a_42.geojson",
+                ],
+            ),
             ("landslide", &["landslide_A33.zip"]),
             ("tsunami", &["tsunami_A40.geojson"]),
             ("storm_surge", &["storm_surge_A49.geojson"]),

@@ -155,6 +155,33 @@ test('tapping a point in a flood zone tells the depth range from /api/risk', asy
     const live = await page.getAttribute('#info-live', 'aria-live');
     assert.equal(live, 'polite');
     await page.waitForFunction(() => /at=/.test(location.hash));
+    // The decision is read first: its sentence opens the live region and the panel, then its
+    // reasons; the storeys control changes the answer.
+    const primary = truth.hazards
+      .filter((x) => x.decision && ['leave', 'upper_floor'].includes(x.decision.action))
+      .sort((a, c) => (a.decision.action === 'leave' ? 0 : 1) - (c.decision.action === 'leave' ? 0 : 1))[0];
+    assert.ok(primary, 'a decision for a point in a flood zone');
+    const liveText = await page.textContent('#info-live');
+    assert.ok(liveText.startsWith(primary.decision.text), `live region starts with the decision: ${liveText.slice(0, 200)}`);
+    const order = await page.evaluate(() => [...document.querySelectorAll('#info-body > *')].map((e) => e.className || e.tagName));
+    assert.equal(order[1], `decision ${primary.decision.action}`, order.join(' | '));
+    assert.equal(await page.textContent('#info-body .decision-text'), primary.decision.text);
+    const reasons = await page.locator('#info-body .reasons li').allTextContents();
+    assert.deepEqual(reasons, primary.decision.reasons.map((x) => x.text));
+    if (['flood', 'inland_flood', 'storm_surge'].includes(primary.hazard)) {
+      assert.ok(primary.decision.floors_assumed && /2階建て/.test(primary.decision.text));
+      const seq2 = await page.evaluate(() => Number(document.body.dataset.riskSeq || 0));
+      await page.selectOption('#floors', '1');
+      await page.waitForFunction((n) => Number(document.body.dataset.riskSeq || 0) > n, seq2, { timeout: 15000 });
+      const one = await getJson(`/api/risk?lat=${at[1].toFixed(6)}&lon=${at[0].toFixed(6)}&lang=ja&floors=1`);
+      const dec = one.hazards.find((x) => x.hazard === primary.hazard).decision;
+      assert.equal(dec.floors, 1);
+      assert.equal(dec.floors_assumed, false);
+      const shown = await page.evaluate(() => window.machimap.state.risk.hazards.find((x) => x.decision && x.decision.floors === 1) != null);
+      assert.ok(shown, 'the answer for one storey is shown');
+      await page.waitForFunction(() => document.activeElement?.id === 'floors');
+      await page.selectOption('#floors', '');
+    }
     checked += 1;
     break;
   }
@@ -255,10 +282,11 @@ test('keyboard alone: Tab to the map, Enter checks the centre and focus moves to
     await x.page.waitForFunction(() => document.activeElement?.id === 'info-h' && document.querySelector('#info-body .hazards'), null, { timeout: 15000 });
     const text = await x.page.textContent('#info-body');
     assert.ok(text.includes('洪水') && text.includes('土砂災害'), text.slice(0, 200));
-    // Tab from the heading reaches the panel's buttons (read aloud / show on map).
+    // Tab from the heading reaches the panel's controls: the decision's storeys control when
+    // the centre is in a flood zone, else the buttons (read aloud / show on map).
     await x.page.keyboard.press('Tab');
     const tag = await x.page.evaluate(() => document.activeElement?.tagName);
-    assert.equal(tag, 'BUTTON');
+    assert.ok(['BUTTON', 'SELECT'].includes(tag), tag);
     // The skip link leads to the panel too.
     await x.page.goto(`${BASE}/`);
     await idle(x.page);

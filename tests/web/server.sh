@@ -20,7 +20,7 @@ machimap_web_sample_db() {
   ing() { local ds="$1"; shift; local files=(); for f in "$@"; do files+=("$s/$f"); done
     "$MACHIMAP_BIN" ingest --db "$db" --dataset "$ds" "${files[@]}" >/dev/null; }
   ing wards wards_r2ka33999.zip
-  ing flood flood_A31a.geojson
+  ing flood flood_A31a.geojson flood_A31a_30.geojson flood_A31a_41.geojson flood_A31a_42.geojson
   ing landslide landslide_A33.zip
   ing tsunami tsunami_A40.geojson
   ing storm_surge storm_surge_A49.geojson

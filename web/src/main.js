@@ -38,6 +38,7 @@ const state = {
   risk: null,
   detail: null,
   via: 'pointer',
+  floors: null, // storeys of the resident's home (null: not said, the answer assumes 2)
 };
 readUrl();
 
@@ -364,7 +365,8 @@ async function loadRisk(opts = {}) {
   riskAbort = ctrl;
   renderLoading();
   try {
-    const r = await fetch(`/api/risk?lat=${lat.toFixed(6)}&lon=${lon.toFixed(6)}&lang=${S().risk_lang}`, { signal: ctrl.signal });
+    const floors = state.floors ? `&floors=${state.floors}` : '';
+    const r = await fetch(`/api/risk?lat=${lat.toFixed(6)}&lon=${lon.toFixed(6)}&lang=${S().risk_lang}${floors}`, { signal: ctrl.signal });
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
     const risk = await r.json();
     risk.ward = wardAt(lon, lat);
@@ -473,6 +475,8 @@ function shelterItem(s, headingLevel = 'h4') {
     h(headingLevel, { class: 'shelter-name' }, name),
     h('p', { class: 'meta' }, h('strong', {}, t('distance', { d: fmtDistance(s.distance_m) })), s.capacity ? ` ・ ${t('capacity', { n: fmtNumber(s.capacity) })}` : ''),
     h('p', { class: 'chips' }, designations(s)),
+    s.zone_note ? h('p', { class: 'zone-note' }, s.zone_note) : null,
+    s.crowding_text ? h('p', { class: 'crowding' }, t('crowding', { c: s.crowding_text })) : null,
     h('p', { class: 'stock' }, stockText(s.stock)),
     openLine(s),
     h('div', { class: 'row-buttons' },
@@ -573,6 +577,41 @@ document.addEventListener('visibilitychange', () => {
   if (!document.hidden) pollStatus();
 });
 
+/** The hazard whose decision comes first: leaving before staying upstairs; none when no hazard
+ * asks anything of the resident. */
+function primaryDecision(r) {
+  const order = { leave: 0, upper_floor: 1 };
+  return r.hazards
+    .filter((x) => x.decision && x.decision.action in order)
+    .sort((a, b) => order[a.decision.action] - order[b.decision.action])[0] || null;
+}
+
+/** The storeys control: the answer for flooding depends on how high the home's top floor is. */
+function floorsControl() {
+  const sel = h('select', { id: 'floors', onchange: () => {
+    state.floors = sel.value ? Number(sel.value) : null;
+    // The panel is drawn again: keep the keyboard where it was.
+    loadRisk({ focus: false }).then(() => $('floors')?.focus({ preventScroll: true }));
+  } },
+  h('option', { value: '' }, t('floors_unknown')),
+  [1, 2, 3, 4, 5].map((n) => h('option', { value: String(n) }, t('floors_n', { n }))));
+  sel.value = state.floors ? String(state.floors) : '';
+  return h('p', { class: 'floors' }, h('label', { for: 'floors' }, t('floors_label')), ' ', sel);
+}
+
+/** What to do, first: the decision's sentence, then its reasons (each naming the data). */
+function decisionSection(r) {
+  const hz = primaryDecision(r);
+  if (!hz) return null;
+  const d = hz.decision;
+  const floodLike = ['flood', 'inland_flood', 'storm_surge'].includes(hz.hazard);
+  return h('section', { class: `decision ${d.action}`, 'aria-labelledby': 'decision-h' },
+    h('h3', { id: 'decision-h' }, t(`decision_${d.action}`), h('span', { class: 'decision-hazard' }, ` （${hz.title}）`)),
+    h('p', { class: 'decision-text' }, d.text),
+    h('ul', { class: 'reasons' }, d.reasons.map((x) => h('li', { class: `reason ${x.effect}` }, x.text))),
+    floodLike ? floorsControl() : null);
+}
+
 function renderRisk(focus) {
   const r = state.risk;
   if (!r) return;
@@ -580,10 +619,13 @@ function renderRisk(focus) {
   const where = r.ward ? t('near_ward', { ward: r.ward }) : t('selected_place');
   const outside = !inBounds(r.lon, r.lat);
   const summary = outside ? t('outside_city') : r.summary;
-  $('info-live').textContent = `${t('risk_heading')}: ${where}. ${summary}`;
+  const primary = outside ? null : primaryDecision(r);
+  // The decision is the first thing read.
+  $('info-live').textContent = `${primary ? `${primary.decision.text} ` : ''}${t('risk_heading')}: ${where}. ${summary}`;
   const heading = h('h2', { id: 'info-h', tabindex: '-1' }, t('risk_heading'));
   const body = [
     heading,
+    outside ? null : decisionSection(r),
     h('p', { class: 'where' }, h('span', { id: 'where-name' }, where), h('span', { class: 'coords' }, ` （${t('coords', { lat: r.lat.toFixed(4), lon: r.lon.toFixed(4) })}）`)),
     h('p', { class: 'summary' }, summary),
     speakButton([summary, ...r.hazards.filter((x) => x.in_zone).map((x) => x.message)].join(' ')),
@@ -591,7 +633,7 @@ function renderRisk(focus) {
   const list = h('ul', { class: 'hazards' });
   const sorted = [...r.hazards].sort((a, b) => Number(b.in_zone) - Number(a.in_zone));
   for (const hz of sorted) {
-    const status = !hz.data_available ? 'nodata' : hz.in_zone ? 'in' : 'out';
+    const status = !hz.data_available || hz.coverage === 'no_data' ? 'nodata' : hz.in_zone ? 'in' : 'out';
     const badge = h('span', { class: `badge ${status}` },
       h('span', { 'aria-hidden': 'true' }, status === 'in' ? '⚠ ' : status === 'out' ? '✓ ' : '? '),
       t(status === 'in' ? 'in_zone' : status === 'out' ? 'out_zone' : 'no_data'));

@@ -1,12 +1,20 @@
-//! Risk at a point: which hazard zones contain it, what that means in plain words with the action
-//! to take, and the nearest shelters designated for each hazard present that are not themselves
-//! inside that hazard's zone. The resident map is built on this; `http::risk` only parses and
-//! serialises.
+//! Risk at a point: which hazard zones contain it (per river and scenario, with flood duration
+//! and house-collapse zones), whether the hazard's map covers the point at all, the evacuation
+//! decision for the home (`decision`: leave, stay upstairs, or nothing), and the nearest shelters
+//! designated for each hazard — designated sites inside the zone included and marked, since
+//! their refuge is upstairs or on the tower — with the status staff set and a crowding level.
+//! The resident map is built on this; `http::risk` only parses and serialises.
 
+pub mod decision;
+
+use crate::admin::status::{ShelterState, StatusEvent};
 use crate::dataset::{DatasetId, Val};
 use crate::index::{Feature, Layer, Snapshot};
+use crate::kinds::hazard::{FAMILY_COLLAPSE, FAMILY_DURATION};
+use decision::{CollapseFact, Decision, DepthFact, DurationFact, FloodFacts};
 use geo::{Contains, Point};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// Language of the sentences.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,6 +68,30 @@ pub struct Zone {
     /// River (floods).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub river_name: Option<String>,
+    /// River code (floods).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub river_code: Option<String>,
+    /// `depth`, `duration` or `collapse` (floods; see `datasets/README.md`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
+    /// 浸水継続時間 class 1–7.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_class: Option<i64>,
+    /// 家屋倒壊等氾濫想定区域: 1 氾濫流, 2 河岸侵食, 3 both.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub collapse_type: Option<i64>,
+}
+
+/// Whether the hazard's map says something at the point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Coverage {
+    /// Inside at least one zone.
+    InZone,
+    /// Inside the area the map covers, outside every zone.
+    Outside,
+    /// Outside the area the map covers (or no map published): unknown, not "no risk".
+    NoData,
 }
 
 /// Stockpile at a shelter, summed by what residents ask about.
@@ -106,6 +138,28 @@ pub struct ShelterHit {
     pub is_shelter: bool,
     /// Stockpile summary.
     pub stock: StockSummary,
+    /// True when the site lies inside the hazard's zone (kept because it is designated for the
+    /// hazard: its refuge floors stand above the water).
+    pub in_zone: bool,
+    /// What that means for the resident (refuge upstairs / on the tower), in the language asked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zone_note: Option<String>,
+    /// `open`, `full`, `closed` as staff set it, or `not_open` (未開設) when never set.
+    pub status: &'static str,
+    /// The status in words.
+    pub status_text: String,
+    /// Evacuees as staff last counted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evacuees: Option<u32>,
+    /// `vacant` | `somewhat` | `crowded` | `full` (evacuees ÷ capacity; see `decision::crowding`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crowding: Option<&'static str>,
+    /// The crowding level in words (空いています / やや混雑 / 混雑 / 満員).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crowding_text: Option<String>,
+    /// When staff last set the status (UTC).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_updated_at: Option<String>,
 }
 
 /// The answer for one hazard.
@@ -119,8 +173,17 @@ pub struct HazardRisk {
     pub data_available: bool,
     /// True when the point lies in at least one zone.
     pub in_zone: bool,
-    /// The zones containing the point (worst first).
+    /// `in_zone`, `outside` (inside the area the map covers), or `no_data`.
+    pub coverage: Coverage,
+    /// The depth zones containing the point, per river and scenario (worst first).
     pub zones: Vec<Zone>,
+    /// The 浸水継続時間 zones containing the point (floods).
+    pub duration_zones: Vec<Zone>,
+    /// The 家屋倒壊等氾濫想定区域 containing the point (floods).
+    pub collapse_zones: Vec<Zone>,
+    /// What the resident of a home here should do; absent when nothing can be said (`no_data`)
+    /// and for the hazards without a rule.
+    pub decision: Option<Decision>,
     /// A plain sentence with the action to take.
     pub message: String,
     /// When the hazard data was published.
@@ -210,7 +273,25 @@ fn zone_of(f: &Feature, l: &Layer) -> Zone {
         phenomenon: int(f, l, "phenomenon"),
         zone_class: int(f, l, "zone_class"),
         river_name: text(f, l, "river_name"),
+        river_code: text(f, l, "river_code"),
+        family: text(f, l, "family"),
+        duration_class: int(f, l, "duration_class"),
+        collapse_type: int(f, l, "collapse_type"),
     }
+}
+
+/// A zone that is a house-collapse zone: its family says so, or (generic files) it carries a
+/// collapse type beside its depth.
+fn is_collapse(z: &Zone) -> bool {
+    z.family.as_deref() == Some(FAMILY_COLLAPSE) || z.collapse_type.is_some()
+}
+
+/// A zone of the depth family (every zone that is neither a duration nor a collapse zone).
+fn is_depth(z: &Zone) -> bool {
+    !matches!(
+        z.family.as_deref(),
+        Some(FAMILY_DURATION) | Some(FAMILY_COLLAPSE)
+    )
 }
 
 /// Severity for ordering zones: deeper water, red before yellow. A zone of unknown depth comes
@@ -260,9 +341,41 @@ fn stock_summary(snap: &Snapshot, shelter_fid: i64) -> StockSummary {
     s
 }
 
-fn shelter_hit(snap: &Snapshot, l: &Layer, f: &Feature, lon: f64, lat: f64) -> Option<ShelterHit> {
+/// The status staff set per shelter fid (`admin::status`), as the risk answer reads it.
+pub type Statuses = BTreeMap<i64, StatusEvent>;
+
+fn shelter_hit(
+    snap: &Snapshot,
+    l: &Layer,
+    f: &Feature,
+    lon: f64,
+    lat: f64,
+    st: &Statuses,
+    lang: Lang,
+) -> Option<ShelterHit> {
     let (slon, slat) = (float(f, l, "lon")?, float(f, l, "lat")?);
+    let capacity = int(f, l, "capacity");
+    let ev = st.get(&f.fid);
+    let status = match ev.map(|e| e.status) {
+        Some(ShelterState::Open) => "open",
+        Some(ShelterState::Full) => "full",
+        Some(ShelterState::Closed) => "closed",
+        None => "not_open",
+    };
+    let crowding = match ev.map(|e| e.status) {
+        Some(ShelterState::Full) => Some("full"),
+        Some(ShelterState::Open) => decision::crowding(ev.and_then(|e| e.evacuees), capacity),
+        _ => None,
+    };
     Some(ShelterHit {
+        in_zone: false,
+        zone_note: None,
+        status,
+        status_text: decision::text(&format!("status.{status}"), lang).into(),
+        evacuees: ev.and_then(|e| e.evacuees),
+        crowding,
+        crowding_text: crowding.map(|c| decision::text(&format!("crowding.{c}"), lang).into()),
+        status_updated_at: ev.map(|e| e.at.clone()),
         fid: f.fid,
         id: text(f, l, "id"),
         name: text(f, l, "name").unwrap_or_default(),
@@ -271,14 +384,19 @@ fn shelter_hit(snap: &Snapshot, l: &Layer, f: &Feature, lon: f64, lat: f64) -> O
         lat: slat,
         lon: slon,
         distance_m: distance_m(lon, lat, slon, slat).round(),
-        capacity: int(f, l, "capacity"),
+        capacity,
         is_emergency_site: flag(f, l, "is_emergency_site"),
         is_shelter: flag(f, l, "is_shelter"),
         stock: stock_summary(snap, f.fid),
     })
 }
 
-/// Shelters flagged for `hazard` (None = any), outside every zone of `zones_layer`, nearest first.
+/// Shelters designated for `hazard` (None = any), nearest first. The designation is what makes
+/// a site suitable: a site inside the hazard's zone is kept (the law designates tsunami
+/// buildings and towers and flood shelters with high floors there) and marked, with where its
+/// refuge is. Sites closed or full come after those that may take the resident, each group by
+/// distance, so the nearest reachable refuge is first.
+#[allow(clippy::too_many_arguments)]
 fn nearest_shelters(
     snap: &Snapshot,
     hazard: Option<DatasetId>,
@@ -286,6 +404,8 @@ fn nearest_shelters(
     lon: f64,
     lat: f64,
     n: usize,
+    st: &Statuses,
+    lang: Lang,
 ) -> Vec<ShelterHit> {
     let Some(sl) = snap.layer(DatasetId::Shelters) else {
         return Vec::new();
@@ -294,20 +414,36 @@ fn nearest_shelters(
         .features
         .iter()
         .filter(|f| hazard.is_none_or(|h| flag(f, sl, h.as_str())))
-        .filter(|f| {
-            let (Some(slon), Some(slat)) = (float(f, sl, "lon"), float(f, sl, "lat")) else {
-                return false;
-            };
-            zones_layer.is_none_or(|zl| containing(zl, slon, slat).is_empty())
+        .filter_map(|f| {
+            let mut h = shelter_hit(snap, sl, f, lon, lat, st, lang)?;
+            if let (Some(zl), Some(hz)) = (zones_layer, hazard) {
+                if !containing(zl, h.lon, h.lat).is_empty() {
+                    h.in_zone = true;
+                    let key = match hz {
+                        DatasetId::Tsunami => "shelter.in_zone.tsunami",
+                        DatasetId::Flood | DatasetId::InlandFlood | DatasetId::StormSurge => {
+                            "shelter.in_zone.flood"
+                        }
+                        _ => "shelter.in_zone",
+                    };
+                    h.zone_note = Some(decision::text(key, lang).into());
+                }
+            }
+            Some(h)
         })
-        .filter_map(|f| shelter_hit(snap, sl, f, lon, lat))
         .collect();
-    hits.sort_by(|a, b| a.distance_m.total_cmp(&b.distance_m));
+    let unavailable = |h: &ShelterHit| matches!(h.status, "closed" | "full");
+    hits.sort_by(|a, b| {
+        unavailable(a)
+            .cmp(&unavailable(b))
+            .then(a.distance_m.total_cmp(&b.distance_m))
+    });
     hits.truncate(n);
     hits
 }
 
-fn title(h: DatasetId, lang: Lang) -> &'static str {
+/// The hazard's name in `lang`.
+pub fn title(h: DatasetId, lang: Lang) -> &'static str {
     match (h, lang) {
         (DatasetId::Flood, Lang::En) => "Flood",
         (DatasetId::Flood, Lang::Ja) => "洪水",
@@ -329,21 +465,13 @@ fn title(h: DatasetId, lang: Lang) -> &'static str {
 }
 
 fn band_text(z: &Zone, lang: Lang) -> String {
-    let f = |x: f64| crate::dataset::fmt_float(x);
-    match (z.depth_min_m, z.depth_max_m, lang) {
-        (Some(a), Some(b), Lang::En) if a > 0.0 => format!("{} to {} m", f(a), f(b)),
-        (_, Some(b), Lang::En) => format!("up to {} m", f(b)),
-        (Some(a), None, Lang::En) => format!("{} m or more", f(a)),
-        (Some(a), Some(b), _) if a > 0.0 => format!("{}m以上{}m未満", f(a), f(b)),
-        (_, Some(b), _) => format!("{}m未満", f(b)),
-        (Some(a), None, _) => format!("{}m以上", f(a)),
-        _ => String::new(),
-    }
+    decision::band_text(z.depth_min_m, z.depth_max_m, lang)
 }
 
 fn shelter_names(s: &[ShelterHit], lang: Lang) -> String {
     let names: Vec<String> = s
         .iter()
+        .filter(|h| !matches!(h.status, "closed" | "full"))
         .take(2)
         .map(|h| match lang {
             Lang::En => h.name_en.clone().unwrap_or_else(|| h.name.clone()),
@@ -488,8 +616,98 @@ fn scenario_en(s: Option<&str>) -> &'static str {
     }
 }
 
-/// Answer the risk question at (lat, lon).
-pub fn assess(snap: &Snapshot, lat: f64, lon: f64, lang: Lang) -> Risk {
+/// The landslide zone in words, for the decision's reason.
+fn landslide_zone_words(z: &Zone, lang: Lang) -> String {
+    let red = matches!(z.zone_class, Some(2 | 4));
+    match lang {
+        Lang::En => format!(
+            "a {}landslide hazard zone{}",
+            if red { "special (red) " } else { "" },
+            if matches!(z.zone_class, Some(3 | 4)) {
+                " (surveyed, not yet designated)"
+            } else {
+                ""
+            }
+        ),
+        _ => match z.zone_class {
+            None => "土砂災害のおそれがある区域".into(),
+            Some(c) => format!(
+                "土砂災害{}警戒区域{}",
+                if red { "特別" } else { "" },
+                if c >= 3 { "（指定前）" } else { "" }
+            ),
+        },
+    }
+}
+
+/// The decision for hazard `h` given its zones at the point (None for `no_data`).
+fn decide(
+    h: DatasetId,
+    cov: Coverage,
+    zones: &[Zone],
+    duration: &[Zone],
+    collapse: &[Zone],
+    floors: Option<u32>,
+    lang: Lang,
+) -> Option<Decision> {
+    if cov == Coverage::NoData {
+        return None;
+    }
+    let t = title(h, lang);
+    Some(match h {
+        DatasetId::Flood | DatasetId::InlandFlood | DatasetId::StormSurge => {
+            let facts = FloodFacts {
+                depth: zones
+                    .iter()
+                    .map(|z| DepthFact {
+                        river: z.river_name.clone(),
+                        scenario: z.scenario.clone(),
+                        min_m: z.depth_min_m,
+                        max_m: z.depth_max_m,
+                    })
+                    .collect(),
+                duration: duration
+                    .iter()
+                    .chain(zones.iter().filter(|z| z.duration_class.is_some()))
+                    .map(|z| DurationFact {
+                        river: z.river_name.clone(),
+                        class: z.duration_class,
+                    })
+                    .collect(),
+                collapse: collapse
+                    .iter()
+                    .map(|z| CollapseFact {
+                        river: z.river_name.clone(),
+                        kind: z.collapse_type,
+                    })
+                    .collect(),
+            };
+            decision::decide_flood(&facts, floors, t, lang)
+        }
+        DatasetId::Landslide => {
+            let words = zones.first().map(|z| landslide_zone_words(z, lang));
+            decision::decide_landslide(words.as_deref(), floors, lang)
+        }
+        DatasetId::Tsunami => decision::decide_tsunami(
+            !zones.is_empty(),
+            zones.first().map(|z| (z.depth_min_m, z.depth_max_m)),
+            floors,
+            lang,
+        ),
+        _ => return None,
+    })
+}
+
+/// Answer the risk question at (lat, lon) for a home of `floors` storeys (None: not said, the
+/// decision assumes two and says so), with the shelter status staff set.
+pub fn assess(
+    snap: &Snapshot,
+    lat: f64,
+    lon: f64,
+    lang: Lang,
+    floors: Option<u32>,
+    status: &Statuses,
+) -> Risk {
     let mut hazards = Vec::new();
     for h in HAZARDS {
         let Some(l) = snap.layer(h) else {
@@ -498,7 +716,11 @@ pub fn assess(snap: &Snapshot, lat: f64, lon: f64, lang: Lang) -> Risk {
                 title: title(h, lang).into(),
                 data_available: false,
                 in_zone: false,
+                coverage: Coverage::NoData,
                 zones: vec![],
+                duration_zones: vec![],
+                collapse_zones: vec![],
+                decision: None,
                 message: match lang {
                     Lang::En => {
                         format!("No {} map is published yet.", title(h, lang).to_lowercase())
@@ -513,33 +735,106 @@ pub fn assess(snap: &Snapshot, lat: f64, lon: f64, lang: Lang) -> Risk {
             });
             continue;
         };
-        let mut zones: Vec<Zone> = containing(l, lon, lat)
+        let all: Vec<Zone> = containing(l, lon, lat)
             .into_iter()
             .map(|f| zone_of(f, l))
             .collect();
+        let collapse_zones: Vec<Zone> = all
+            .iter()
+            .filter(|z| is_collapse(z) && !is_depth(z))
+            .cloned()
+            .collect();
+        let duration_zones: Vec<Zone> = all
+            .iter()
+            .filter(|z| z.family.as_deref() == Some(FAMILY_DURATION))
+            .cloned()
+            .collect();
+        let mut zones: Vec<Zone> = all.iter().filter(|z| is_depth(z)).cloned().collect();
         zones.sort_by(|a, b| severity(b).total_cmp(&severity(a)));
-        let shelters = if zones.is_empty() {
+        // A depth zone that also carries a collapse type (generic files) counts as both.
+        let mut collapse_all = collapse_zones.clone();
+        collapse_all.extend(zones.iter().filter(|z| is_collapse(z)).cloned());
+        let coverage = if !all.is_empty() {
+            Coverage::InZone
+        } else if crate::coverage::covers(snap, h, lon, lat) {
+            Coverage::Outside
+        } else {
+            Coverage::NoData
+        };
+        let shelters = if all.is_empty() {
             vec![]
         } else {
-            nearest_shelters(snap, Some(h), Some(l), lon, lat, SHELTERS_PER_HAZARD)
+            nearest_shelters(
+                snap,
+                Some(h),
+                Some(l),
+                lon,
+                lat,
+                SHELTERS_PER_HAZARD,
+                status,
+                lang,
+            )
         };
-        let message = message(h, &zones, &shelters, lang);
+        let decision = decide(
+            h,
+            coverage,
+            &zones,
+            &duration_zones,
+            &collapse_all,
+            floors,
+            lang,
+        );
+        let message = if coverage == Coverage::NoData {
+            decision::fill("coverage.no_data", lang, &[("title", title(h, lang))])
+        } else if zones.is_empty() && !all.is_empty() {
+            // Only duration or collapse zones hold the point: the decision says it all.
+            decision
+                .as_ref()
+                .map(|d| d.text.clone())
+                .unwrap_or_default()
+        } else {
+            message(h, &zones, &shelters, lang)
+        };
         hazards.push(HazardRisk {
             hazard: h,
             title: title(h, lang).into(),
             data_available: true,
-            in_zone: !zones.is_empty(),
+            in_zone: !all.is_empty(),
+            coverage,
             zones,
+            duration_zones,
+            collapse_zones,
+            decision,
             message,
             data_date: Some(l.published_at.clone()),
             shelters,
         });
     }
     let present: Vec<&HazardRisk> = hazards.iter().filter(|h| h.in_zone).collect();
+    let no_data: Vec<&str> = hazards
+        .iter()
+        .filter(|h| h.coverage == Coverage::NoData)
+        .map(|h| h.title.as_str())
+        .collect();
+    let all_no_data = no_data.len() == hazards.len();
     let summary = match (present.is_empty(), lang) {
-        (true, Lang::En) => "This point is outside every mapped hazard zone. Keep following local alerts.".to_string(),
-        (true, Lang::Easy) => "ここは きけんな ばしょの 地図に 入って いません。でも 市の お知らせに 気を つけて ください。".to_string(),
-        (true, Lang::Ja) => "この地点はどの災害の想定区域にも入っていません。想定を超える災害もあるため、避難情報に注意してください。".to_string(),
+        (true, _) if all_no_data => match lang {
+            Lang::En => "No hazard map covers this point, so its risk is unknown (this does not mean there is no risk). Keep following local alerts.".to_string(),
+            Lang::Easy => "ここは きけんな ばしょの 地図が ない ばしょです。きけんが ないか どうか わかりません。市の お知らせに 気を つけて ください。".to_string(),
+            Lang::Ja => "この地点を含む想定区域図がないため、危険があるかどうか分かりません（「危険がない」という意味ではありません）。避難情報に注意してください。".to_string(),
+        },
+        (true, Lang::En) => format!(
+            "This point is outside every mapped hazard zone. Keep following local alerts.{}",
+            if no_data.is_empty() { String::new() } else { format!(" No map covers it for: {}.", no_data.join(", ").to_lowercase()) }
+        ),
+        (true, Lang::Easy) => format!(
+            "ここは きけんな ばしょの 地図に 入って いません。でも 市の お知らせに 気を つけて ください。{}",
+            if no_data.is_empty() { String::new() } else { format!("（{}の 地図は ありません）", no_data.join("・")) }
+        ),
+        (true, Lang::Ja) => format!(
+            "この地点はどの災害の想定区域にも入っていません。想定を超える災害もあるため、避難情報に注意してください。{}",
+            if no_data.is_empty() { String::new() } else { format!("（{}は想定区域図の範囲外で、分かりません）", no_data.join("・")) }
+        ),
         (false, _) => present.iter().map(|h| h.message.clone()).collect::<Vec<_>>().join(if lang == Lang::En { " " } else { "" }),
     };
     Risk {
@@ -550,7 +845,16 @@ pub fn assess(snap: &Snapshot, lat: f64, lon: f64, lang: Lang) -> Risk {
             Lang::En => "en",
             Lang::Easy => "easy",
         },
-        nearest_shelters: nearest_shelters(snap, None, None, lon, lat, SHELTERS_PER_HAZARD),
+        nearest_shelters: nearest_shelters(
+            snap,
+            None,
+            None,
+            lon,
+            lat,
+            SHELTERS_PER_HAZARD,
+            status,
+            lang,
+        ),
         hazards,
         summary,
     }
@@ -581,6 +885,10 @@ mod tests {
             phenomenon: None,
             zone_class: None,
             river_name: None,
+            river_code: None,
+            family: None,
+            duration_class: None,
+            collapse_type: None,
         };
         let s = ShelterHit {
             fid: 9,
@@ -595,6 +903,14 @@ mod tests {
             is_emergency_site: true,
             is_shelter: true,
             stock: StockSummary::default(),
+            in_zone: false,
+            zone_note: None,
+            status: "open",
+            status_text: String::new(),
+            evacuees: None,
+            crowding: None,
+            crowding_text: None,
+            status_updated_at: None,
         };
         let ja = message(
             DatasetId::Flood,
@@ -633,6 +949,10 @@ mod tests {
             phenomenon: None,
             zone_class,
             river_name: None,
+            river_code: None,
+            family: None,
+            duration_class: None,
+            collapse_type: None,
         }
     }
 
