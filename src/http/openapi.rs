@@ -117,6 +117,8 @@ pub fn all_routes() -> Vec<&'static RouteDoc> {
         ROUTES,
         super::tiles::ROUTES,
         super::ogc::ROUTES,
+        super::ogc_schema::ROUTES,
+        super::ogc_tiles::ROUTES,
         super::datasets::ROUTES,
         super::catalog::ROUTES,
         super::risk::ROUTES,
@@ -253,7 +255,7 @@ pub fn document(base: &str) -> Value {
         "servers": [{"url": base}],
         "tags": [
             {"name": "tiles", "description": "Mapbox Vector Tiles and TileJSON"},
-            {"name": "ogc", "description": "OGC API – Features Part 1"},
+            {"name": "ogc", "description": "OGC API – Features (Parts 1, 2, 3 queryables, 5 schemas) and OGC API – Tiles"},
             {"name": "downloads", "description": "Whole datasets as CSV and GeoJSON"},
             {"name": "catalog", "description": "Dataset catalog: HTML, DCAT, CKAN Action API"},
             {"name": "risk", "description": "Hazard risk at a point, for residents"},
