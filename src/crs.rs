@@ -460,31 +460,42 @@ impl OgcCrs {
         self.crs.kind == Kind::Geographic
     }
 
-    /// Convert a stored geometry (JGD2011 lon/lat) to this CRS, in its axis order.
-    pub fn geometry_from_store(&self, g: &mut Geometry<f64>) -> Result<(), CrsError> {
+    /// Convert stored geometries (JGD2011 lon/lat; a page of features at a time) to this CRS,
+    /// in its axis order. PROJ runs on the reprojection threads; the caller waits, so call it
+    /// from a blocking thread.
+    pub fn geometries_from_store(
+        &self,
+        mut gs: Vec<Option<Geometry<f64>>>,
+    ) -> Result<Vec<Option<Geometry<f64>>>, CrsError> {
         if !self.is_lonlat() {
-            with_proj(self.crs, Direction::FromStore, |p| {
-                for_each_coord_slice(g, &mut |cs: &mut [Coord<f64>]| convert_slice(p, cs))
-            })??;
+            let crs = self.crs;
+            gs = on_reprojector(move || {
+                with_proj(crs, Direction::FromStore, |p| {
+                    for g in gs.iter_mut().flatten() {
+                        for_each_coord_slice(g, &mut |cs: &mut [Coord<f64>]| convert_slice(p, cs))?;
+                    }
+                    Ok(gs)
+                })?
+            })?;
         }
         if self.northing_first() {
-            swap_axes(g);
+            gs.iter_mut().flatten().for_each(swap_axes);
         }
-        Ok(())
+        Ok(gs)
     }
 
     /// Convert one stored point (JGD2011 lon, lat) to this CRS, in its axis order.
     pub fn point_from_store(&self, lon: f64, lat: f64) -> Result<(f64, f64), CrsError> {
-        let mut g = Geometry::Point(geo::Point::new(lon, lat));
-        self.geometry_from_store(&mut g)?;
-        match g {
-            Geometry::Point(p) => Ok((p.x(), p.y())),
+        let g = Geometry::Point(geo::Point::new(lon, lat));
+        match self.geometries_from_store(vec![Some(g)])?.pop().flatten() {
+            Some(Geometry::Point(p)) => Ok((p.x(), p.y())),
             _ => Err(CrsError::Transform(lon, lat, "not a point".into())),
         }
     }
 
     /// A box given in this CRS (`minA,minB,maxA,maxB` in its axis order, as `bbox-crs` sends
-    /// it) as a lon/lat box in the store CRS. The edges are densified before the envelope is
+    /// it) as a lon/lat box in the store CRS (waits for a reprojection thread: call it from a
+    /// blocking thread). The edges are densified before the envelope is
     /// taken: a straight edge in a plane zone or in Web Mercator is a curve in lon/lat, and its
     /// corners alone would miss the bulge.
     pub fn bbox_to_store(&self, b: [f64; 4]) -> Result<[f64; 4], CrsError> {
@@ -514,9 +525,11 @@ impl OgcCrs {
                 },
             ]);
         }
-        with_proj(self.crs, Direction::ToStore, |p| {
-            convert_slice(p, &mut ring)
-        })??;
+        let crs = self.crs;
+        let ring = on_reprojector(move || {
+            with_proj(crs, Direction::ToStore, |p| convert_slice(p, &mut ring))??;
+            Ok(ring)
+        })?;
         let mut out = [
             f64::INFINITY,
             f64::INFINITY,
@@ -561,16 +574,80 @@ enum Direction {
     ToStore,
 }
 
-/// Transformations kept per thread: each takes milliseconds to build from `proj.db`, and
-/// `proj::Proj` is neither `Send` nor `Sync` (its PROJ context must stay on one thread), so
-/// each thread that serves a `crs=` request keeps its own, a few at most.
-const PROJ_PER_THREAD: usize = 8;
+/// Transformations kept per reprojection thread (each holds a PROJ context of about 3 MB).
+const PROJ_PER_THREAD: usize = 4;
 
 /// This thread's transformations by (EPSG code, direction), most recently used last.
 type ProjCache = Vec<((u32, Direction), std::rc::Rc<proj::Proj>)>;
 
 thread_local! {
     static PROJS: std::cell::RefCell<ProjCache> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Threads that own the PROJ transformations of [`OgcCrs`]: `proj::Proj` is neither `Send`
+/// nor `Sync` (its PROJ context must stay on one thread) and each holds a PROJ context of
+/// about 3 MB, so rather than every request thread keeping its own, a few threads keep them
+/// ([`PROJ_PER_THREAD`] each, least recently used dropped) and conversions are sent to them,
+/// a page of features per job.
+struct Reprojector {
+    jobs: std::sync::Mutex<std::sync::mpsc::Sender<Job>>,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+fn reprojector() -> &'static Reprojector {
+    static R: OnceLock<Reprojector> = OnceLock::new();
+    R.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        for i in 0..n {
+            let rx = rx.clone();
+            let spawned =
+                std::thread::Builder::new()
+                    .name(format!("crs-{i}"))
+                    .spawn(move || loop {
+                        // The lock is held only to take the next job.
+                        let job = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    });
+            if let Err(e) = spawned {
+                eprintln!("machimap: cannot start a reprojection thread: {e}");
+            }
+        }
+        Reprojector {
+            jobs: std::sync::Mutex::new(tx),
+        }
+    })
+}
+
+/// Run `f` on a reprojection thread and wait for it (a panic becomes an error).
+fn on_reprojector<R: Send + 'static>(
+    f: impl FnOnce() -> Result<R, CrsError> + Send + 'static,
+) -> Result<R, CrsError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let job: Job = Box::new(move || {
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        let _ = tx.send(out);
+    });
+    let gone = || CrsError::Transform(0.0, 0.0, "reprojection threads gone".into());
+    reprojector()
+        .jobs
+        .lock()
+        .map_err(|_| gone())?
+        .send(job)
+        .map_err(|_| gone())?;
+    match rx.recv() {
+        Ok(Ok(r)) => r,
+        Ok(Err(_)) => Err(CrsError::Transform(0.0, 0.0, "PROJ panicked".into())),
+        Err(_) => Err(gone()),
+    }
 }
 
 /// Run `f` with this thread's transformation between `crs` and the store CRS.

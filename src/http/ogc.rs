@@ -810,7 +810,7 @@ async fn items(
         }
     }
     let bbox = match (bbox, bbox_crs) {
-        (Some(b), Some(c)) if c != OgcCrs::CRS84 => Some(super::ogc_crs::bbox_in(&b, c)?),
+        (Some(b), Some(c)) if c != OgcCrs::CRS84 => Some(super::ogc_crs::bbox_in(b, c).await?),
         (Some(b), _) => Some(parse_bbox(&b)?),
         (None, _) => None,
     };
@@ -911,6 +911,7 @@ fn render_items(
             "Previous page",
         ));
     }
+    let converted = super::ogc_crs::convert_page(&page, out_crs)?;
     out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[")?;
     let mut buf = Vec::with_capacity(4096);
     for (i, f) in page.iter().enumerate() {
@@ -918,7 +919,8 @@ fn render_items(
         if i > 0 {
             buf.push(b',');
         }
-        super::ogc_crs::write_feature(cols_of(l), f, out_crs, &mut buf)?;
+        let g = converted.as_ref().and_then(|c| c.get(i));
+        super::ogc_crs::write_feature(cols_of(l), f, g, &mut buf)?;
         out.write_all(&buf)?;
     }
     let tail = json!({
@@ -953,7 +955,15 @@ async fn item(
     let b = st.base_url(&headers);
     let d = collection_name(&l);
     let mut out = Vec::with_capacity(1024);
-    super::ogc_crs::write_feature(cols_of(&l), f, out_crs, &mut out)
+    let converted = {
+        let g = f.geom.clone();
+        tokio::task::spawn_blocking(move || super::ogc_crs::convert(vec![g], out_crs))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+    };
+    let g = converted.as_ref().and_then(|c| c.first());
+    super::ogc_crs::write_feature(cols_of(&l), f, g, &mut out)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     out.pop(); // the Feature's closing brace: links go inside it
     let links = json!([

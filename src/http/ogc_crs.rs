@@ -9,6 +9,7 @@ use crate::dataset::Column;
 use crate::index::Feature;
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::Response;
+use geo::Geometry;
 use serde_json::{json, Value};
 
 /// The Part 2 conformance class.
@@ -31,8 +32,32 @@ pub fn parse_crs(param: &str, v: &str) -> ApiResult<OgcCrs> {
     })
 }
 
-/// A `bbox` given in `crs` (its corners in that CRS's axis order) as a CRS84 box.
-pub fn bbox_in(raw: &str, crs: OgcCrs) -> ApiResult<[f64; 4]> {
+/// A `bbox` given in `crs` (its corners in that CRS's axis order) as a CRS84 box. PROJ runs
+/// on a blocking thread.
+pub async fn bbox_in(raw: String, crs: OgcCrs) -> ApiResult<[f64; 4]> {
+    let b = parse_box(&raw, crs)?;
+    let ll = tokio::task::spawn_blocking(move || crs.bbox_to_store(b))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| {
+            ApiError::BadRequest(format!("bbox {raw:?} cannot be read in {}: {e}", crs.uri()))
+        })?;
+    if ll.iter().any(|x| !x.is_finite())
+        || ll[0] < -180.0
+        || ll[2] > 180.0
+        || ll[1] < -90.0
+        || ll[3] > 90.0
+    {
+        return Err(ApiError::BadRequest(format!(
+            "bbox {raw:?} in {} lies outside the world",
+            crs.uri()
+        )));
+    }
+    Ok(ll)
+}
+
+/// The four numbers of a `bbox` (or six, heights dropped), lower corner first.
+fn parse_box(raw: &str, crs: OgcCrs) -> ApiResult<[f64; 4]> {
     let n: Vec<f64> = raw
         .split(',')
         .map(|x| x.trim().parse::<f64>())
@@ -59,21 +84,7 @@ pub fn bbox_in(raw: &str, crs: OgcCrs) -> ApiResult<[f64; 4]> {
             crs.uri()
         )));
     }
-    let ll = crs.bbox_to_store(b).map_err(|e| {
-        ApiError::BadRequest(format!("bbox {raw:?} cannot be read in {}: {e}", crs.uri()))
-    })?;
-    if ll.iter().any(|x| !x.is_finite())
-        || ll[0] < -180.0
-        || ll[2] > 180.0
-        || ll[1] < -90.0
-        || ll[3] > 90.0
-    {
-        return Err(ApiError::BadRequest(format!(
-            "bbox {raw:?} in {} lies outside the world",
-            crs.uri()
-        )));
-    }
-    Ok(ll)
+    Ok(b)
 }
 
 /// Add `crs` (every CRS offered) and `storageCrs` to a collection's metadata. The data is
@@ -84,26 +95,45 @@ pub fn add_crs_members(c: &mut Value) {
     c["storageCrs"] = json!(CRS84_URI);
 }
 
-/// Write feature `f` as GeoJSON with its geometry in `crs`.
+/// The geometries of a page of features in `crs`, in the page's order; `None` for CRS84
+/// (the stored coordinates are written as they are). Waits for PROJ: call it from a blocking
+/// thread.
+pub fn convert_page(
+    page: &[&Feature],
+    crs: OgcCrs,
+) -> std::io::Result<Option<Vec<Option<Geometry<f64>>>>> {
+    if crs == OgcCrs::CRS84 {
+        return Ok(None);
+    }
+    convert(page.iter().map(|f| f.geom.clone()).collect(), crs)
+}
+
+/// Stored geometries in `crs`, in order; `None` for CRS84. Waits for PROJ: call it from a
+/// blocking thread.
+pub fn convert(
+    gs: Vec<Option<Geometry<f64>>>,
+    crs: OgcCrs,
+) -> std::io::Result<Option<Vec<Option<Geometry<f64>>>>> {
+    if crs == OgcCrs::CRS84 {
+        return Ok(None);
+    }
+    crs.geometries_from_store(gs)
+        .map(Some)
+        .map_err(|e| std::io::Error::other(format!("{}: {e}", crs.uri())))
+}
+
+/// Write feature `f` as GeoJSON, with `converted` (from [`convert_page`]) in place of its
+/// stored geometry when given.
 pub fn write_feature(
     cols: &[Column],
     f: &Feature,
-    crs: OgcCrs,
+    converted: Option<&Option<Geometry<f64>>>,
     out: &mut Vec<u8>,
 ) -> std::io::Result<()> {
-    if crs == OgcCrs::CRS84 {
-        return crate::export::feature_json_with(cols, f, out);
+    match converted {
+        None => crate::export::feature_json_with(cols, f, out),
+        Some(g) => crate::export::feature_json_geom(cols, f, g.as_ref(), out),
     }
-    let geom = match &f.geom {
-        Some(g) => {
-            let mut g = g.clone();
-            crs.geometry_from_store(&mut g)
-                .map_err(|e| std::io::Error::other(format!("feature {}: {e}", f.fid)))?;
-            Some(g)
-        }
-        None => None,
-    };
-    crate::export::feature_json_geom(cols, f, geom.as_ref(), out)
 }
 
 /// Set `Content-Crs` on a response.
@@ -140,16 +170,22 @@ mod tests {
     fn bbox_in_a_plane_zone_is_read_northing_first() {
         let v = OgcCrs::from_uri("http://www.opengis.net/def/crs/EPSG/0/6673").unwrap();
         // Northing −100 km…−90 km, easting 0…10 km from the zone V origin (36°N, 134°20′E).
-        let b = bbox_in("-100000,0,-90000,10000", v).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let b = rt
+            .block_on(bbox_in("-100000,0,-90000,10000".into(), v))
+            .unwrap();
         assert!(
             b[0] > 134.3 && b[2] < 134.5 && b[1] > 35.0 && b[3] < 35.3,
             "{b:?}"
         );
-        assert!(bbox_in("0,0,-1,1", v).is_err());
-        assert!(bbox_in("a,b,c,d", v).is_err());
+        assert!(parse_box("0,0,-1,1", v).is_err());
+        assert!(parse_box("a,b,c,d", v).is_err());
         let ll = OgcCrs::from_uri("http://www.opengis.net/def/crs/EPSG/0/4326").unwrap();
         assert_eq!(
-            bbox_in("34.5,133.8,34.7,134.0", ll).unwrap(),
+            rt.block_on(bbox_in("34.5,133.8,34.7,134.0".into(), ll))
+                .unwrap(),
             [133.8, 34.5, 134.0, 34.7]
         );
     }

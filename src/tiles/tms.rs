@@ -22,6 +22,10 @@ const PIXEL_M: f64 = 0.000_28;
 const TILE_PX: u32 = 256;
 
 /// The tile matrix set definition (JSON encoding of TMS 2.0).
+///
+/// It also carries the TMS 1.0 names of the same values (`identifier`, `supportedCRS`,
+/// `lowerCorner`/`upperCorner`, `topLeftCorner`): GDAL before 3.7, which Debian 12 and the
+/// QGIS built on it use, reads only those and cannot open the tile sets without them.
 pub fn definition() -> Value {
     let matrices: Vec<Value> = (0..=DEFINED_ZOOMS)
         .map(|z| {
@@ -29,10 +33,12 @@ pub fn definition() -> Value {
             let cell = 2.0 * HALF / (f64::from(TILE_PX) * n as f64);
             json!({
                 "id": z.to_string(),
+                "identifier": z.to_string(),
                 "scaleDenominator": cell / PIXEL_M,
                 "cellSize": cell,
                 "cornerOfOrigin": "topLeft",
                 "pointOfOrigin": [-HALF, HALF],
+                "topLeftCorner": [-HALF, HALF],
                 "tileWidth": TILE_PX,
                 "tileHeight": TILE_PX,
                 "matrixWidth": n,
@@ -42,14 +48,18 @@ pub fn definition() -> Value {
         .collect();
     json!({
         "id": ID,
+        "identifier": ID,
         "title": "Google Maps Compatible for the World",
         "uri": URI,
         "crs": CRS,
+        "supportedCRS": CRS,
         "orderedAxes": ["X", "Y"],
         "wellKnownScaleSet": "http://www.opengis.net/def/wkss/OGC/1.0/GoogleMapsCompatible",
         "boundingBox": {
             "lowerLeft": [-HALF, -HALF],
             "upperRight": [HALF, HALF],
+            "lowerCorner": [-HALF, -HALF],
+            "upperCorner": [HALF, HALF],
             "crs": CRS,
         },
         "tileMatrices": matrices,

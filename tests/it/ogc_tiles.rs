@@ -341,8 +341,11 @@ fn the_ogc_style_resolves_to_tiles() {
     assert!(checked >= 3, "{drawn:?} {in_tile:?}");
 }
 
-/// GDAL's OGCAPI driver (3.6) on the dataset: what it reads of the tile sets. Informational
-/// beyond the listing: it prints what it found, and the listing must name the collections.
+/// GDAL's OGCAPI driver (3.6, Debian 12) on the landing page lists every collection as a
+/// subdataset. Opening one (`OGCAPI:…/ogc/collections/flood`) reads the collection, its tile
+/// set list, the tile set and the WebMercatorQuad definition, then gives up without a message
+/// (also with a pure TMS 1.0 definition served in its place), so GDAL 3.6 does not read these
+/// vector tiles; the OAPIF driver reads the same collections (`ogc::gdal_ogrinfo_…`).
 #[test]
 fn gdal_ogcapi_driver_lists_the_collections() {
     let s = Server::start(sample_db());
