@@ -208,7 +208,10 @@ pub fn document(base: &str) -> Value {
             "200".into(),
             json!({"description": "OK", "content": content}),
         );
-        if r.path.starts_with("/tiles/") || r.path.starts_with("/datasets/") {
+        if r.path.starts_with("/tiles/")
+            || r.path.starts_with("/datasets/")
+            || r.path.ends_with("/{tileMatrix}/{tileRow}/{tileCol}")
+        {
             responses.insert(
                 "304".into(),
                 json!({"description": "Not modified (If-None-Match matched the ETag)"}),

@@ -515,10 +515,7 @@ pub fn tilejson(base: &str, ids: &str, layers: &[Arc<Layer>]) -> serde_json::Val
             "minzoom": MINZOOM,
             "maxzoom": MAXZOOM,
         }));
-        if matches!(
-            l.dataset.kind(),
-            crate::dataset::Kind::Ward | crate::dataset::Kind::Hazard
-        ) {
+        if crate::tiles::render::has_label_layer(l.dataset) {
             vector_layers.push(serde_json::json!({
                 "id": format!("{}_label", l.dataset),
                 "description": "label points (one point inside each polygon)",
