@@ -85,6 +85,9 @@ pub enum CrsError {
     /// An EPSG code outside the accepted list.
     #[error("EPSG:{0} is not supported (accepted: 4326, 6668, 4612, 3857, 6669–6687, 2443–2461, 4301, 30161–30179)")]
     Unsupported(u32),
+    /// An EPSG CRS that OGC API clients cannot ask for (see [`ogc_crs_list`]).
+    #[error("EPSG:{0} is not offered (offered: CRS84, EPSG 4326, 6668, 3857, 6669–6687)")]
+    NotOffered(u32),
     /// A CRS name or URN that could not be read.
     #[error("cannot read the CRS name {0:?}")]
     Unreadable(String),
@@ -370,6 +373,319 @@ impl Transformer {
     }
 }
 
+/// The OGC URI of CRS84 (WGS 84 longitude/latitude, in that order).
+pub const CRS84_URI: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+
+/// A CRS that OGC API – Features Part 2 clients may ask for (`crs=`, `bbox-crs=`), named by
+/// its OGC URI.
+///
+/// Coordinates are written in the CRS's own axis order, as Part 2 requires and as GDAL and QGIS
+/// read them: EPSG 4326 and 6668 are latitude, longitude; the plane rectangular zones 6669–6687
+/// are northing (EPSG's X), easting (EPSG's Y); CRS84 and 3857 are easting first. Everywhere
+/// else in machimap (storage, ingest, downloads, tiles) x is easting: the swap happens only
+/// here, on the way out, and on a `bbox-crs` box on the way in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OgcCrs {
+    /// The EPSG CRS (CRS84 is EPSG 4326 with longitude first).
+    pub crs: Crs,
+    /// True for CRS84 (longitude, latitude).
+    pub crs84: bool,
+}
+
+/// The OGC CRSs offered, CRS84 first (the default of every collection).
+pub fn ogc_crs_list() -> Vec<OgcCrs> {
+    let mut out = vec![OgcCrs::CRS84];
+    for code in [4326, 6668, 3857].into_iter().chain(6669..=6687) {
+        if let Ok(crs) = Crs::from_epsg(code) {
+            out.push(OgcCrs { crs, crs84: false });
+        }
+    }
+    out
+}
+
+impl OgcCrs {
+    /// CRS84: what every response is in unless another CRS is asked for.
+    pub const CRS84: OgcCrs = OgcCrs {
+        crs: Crs {
+            epsg: 4326,
+            datum: Datum::Wgs84,
+            kind: Kind::Geographic,
+        },
+        crs84: true,
+    };
+
+    /// Read a CRS as Part 2 names it: the OGC URI
+    /// (`http://www.opengis.net/def/crs/EPSG/0/6673`, `…/OGC/1.3/CRS84`) or a safe CURIE
+    /// (`[EPSG:6673]`, `[OGC:CRS84]`). Only the offered CRSs are accepted.
+    pub fn from_uri(s: &str) -> Result<OgcCrs, CrsError> {
+        let t = s.trim();
+        let body = t
+            .strip_prefix("http://www.opengis.net/def/crs/")
+            .or_else(|| t.strip_prefix("https://www.opengis.net/def/crs/"));
+        let code = match body {
+            Some("OGC/1.3/CRS84") => return Ok(OgcCrs::CRS84),
+            Some(rest) => rest.strip_prefix("EPSG/0/"),
+            None => match t.strip_prefix('[').and_then(|x| x.strip_suffix(']')) {
+                Some("OGC:CRS84") => return Ok(OgcCrs::CRS84),
+                Some(curie) => curie.strip_prefix("EPSG:"),
+                None => None,
+            },
+        };
+        let code: u32 = code
+            .and_then(|c| c.parse().ok())
+            .ok_or_else(|| CrsError::Unreadable(t.chars().take(200).collect()))?;
+        ogc_crs_list()
+            .into_iter()
+            .find(|c| !c.crs84 && c.crs.epsg == code)
+            .ok_or(CrsError::NotOffered(code))
+    }
+
+    /// The OGC URI.
+    pub fn uri(&self) -> String {
+        if self.crs84 {
+            CRS84_URI.to_string()
+        } else {
+            format!("http://www.opengis.net/def/crs/EPSG/0/{}", self.crs.epsg)
+        }
+    }
+
+    /// True when the CRS's first axis is latitude or northing (EPSG 4326, 6668, 6669–6687).
+    pub fn northing_first(&self) -> bool {
+        !self.crs84 && matches!(self.crs.kind, Kind::Geographic | Kind::Plane(_))
+    }
+
+    /// True when coordinates are the stored longitude/latitude (perhaps swapped): JGD2011 and
+    /// WGS 84 agree at map scale, as PROJ's own JGD2011 → WGS 84 operation (a null one) says.
+    fn is_lonlat(&self) -> bool {
+        self.crs.kind == Kind::Geographic
+    }
+
+    /// Convert stored geometries (JGD2011 lon/lat; a page of features at a time) to this CRS,
+    /// in its axis order. PROJ runs on the reprojection threads; the caller waits, so call it
+    /// from a blocking thread.
+    pub fn geometries_from_store(
+        &self,
+        mut gs: Vec<Option<Geometry<f64>>>,
+    ) -> Result<Vec<Option<Geometry<f64>>>, CrsError> {
+        if !self.is_lonlat() {
+            let crs = self.crs;
+            gs = on_reprojector(move || {
+                with_proj(crs, Direction::FromStore, |p| {
+                    for g in gs.iter_mut().flatten() {
+                        for_each_coord_slice(g, &mut |cs: &mut [Coord<f64>]| convert_slice(p, cs))?;
+                    }
+                    Ok(gs)
+                })?
+            })?;
+        }
+        if self.northing_first() {
+            gs.iter_mut().flatten().for_each(swap_axes);
+        }
+        Ok(gs)
+    }
+
+    /// Convert one stored point (JGD2011 lon, lat) to this CRS, in its axis order.
+    pub fn point_from_store(&self, lon: f64, lat: f64) -> Result<(f64, f64), CrsError> {
+        let g = Geometry::Point(geo::Point::new(lon, lat));
+        match self.geometries_from_store(vec![Some(g)])?.pop().flatten() {
+            Some(Geometry::Point(p)) => Ok((p.x(), p.y())),
+            _ => Err(CrsError::Transform(lon, lat, "not a point".into())),
+        }
+    }
+
+    /// A box given in this CRS (`minA,minB,maxA,maxB` in its axis order, as `bbox-crs` sends
+    /// it) as a lon/lat box in the store CRS (waits for a reprojection thread: call it from a
+    /// blocking thread). The edges are densified before the envelope is
+    /// taken: a straight edge in a plane zone or in Web Mercator is a curve in lon/lat, and its
+    /// corners alone would miss the bulge.
+    pub fn bbox_to_store(&self, b: [f64; 4]) -> Result<[f64; 4], CrsError> {
+        let [x0, y0, x1, y1] = if self.northing_first() {
+            [b[1], b[0], b[3], b[2]]
+        } else {
+            b
+        };
+        if self.is_lonlat() {
+            return Ok([x0, y0, x1, y1]);
+        }
+        const STEPS: usize = 32;
+        let mut ring = Vec::with_capacity(4 * STEPS);
+        for i in 0..STEPS {
+            let t = i as f64 / STEPS as f64;
+            let (x, y) = (x0 + (x1 - x0) * t, y0 + (y1 - y0) * t);
+            ring.extend([
+                Coord { x, y: y0 },
+                Coord { x: x1, y },
+                Coord {
+                    x: x1 + x0 - x,
+                    y: y1,
+                },
+                Coord {
+                    x: x0,
+                    y: y1 + y0 - y,
+                },
+            ]);
+        }
+        let crs = self.crs;
+        let ring = on_reprojector(move || {
+            with_proj(crs, Direction::ToStore, |p| convert_slice(p, &mut ring))??;
+            Ok(ring)
+        })?;
+        let mut out = [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for c in &ring {
+            out = [
+                out[0].min(c.x),
+                out[1].min(c.y),
+                out[2].max(c.x),
+                out[3].max(c.y),
+            ];
+        }
+        Ok(out)
+    }
+}
+
+fn convert_slice(p: &proj::Proj, cs: &mut [Coord<f64>]) -> Result<(), CrsError> {
+    let first = cs.first().copied().unwrap_or(Coord { x: 0.0, y: 0.0 });
+    p.convert_array(cs)
+        .map_err(|e| CrsError::Transform(first.x, first.y, e.to_string()))?;
+    match cs.iter().find(|c| !c.x.is_finite() || !c.y.is_finite()) {
+        Some(c) => Err(CrsError::Transform(c.x, c.y, "not finite".into())),
+        None => Ok(()),
+    }
+}
+
+fn swap_axes(g: &mut Geometry<f64>) {
+    // Cannot fail: the closure never errs.
+    let _ = for_each_coord_slice(g, &mut |cs: &mut [Coord<f64>]| {
+        for c in cs {
+            std::mem::swap(&mut c.x, &mut c.y);
+        }
+        Ok(())
+    });
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Direction {
+    FromStore,
+    ToStore,
+}
+
+/// Transformations kept per reprojection thread (each holds a PROJ context of about 3 MB).
+const PROJ_PER_THREAD: usize = 4;
+
+/// This thread's transformations by (EPSG code, direction), most recently used last.
+type ProjCache = Vec<((u32, Direction), std::rc::Rc<proj::Proj>)>;
+
+thread_local! {
+    static PROJS: std::cell::RefCell<ProjCache> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Threads that own the PROJ transformations of [`OgcCrs`]: `proj::Proj` is neither `Send`
+/// nor `Sync` (its PROJ context must stay on one thread) and each holds a PROJ context of
+/// about 3 MB, so rather than every request thread keeping its own, a few threads keep them
+/// ([`PROJ_PER_THREAD`] each, least recently used dropped) and conversions are sent to them,
+/// a page of features per job.
+struct Reprojector {
+    jobs: std::sync::Mutex<std::sync::mpsc::Sender<Job>>,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+fn reprojector() -> &'static Reprojector {
+    static R: OnceLock<Reprojector> = OnceLock::new();
+    R.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        let n = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        for i in 0..n {
+            let rx = rx.clone();
+            let spawned =
+                std::thread::Builder::new()
+                    .name(format!("crs-{i}"))
+                    .spawn(move || loop {
+                        // The lock is held only to take the next job.
+                        let job = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    });
+            if let Err(e) = spawned {
+                eprintln!("machimap: cannot start a reprojection thread: {e}");
+            }
+        }
+        Reprojector {
+            jobs: std::sync::Mutex::new(tx),
+        }
+    })
+}
+
+/// Run `f` on a reprojection thread and wait for it (a panic becomes an error).
+fn on_reprojector<R: Send + 'static>(
+    f: impl FnOnce() -> Result<R, CrsError> + Send + 'static,
+) -> Result<R, CrsError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let job: Job = Box::new(move || {
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        let _ = tx.send(out);
+    });
+    let gone = || CrsError::Transform(0.0, 0.0, "reprojection threads gone".into());
+    reprojector()
+        .jobs
+        .lock()
+        .map_err(|_| gone())?
+        .send(job)
+        .map_err(|_| gone())?;
+    match rx.recv() {
+        Ok(Ok(r)) => r,
+        Ok(Err(_)) => Err(CrsError::Transform(0.0, 0.0, "PROJ panicked".into())),
+        Err(_) => Err(gone()),
+    }
+}
+
+/// Run `f` with this thread's transformation between `crs` and the store CRS.
+fn with_proj<R>(crs: Crs, dir: Direction, f: impl FnOnce(&proj::Proj) -> R) -> Result<R, CrsError> {
+    let key = (crs.epsg, dir);
+    let cached = PROJS.with(|m| {
+        let mut m = m.borrow_mut();
+        let i = m.iter().position(|(k, _)| *k == key)?;
+        // Most recently used last.
+        let e = m.remove(i);
+        let p = e.1.clone();
+        m.push(e);
+        Some(p)
+    });
+    let p = match cached {
+        Some(p) => p,
+        None => {
+            let (from, to) = match dir {
+                Direction::FromStore => (STORE_EPSG, crs.epsg),
+                Direction::ToStore => (crs.epsg, STORE_EPSG),
+            };
+            let p = proj_builder()
+                .proj_known_crs(&format!("EPSG:{from}"), &format!("EPSG:{to}"), None)
+                .map_err(|e| CrsError::Create(crs.epsg, e.to_string()))?;
+            let p = std::rc::Rc::new(p);
+            PROJS.with(|m| {
+                let mut m = m.borrow_mut();
+                if m.len() >= PROJ_PER_THREAD {
+                    m.remove(0);
+                }
+                m.push((key, p.clone()));
+            });
+            p
+        }
+    };
+    Ok(f(&p))
+}
+
 /// Receives one run of coordinates to transform in place.
 type SliceFn<'a> = dyn FnMut(&mut [Coord<f64>]) -> Result<(), CrsError> + 'a;
 
@@ -587,6 +903,52 @@ mod tests {
         let z9 = Transformer::new(Crs::from_epsg(30169).unwrap()).unwrap();
         let (lon9, lat9) = z9.point(0.0, 0.0).unwrap();
         assert!((lon9 - (139.0 + 50.0 / 60.0)).abs() < 0.01 && (lat9 - 36.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn ogc_output_is_in_the_crs_axis_order() {
+        let uri = |c: u32| format!("http://www.opengis.net/def/crs/EPSG/0/{c}");
+        // Zone V's origin is (0, 0) in it; a point 10 km east and 100 km south is
+        // northing ≈ −100 km first, easting ≈ +10 km second.
+        let v = OgcCrs::from_uri(&uri(6673)).unwrap();
+        let (n, e) = v.point_from_store(134.0 + 20.0 / 60.0, 36.0).unwrap();
+        assert!(n.abs() < 1e-6 && e.abs() < 1e-6, "{n} {e}");
+        let t = Transformer::new(Crs::from_epsg(6673).unwrap()).unwrap();
+        let (lon, lat) = t.point(10_000.0, -100_000.0).unwrap();
+        let (n, e) = v.point_from_store(lon, lat).unwrap();
+        assert!(
+            (n + 100_000.0).abs() < 1e-6 && (e - 10_000.0).abs() < 1e-6,
+            "{n} {e}"
+        );
+        // Lat/lon for EPSG 4326 and 6668; lon/lat for CRS84; easting first for 3857.
+        for c in [4326, 6668] {
+            let ll = OgcCrs::from_uri(&uri(c)).unwrap();
+            assert_eq!(ll.point_from_store(133.9, 34.6).unwrap(), (34.6, 133.9));
+        }
+        assert_eq!(
+            OgcCrs::CRS84.point_from_store(133.9, 34.6).unwrap(),
+            (133.9, 34.6)
+        );
+        let (x, y) = OgcCrs::from_uri(&uri(3857))
+            .unwrap()
+            .point_from_store(133.9, 34.6)
+            .unwrap();
+        let (mx, my) = crate::tiles::coord::lonlat_to_merc(133.9, 34.6);
+        assert!((x - mx).abs() < 1e-3 && (y - my).abs() < 1e-3, "{x} {y}");
+        // Back again: a box around that point in zone V holds it.
+        let b = v
+            .bbox_to_store([-100_010.0, 9_990.0, -99_990.0, 10_010.0])
+            .unwrap();
+        assert!(
+            b[0] < lon && lon < b[2] && b[1] < lat && lat < b[3],
+            "{b:?}"
+        );
+        assert_eq!(ogc_crs_list().len(), 23);
+        assert_eq!(OgcCrs::from_uri(CRS84_URI).unwrap(), OgcCrs::CRS84);
+        assert!(matches!(
+            OgcCrs::from_uri(&uri(2443)),
+            Err(CrsError::NotOffered(2443))
+        ));
     }
 
     #[test]

@@ -380,8 +380,19 @@ pub fn feature_json_with<W: Write + ?Sized>(
     f: &Feature,
     out: &mut W,
 ) -> io::Result<()> {
+    feature_json_geom(columns, f, f.geom.as_ref(), out)
+}
+
+/// [`feature_json_with`] with `geom` in place of the feature's own geometry (the geometry in
+/// another CRS, for OGC API `crs=`).
+pub fn feature_json_geom<W: Write + ?Sized>(
+    columns: &[crate::dataset::Column],
+    f: &Feature,
+    geom: Option<&Geometry<f64>>,
+    out: &mut W,
+) -> io::Result<()> {
     write!(out, "{{\"type\":\"Feature\",\"id\":{},\"geometry\":", f.fid)?;
-    match &f.geom {
+    match geom {
         Some(g) => write_geometry(g, out)?,
         None => out.write_all(b"null")?,
     }

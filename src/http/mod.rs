@@ -12,6 +12,9 @@ pub mod error;
 pub mod limits;
 pub mod metrics;
 pub mod ogc;
+pub mod ogc_crs;
+pub mod ogc_schema;
+pub mod ogc_tiles;
 pub mod openapi;
 pub mod risk;
 pub mod search;
@@ -332,6 +335,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics::get_metrics))
         .merge(tiles::router())
         .merge(ogc::router())
+        .merge(ogc_schema::router())
+        .merge(ogc_tiles::router())
         .merge(datasets::router())
         .merge(catalog::router())
         .merge(openapi::router())

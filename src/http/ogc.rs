@@ -5,8 +5,8 @@
 
 use super::openapi::{path_param, query, In, Param, RouteDoc};
 use super::{ApiError, ApiResult, AppState};
+use crate::crs::OgcCrs;
 use crate::dataset::{Column, DatasetId, SqlType, Val};
-use crate::export::feature_json_with;
 use crate::index::{Feature, Layer};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap};
@@ -111,8 +111,21 @@ pub const ROUTES: &[RouteDoc] = &[
                 "integer",
                 "Features to skip (the next/prev links carry it)",
             ),
-            query("bbox", "string", "minLon,minLat,maxLon,maxLat in CRS84"),
-            query("bbox-crs", "string", "Only CRS84 is offered"),
+            query(
+                "bbox",
+                "string",
+                "minLon,minLat,maxLon,maxLat in CRS84, or the corners in bbox-crs (its axis order)",
+            ),
+            query(
+                "bbox-crs",
+                "string",
+                "CRS of bbox (OGC URI): CRS84, EPSG 4326, 6668, 3857, 6669–6687",
+            ),
+            query(
+                "crs",
+                "string",
+                "CRS of the response (OGC URI, see the collection's crs list); its axis order",
+            ),
             query(
                 "datetime",
                 "string",
@@ -131,6 +144,11 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[
             COLLECTION,
             path_param("featureId", "Feature id (fid)", "1"),
+            query(
+                "crs",
+                "string",
+                "CRS of the response (OGC URI, see the collection's crs list); its axis order",
+            ),
             F,
         ],
         produces: &[GEOJSON],
@@ -162,7 +180,7 @@ pub fn router() -> Router<Arc<AppState>> {
 }
 
 /// Query parameters as decoded pairs, in order.
-fn params(raw: &Option<String>) -> Vec<(String, String)> {
+pub(super) fn params(raw: &Option<String>) -> Vec<(String, String)> {
     raw.as_deref()
         .unwrap_or("")
         .split('&')
@@ -189,7 +207,7 @@ pub fn encode(s: &str) -> String {
 
 /// Refuse parameters other than `allowed` (the standard asks for 400 on unknown parameters) and
 /// formats other than JSON.
-fn check_params(ps: &[(String, String)], allowed: &[&str]) -> ApiResult<()> {
+pub(super) fn check_params(ps: &[(String, String)], allowed: &[&str]) -> ApiResult<()> {
     for (k, v) in ps {
         if k == "f" {
             if !matches!(
@@ -214,7 +232,7 @@ fn check_params(ps: &[(String, String)], allowed: &[&str]) -> ApiResult<()> {
     Ok(())
 }
 
-fn reply(content_type: &'static str, body: Vec<u8>, cache: &'static str) -> Response {
+pub(super) fn reply(content_type: &'static str, body: Vec<u8>, cache: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type),
@@ -225,12 +243,12 @@ fn reply(content_type: &'static str, body: Vec<u8>, cache: &'static str) -> Resp
         .into_response()
 }
 
-fn json_reply(v: &Value) -> Response {
+pub(super) fn json_reply(v: &Value) -> Response {
     reply(JSON, v.to_string().into_bytes(), "public, max-age=60")
 }
 
 /// The layer behind a collection id: a published dataset, or the live `shelter_status`.
-fn layer_of(st: &AppState, id: &str) -> ApiResult<Arc<Layer>> {
+pub(super) fn layer_of(st: &AppState, id: &str) -> ApiResult<Arc<Layer>> {
     if id == STATUS {
         return status_layer(st).map(Arc::new);
     }
@@ -244,7 +262,7 @@ fn layer_of(st: &AppState, id: &str) -> ApiResult<Arc<Layer>> {
         .ok_or_else(|| ApiError::NotFound(format!("collection {id} has no published version")))
 }
 
-fn link(href: String, rel: &str, ty: &str, title: &str) -> Value {
+pub(super) fn link(href: String, rel: &str, ty: &str, title: &str) -> Value {
     json!({"href": href, "rel": rel, "type": ty, "title": title})
 }
 
@@ -264,6 +282,12 @@ async fn landing(
             link(format!("{b}/ogc/api"), "service-desc", OAS30, "The API definition"),
             link(format!("{b}/ogc/conformance"), "conformance", JSON, "Conformance classes"),
             link(format!("{b}/ogc/collections"), "data", JSON, "Collections"),
+            link(format!("{b}/ogc/tiles"), super::ogc_tiles::REL_TILESETS, JSON,
+                "Vector tiles of every published layer (OGC API – Tiles)"),
+            link(format!("{b}/ogc/tileMatrixSets"), super::ogc_tiles::REL_TILING_SCHEMES, JSON,
+                "Tile matrix sets"),
+            link(format!("{b}/ogc/styles/hazard"), "stylesheet", JSON,
+                "MapLibre style over the OGC API – Tiles URLs"),
             link(format!("{b}/catalog"), "service-doc", "text/html", "Dataset catalog"),
         ]
     })))
@@ -271,7 +295,13 @@ async fn landing(
 
 async fn conformance(RawQuery(q): RawQuery) -> ApiResult<Response> {
     check_params(&params(&q), &[])?;
-    Ok(json_reply(&json!({ "conformsTo": CONFORMANCE })))
+    let all: Vec<&str> = CONFORMANCE
+        .iter()
+        .chain(super::ogc_crs::CONFORMANCE)
+        .chain(super::ogc_tiles::CONFORMANCE)
+        .copied()
+        .collect();
+    Ok(json_reply(&json!({ "conformsTo": all })))
 }
 
 async fn api(
@@ -329,7 +359,14 @@ fn collection_json(b: &str, l: &Layer) -> Value {
             JSON,
             "Vector tiles (TileJSON)",
         ));
+        links.push(link(
+            format!("{b}/ogc/collections/{d}/tiles"),
+            super::ogc_tiles::REL_TILESETS,
+            JSON,
+            "Vector tiles (OGC API – Tiles)",
+        ));
     }
+    links.extend(super::ogc_schema::links(b, d.as_str()));
     let mut c = json!({
         "id": d.as_str(),
         "title": format!("{} / {}", d.title_ja(), d.title_en()),
@@ -338,9 +375,9 @@ fn collection_json(b: &str, l: &Layer) -> Value {
             d.title_en(), l.version, l.published_at, l.features.len()
         ),
         "itemType": "feature",
-        "crs": [CRS84],
         "links": links,
     });
+    super::ogc_crs::add_crs_members(&mut c);
     if let Some(bb) = l.bbox {
         c["extent"] = json!({"spatial": {"bbox": [bb], "crs": CRS84}});
     }
@@ -396,7 +433,7 @@ pub const STATUS: &str = "shelter_status";
 /// `shelter_status` collection rather than `shelters`.
 const STATUS_SOURCE: &str = "shelter_status";
 
-fn cols_of(l: &Layer) -> &'static [Column] {
+pub(super) fn cols_of(l: &Layer) -> &'static [Column] {
     if l.source_names == STATUS_SOURCE {
         STATUS_COLUMNS
     } else {
@@ -513,7 +550,6 @@ fn status_collection_json(b: &str, shelters: &Layer) -> Value {
         "description": "Live status (open / full / closed, evacuees) of shelters, set by city \
                         staff on a disaster day; one feature per shelter with a status.",
         "itemType": "feature",
-        "crs": [CRS84],
         "links": [
             link(format!("{b}/ogc/collections/{STATUS}"), "self", JSON, "This collection"),
             link(format!("{b}/ogc/collections/{STATUS}/items"), "items", GEOJSON, "Features"),
@@ -527,10 +563,14 @@ fn status_collection_json(b: &str, shelters: &Layer) -> Value {
     if let Some(bb) = shelters.bbox {
         c["extent"] = json!({"spatial": {"bbox": [bb], "crs": CRS84}});
     }
+    if let Some(links) = c["links"].as_array_mut() {
+        links.extend(super::ogc_schema::links(b, STATUS));
+    }
+    super::ogc_crs::add_crs_members(&mut c);
     c
 }
 
-fn json_type(c: &Column) -> &'static str {
+pub(super) fn json_type(c: &Column) -> &'static str {
     match c.ty {
         SqlType::Int => "integer",
         SqlType::Float => "number",
@@ -708,6 +748,8 @@ async fn items(
     let mut limit = DEFAULT_LIMIT;
     let mut offset = 0usize;
     let mut bbox = None;
+    let mut bbox_crs = None;
+    let mut out_crs = OgcCrs::CRS84;
     let mut filters = Vec::new();
     let mut passthrough = Vec::new();
     for (k, v) in &ps {
@@ -729,15 +771,15 @@ async fn items(
                 })?;
             }
             "bbox" => {
-                bbox = Some(parse_bbox(v)?);
+                bbox = Some(v.clone());
                 passthrough.push((k.clone(), v.clone()));
             }
             "bbox-crs" => {
-                if v != CRS84 {
-                    return Err(ApiError::BadRequest(format!(
-                        "bbox-crs {v:?} is not offered; only {CRS84}"
-                    )));
-                }
+                bbox_crs = Some(super::ogc_crs::parse_crs("bbox-crs", v)?);
+                passthrough.push((k.clone(), v.clone()));
+            }
+            "crs" => {
+                out_crs = super::ogc_crs::parse_crs("crs", v)?;
                 passthrough.push((k.clone(), v.clone()));
             }
             "datetime" => {
@@ -759,23 +801,40 @@ async fn items(
                 }
                 None => {
                     return Err(ApiError::BadRequest(format!(
-                        "unknown parameter {k:?}: use limit, offset, bbox, bbox-crs, datetime, \
-                         f, or a queryable property (see /ogc/collections/{id}/queryables)"
+                        "unknown parameter {k:?}: use limit, offset, bbox, bbox-crs, crs, \
+                         datetime, f, or a queryable property (see \
+                         /ogc/collections/{id}/queryables)"
                     )))
                 }
             },
         }
     }
+    let bbox = match (bbox, bbox_crs) {
+        (Some(b), Some(c)) if c != OgcCrs::CRS84 => Some(super::ogc_crs::bbox_in(b, c).await?),
+        (Some(b), _) => Some(parse_bbox(&b)?),
+        (None, _) => None,
+    };
     let base = st.base_url(&headers);
     // Streamed from a blocking thread as it is written (a page can be 10,000 features), not
     // built whole in memory; the thread stops when the client goes (see `datasets::stream`).
     let body = super::datasets::stream(false, move |w| {
-        render_items(&l, &base, limit, offset, bbox, &filters, &passthrough, w)
+        render_items(
+            &l,
+            &base,
+            limit,
+            offset,
+            bbox,
+            &filters,
+            &passthrough,
+            out_crs,
+            w,
+        )
     });
     Ok((
         [
-            (header::CONTENT_TYPE, GEOJSON),
-            (header::CACHE_CONTROL, "public, max-age=60"),
+            (header::CONTENT_TYPE, GEOJSON.to_string()),
+            (header::CACHE_CONTROL, "public, max-age=60".to_string()),
+            (super::ogc_crs::CONTENT_CRS, format!("<{}>", out_crs.uri())),
         ],
         body,
     )
@@ -791,6 +850,7 @@ fn render_items(
     bbox: Option<[f64; 4]>,
     filters: &[Filter],
     passthrough: &[(String, String)],
+    out_crs: OgcCrs,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     let d = collection_name(l);
@@ -851,6 +911,7 @@ fn render_items(
             "Previous page",
         ));
     }
+    let converted = super::ogc_crs::convert_page(&page, out_crs)?;
     out.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[")?;
     let mut buf = Vec::with_capacity(4096);
     for (i, f) in page.iter().enumerate() {
@@ -858,7 +919,8 @@ fn render_items(
         if i > 0 {
             buf.push(b',');
         }
-        feature_json_with(cols_of(l), f, &mut buf)?;
+        let g = converted.as_ref().and_then(|c| c.get(i));
+        super::ogc_crs::write_feature(cols_of(l), f, g, &mut buf)?;
         out.write_all(&buf)?;
     }
     let tail = json!({
@@ -879,7 +941,12 @@ async fn item(
     RawQuery(q): RawQuery,
 ) -> ApiResult<Response> {
     let l = layer_of(&st, &id)?;
-    check_params(&params(&q), &[])?;
+    let ps = params(&q);
+    check_params(&ps, &["crs"])?;
+    let out_crs = match ps.iter().rev().find(|(k, _)| k == "crs") {
+        Some((_, v)) => super::ogc_crs::parse_crs("crs", v)?,
+        None => OgcCrs::CRS84,
+    };
     let f = fid
         .parse::<i64>()
         .ok()
@@ -888,7 +955,16 @@ async fn item(
     let b = st.base_url(&headers);
     let d = collection_name(&l);
     let mut out = Vec::with_capacity(1024);
-    feature_json_with(cols_of(&l), f, &mut out).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let converted = {
+        let g = f.geom.clone();
+        tokio::task::spawn_blocking(move || super::ogc_crs::convert(vec![g], out_crs))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+    };
+    let g = converted.as_ref().and_then(|c| c.first());
+    super::ogc_crs::write_feature(cols_of(&l), f, g, &mut out)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     out.pop(); // the Feature's closing brace: links go inside it
     let links = json!([
         link(
@@ -905,7 +981,9 @@ async fn item(
         ),
     ]);
     out.extend_from_slice(format!(",\"links\":{links}}}").as_bytes());
-    Ok(reply(GEOJSON, out, "public, max-age=60"))
+    let mut resp = reply(GEOJSON, out, "public, max-age=60");
+    super::ogc_crs::set_content_crs(&mut resp, out_crs);
+    Ok(resp)
 }
 
 #[cfg(test)]

@@ -117,6 +117,8 @@ pub fn all_routes() -> Vec<&'static RouteDoc> {
         ROUTES,
         super::tiles::ROUTES,
         super::ogc::ROUTES,
+        super::ogc_schema::ROUTES,
+        super::ogc_tiles::ROUTES,
         super::datasets::ROUTES,
         super::catalog::ROUTES,
         super::risk::ROUTES,
@@ -206,7 +208,10 @@ pub fn document(base: &str) -> Value {
             "200".into(),
             json!({"description": "OK", "content": content}),
         );
-        if r.path.starts_with("/tiles/") || r.path.starts_with("/datasets/") {
+        if r.path.starts_with("/tiles/")
+            || r.path.starts_with("/datasets/")
+            || r.path.ends_with("/{tileMatrix}/{tileRow}/{tileCol}")
+        {
             responses.insert(
                 "304".into(),
                 json!({"description": "Not modified (If-None-Match matched the ETag)"}),
@@ -253,7 +258,7 @@ pub fn document(base: &str) -> Value {
         "servers": [{"url": base}],
         "tags": [
             {"name": "tiles", "description": "Mapbox Vector Tiles and TileJSON"},
-            {"name": "ogc", "description": "OGC API – Features Part 1"},
+            {"name": "ogc", "description": "OGC API – Features (Parts 1, 2, 3 queryables, 5 schemas) and OGC API – Tiles"},
             {"name": "downloads", "description": "Whole datasets as CSV and GeoJSON"},
             {"name": "catalog", "description": "Dataset catalog: HTML, DCAT, CKAN Action API"},
             {"name": "risk", "description": "Hazard risk at a point, for residents"},

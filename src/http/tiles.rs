@@ -367,15 +367,29 @@ async fn get_tile(
     let coord = TileCoord::new(num(&z, "z")?, num(&x, "x")?, num(y, "y")?)
         .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let layers = layers_for(&st, &ids)?;
+    tile_response(&st, layers, coord, q.get("v").map(String::as_str), &headers).await
+}
+
+/// The response for tile `coord` of `layers` (in canonical order, see [`layers_for`]): from
+/// the cache, read from the tile set drawn at publish, or drawn, then cached. `v` is the
+/// version token of an immutable URL. Every URL of a tile comes here (`/tiles/…` and the OGC
+/// API – Tiles template), so one tile has one cache entry, one ETag and the same bytes.
+pub async fn tile_response(
+    st: &AppState,
+    layers: Vec<Arc<Layer>>,
+    coord: TileCoord,
+    v: Option<&str>,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
     let (key, token_len) = tile_key(layers.iter().map(|l| l.as_ref()), coord);
-    let cache_control = cache_control(q.get("v").is_some_and(|v| *v == key[..token_len]));
+    let cache_control = cache_control(v.is_some_and(|v| v == &key[..token_len]));
     let tile = match st.tiles.get(&key) {
         Some(t) => t,
         None => {
             let mut h = std::collections::hash_map::DefaultHasher::new();
             key.hash(&mut h);
             let etag = format!("\"{:016x}\"", h.finish());
-            let enc = super::tile_encoding(&headers);
+            let enc = super::tile_encoding(headers);
             // A tile drawn at publish (overview zooms of a large layer, single-layer
             // requests): read, not drawn; on a read thread of the gate (a disk read, and the
             // other encodings made from it for clients without gzip). A damaged one is drawn
@@ -421,7 +435,7 @@ async fn get_tile(
         }
     };
     Ok(send_cached(
-        &headers,
+        headers,
         &tile,
         "application/vnd.mapbox-vector-tile",
         cache_control,
@@ -501,10 +515,7 @@ pub fn tilejson(base: &str, ids: &str, layers: &[Arc<Layer>]) -> serde_json::Val
             "minzoom": MINZOOM,
             "maxzoom": MAXZOOM,
         }));
-        if matches!(
-            l.dataset.kind(),
-            crate::dataset::Kind::Ward | crate::dataset::Kind::Hazard
-        ) {
+        if crate::tiles::render::has_label_layer(l.dataset) {
             vector_layers.push(serde_json::json!({
                 "id": format!("{}_label", l.dataset),
                 "description": "label points (one point inside each polygon)",

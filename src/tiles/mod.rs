@@ -11,5 +11,6 @@ pub mod encode;
 pub mod pmtiles;
 pub mod pyramid;
 pub mod render;
+pub mod tms;
 
 pub use coord::TileCoord;

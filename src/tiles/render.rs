@@ -54,6 +54,15 @@ pub fn render_layers(layers: &[&Layer], coord: TileCoord) -> Vec<u8> {
     render(layers, coord, &RenderOptions::default(), MAX_TILE_BYTES)
 }
 
+/// True when a dataset's tiles carry a `{id}_label` point layer beside its own (wards and
+/// hazard polygons).
+pub fn has_label_layer(d: crate::dataset::DatasetId) -> bool {
+    matches!(
+        d.kind(),
+        crate::dataset::Kind::Ward | crate::dataset::Kind::Hazard
+    )
+}
+
 /// A drawn feature: where its bytes are and how large it is on the tile.
 struct Drawn {
     /// Index of its dataset in the tile.
@@ -88,10 +97,7 @@ fn render(layers: &[&Layer], coord: TileCoord, o: &RenderOptions, limit: usize) 
         .iter()
         .zip(&names)
         .map(|(l, (name, label_name))| {
-            let labels = matches!(
-                l.dataset.kind(),
-                crate::dataset::Kind::Ward | crate::dataset::Kind::Hazard
-            );
+            let labels = has_label_layer(l.dataset);
             let cols = l.columns();
             (
                 LayerWriter::new(name, o.extent, cols),

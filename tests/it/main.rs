@@ -16,6 +16,8 @@ mod ingest_cli;
 mod inland_flood;
 mod kill;
 mod ogc;
+mod ogc_crs;
+mod ogc_tiles;
 mod openapi;
 mod pmtiles;
 mod real_layouts;
