@@ -396,6 +396,34 @@ pub fn feature_json_with<W: Write + ?Sized>(
     out.write_all(b"}}")
 }
 
+/// [`feature_json_with`] with only the columns at `only` (indices into `columns`, in that
+/// order): the `properties=` selection of OGC API – Features.
+pub fn feature_json_only<W: Write + ?Sized>(
+    columns: &[crate::dataset::Column],
+    only: &[usize],
+    f: &Feature,
+    out: &mut W,
+) -> io::Result<()> {
+    write!(out, "{{\"type\":\"Feature\",\"id\":{},\"geometry\":", f.fid)?;
+    match &f.geom {
+        Some(g) => write_geometry(g, out)?,
+        None => out.write_all(b"null")?,
+    }
+    out.write_all(b",\"properties\":{")?;
+    for (n, &i) in only.iter().enumerate() {
+        let (Some(c), Some(v)) = (columns.get(i), f.values.get(i)) else {
+            continue;
+        };
+        if n > 0 {
+            out.write_all(b",")?;
+        }
+        write_json_str(out, c.name)?;
+        out.write_all(b":")?;
+        write_val(v, out)?;
+    }
+    out.write_all(b"}}")
+}
+
 /// A value as JSON (NaN and infinities, which JSON cannot hold, become null).
 pub fn write_val<W: Write + ?Sized>(v: &Val, out: &mut W) -> io::Result<()> {
     match v {

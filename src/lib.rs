@@ -15,6 +15,7 @@ pub mod admin;
 pub mod crs;
 pub mod dataset;
 pub mod export;
+pub mod filter;
 pub mod geom;
 pub mod http;
 pub mod index;

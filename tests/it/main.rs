@@ -13,6 +13,7 @@ mod ingest_cli;
 mod inland_flood;
 mod kill;
 mod ogc;
+mod ogc_filter;
 mod openapi;
 mod pmtiles;
 mod real_layouts;
