@@ -344,6 +344,24 @@ fn s_intersects_agrees_with_shapely_in_every_filter_crs() {
         poly.clone(),
         Some(4),
     ));
+    // A thin diagonal sliver: its box holds many zones it does not touch, so a bbox-only
+    // answer cannot pass (the last list of the script is that bbox-only answer).
+    let sliver = format!(
+        "POLYGON(({} {}, {} {}, {} {}, {} {}))",
+        x0 + w * 0.05,
+        y0 + h * 0.05,
+        x0 + w * 0.95,
+        y0 + h * 0.93,
+        x0 + w * 0.93,
+        y0 + h * 0.95,
+        x0 + w * 0.05,
+        y0 + h * 0.05
+    );
+    cases.push((
+        format!("S_INTERSECTS(geometry, {sliver})"),
+        sliver.clone(),
+        None,
+    ));
     let script = r#"
 import json, sys
 from shapely import wkt
@@ -359,6 +377,8 @@ for g, minrank in cases:
     out.append(sorted(f['id'] for f in fc['features']
         if shape(f['geometry']).intersects(g)
         and (minrank is None or (f['properties']['depth_rank'] or 0) >= minrank)))
+env = g.envelope
+out.append(sorted(f['id'] for f in fc['features'] if box(*shape(f['geometry']).bounds).intersects(env)))
 print(json.dumps(out))
 "#;
     let input =
@@ -372,6 +392,12 @@ print(json.dumps(out))
         assert_eq!(&got, want, "{text}");
     }
     assert!(truth[0].len() > 1 && truth[4].len() < truth[0].len());
+    assert!(
+        !truth[5].is_empty() && truth[5].len() < truth[6].len(),
+        "the sliver must discriminate exact from bbox-only: {} vs {}",
+        truth[5].len(),
+        truth[6].len()
+    );
     assert!(!truth[3].is_empty(), "the point must fall in a zone");
 
     // The same point, as EPSG:4326 (lat lon) and as zone V metres.
