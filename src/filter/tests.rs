@@ -372,3 +372,61 @@ fn properties_selection() {
         .contains("nope"));
     assert!(parse_properties("", q()).unwrap().is_empty());
 }
+
+#[test]
+fn dates_compare_as_dates() {
+    use crate::dataset::ROAD_COLUMNS;
+    let i = ROAD_COLUMNS
+        .iter()
+        .position(|c| c.name == "certified_on")
+        .unwrap();
+    let feats: Vec<Feature> = ["1998-04-01", "2005-12-31", ""]
+        .iter()
+        .enumerate()
+        .map(|(n, d)| {
+            let mut v = vec![Val::Null; ROAD_COLUMNS.len()];
+            v[i] = Val::text(*d);
+            Feature {
+                fid: n as i64 + 1,
+                values: Arc::from(v),
+                geom: None,
+                bbox: None,
+                label: None,
+            }
+        })
+        .collect();
+    let l = Layer::from_features(DatasetId::Roads, 1, feats);
+    let q = Queryables {
+        columns: ROAD_COLUMNS,
+        geometry: true,
+    };
+    let run = |t: &str| {
+        compile(t, Lang::Text, FilterCrs::CRS84, q)
+            .unwrap_or_else(|e| panic!("{t}: {e}"))
+            .select(&l, None)
+    };
+    assert_eq!(run("certified_on >= DATE('2000-01-01')"), vec![1]);
+    assert_eq!(
+        run("certified_on < DATE('2000-01-01') OR certified_on IS NULL"),
+        vec![0, 2]
+    );
+    // A string is not a date: the clerk-visible answer says how to write one.
+    let e = compile(
+        "certified_on >= '2000-01-01'",
+        Lang::Text,
+        FilterCrs::CRS84,
+        q,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("DATE('YYYY-MM-DD')"), "{e}");
+    let e = compile(
+        "certified_on = TIMESTAMP('2000-01-01T00:00:00Z')",
+        Lang::Text,
+        FilterCrs::CRS84,
+        q,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("cannot compare a date with a timestamp"), "{e}");
+}
