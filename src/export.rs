@@ -380,15 +380,17 @@ pub fn feature_json_with<W: Write + ?Sized>(
     f: &Feature,
     out: &mut W,
 ) -> io::Result<()> {
-    feature_json_geom(columns, f, f.geom.as_ref(), out)
+    feature_json_geom(columns, f, f.geom.as_ref(), None, out)
 }
 
 /// [`feature_json_with`] with `geom` in place of the feature's own geometry (the geometry in
-/// another CRS, for OGC API `crs=`).
+/// another CRS, for OGC API `crs=`) and, when `only` is given, only the columns at those
+/// indices into `columns`, in that order (OGC API `properties=`).
 pub fn feature_json_geom<W: Write + ?Sized>(
     columns: &[crate::dataset::Column],
     f: &Feature,
     geom: Option<&Geometry<f64>>,
+    only: Option<&[usize]>,
     out: &mut W,
 ) -> io::Result<()> {
     write!(out, "{{\"type\":\"Feature\",\"id\":{},\"geometry\":", f.fid)?;
@@ -397,10 +399,23 @@ pub fn feature_json_geom<W: Write + ?Sized>(
         None => out.write_all(b"null")?,
     }
     out.write_all(b",\"properties\":{")?;
-    for (i, (c, v)) in columns.iter().zip(f.values.iter()).enumerate() {
-        if i > 0 {
+    let all: Vec<usize>;
+    let picked = match only {
+        Some(o) => o,
+        None => {
+            all = (0..columns.len()).collect();
+            &all
+        }
+    };
+    let mut first = true;
+    for &i in picked {
+        let (Some(c), Some(v)) = (columns.get(i), f.values.get(i)) else {
+            continue;
+        };
+        if !first {
             out.write_all(b",")?;
         }
+        first = false;
         write_json_str(out, c.name)?;
         out.write_all(b":")?;
         write_val(v, out)?;

@@ -18,6 +18,7 @@ pub mod coverage;
 pub mod crs;
 pub mod dataset;
 pub mod export;
+pub mod filter;
 pub mod geom;
 pub mod http;
 pub mod index;

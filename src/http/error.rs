@@ -92,6 +92,19 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
+/// Filters, sortby and properties of OGC API items: a refused filter is the client's (400),
+/// one past the text limit is too large (413), one past its time budget is 503.
+impl From<crate::filter::FilterError> for ApiError {
+    fn from(e: crate::filter::FilterError) -> Self {
+        use crate::filter::FilterError as E;
+        match e {
+            E::TooLong(_) => ApiError::PayloadTooLarge(e.to_string()),
+            E::TooSlow => ApiError::Unavailable(e.to_string()),
+            other => ApiError::BadRequest(other.to_string()),
+        }
+    }
+}
+
 /// The one place where the staff console's errors become statuses (pages draw the same status).
 impl From<crate::admin::AdminError> for ApiError {
     fn from(e: crate::admin::AdminError) -> Self {

@@ -34,6 +34,16 @@ pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    // Part 3 filtering and the CQL2 classes `crate::filter` implements (ACCENTI is not).
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
 ];
 
 const COLLECTION: Param = path_param("collectionId", "Dataset id", "flood");
@@ -131,10 +141,41 @@ pub const ROUTES: &[RouteDoc] = &[
                 "string",
                 "Accepted; no collection has a temporal extent, so it matches all",
             ),
+            query(
+                "filter",
+                "string",
+                "A CQL2 filter (at most 16 KiB): comparisons, AND/OR/NOT, IS NULL, LIKE, \
+                 BETWEEN, IN, CASEI, S_INTERSECTS(geometry, POINT|LINESTRING|POLYGON|MULTI…|BBOX), \
+                 property-property comparisons; names from the queryables",
+            ),
+            query(
+                "filter-lang",
+                "string",
+                "Encoding of filter: cql2-text (default) or cql2-json",
+            ),
+            query(
+                "filter-crs",
+                "string",
+                "CRS of the filter's geometry literals: CRS84 (default), EPSG 4326 and 6668 \
+                 (lat/lon), 3857, JGD2011 plane zones 6669–6687 (northing, easting, as EPSG \
+                 orders them and as crs= answers), as \
+                 http://www.opengis.net/def/crs/… URIs",
+            ),
+            query(
+                "sortby",
+                "string",
+                "Sort keys, comma-separated, each [+|-]property (at most 8); ties keep fid order, \
+                 NULLs last",
+            ),
+            query(
+                "properties",
+                "string",
+                "Only these properties (comma-separated) in each feature",
+            ),
             F,
         ],
         produces: &[GEOJSON],
-        errors: &[400, 404],
+        errors: &[400, 404, 413, 503],
     },
     RouteDoc {
         method: "get",
@@ -596,6 +637,20 @@ async fn queryables(
         }
         props.insert(c.name.to_string(), p);
     }
+    // The spatial queryable of Part 3 (S_INTERSECTS): a GeoJSON schema reference without a
+    // `type`, which is how QGIS recognises the geometry queryable.
+    if l.dataset.has_geometry() {
+        props.insert(
+            crate::filter::GEOMETRY.to_string(),
+            json!({
+                "title": "geometry",
+                "description": "The feature's geometry (JGD2011 lon/lat), for S_INTERSECTS",
+                "format": "geometry-any",
+                "x-ogc-role": "primary-geometry",
+                "$ref": "https://geojson.org/schema/Geometry.json",
+            }),
+        );
+    }
     let doc = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": format!("{b}/ogc/collections/{id}/queryables"),
@@ -752,8 +807,13 @@ async fn items(
     let mut out_crs = OgcCrs::CRS84;
     let mut filters = Vec::new();
     let mut passthrough = Vec::new();
+    let mut sel = Selection::default();
     for (k, v) in &ps {
         match k.as_str() {
+            "filter" | "filter-lang" | "filter-crs" | "sortby" | "properties" => {
+                sel.take(k, v)?;
+                passthrough.push((k.clone(), v.clone()));
+            }
             "limit" => {
                 let n: i64 = v.trim().parse().map_err(|_| {
                     ApiError::BadRequest(format!("limit must be a whole number, got {v:?}"))
@@ -802,8 +862,8 @@ async fn items(
                 None => {
                     return Err(ApiError::BadRequest(format!(
                         "unknown parameter {k:?}: use limit, offset, bbox, bbox-crs, crs, \
-                         datetime, f, or a queryable property (see \
-                         /ogc/collections/{id}/queryables)"
+                         datetime, filter, filter-lang, filter-crs, sortby, properties, f, or a \
+                         queryable property (see /ogc/collections/{id}/queryables)"
                     )))
                 }
             },
@@ -815,6 +875,21 @@ async fn items(
         (None, _) => None,
     };
     let base = st.base_url(&headers);
+    // The filter is compiled (PROJ for filter-crs) and the page selected on a blocking thread,
+    // within a time budget, before the answer starts: a refused or slow filter is a status.
+    let lc = l.clone();
+    let (page, matched, only) = tokio::task::spawn_blocking(move || {
+        let q = crate::filter::Queryables {
+            columns: cols_of(&lc),
+            geometry: lc.dataset.has_geometry(),
+        };
+        let plan = sel.compile(q)?;
+        let deadline = std::time::Instant::now() + FILTER_BUDGET;
+        let (page, matched) = select_page(&lc, bbox, &filters, &plan, limit, offset, deadline)?;
+        Ok::<_, ApiError>((page, matched, plan.only))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("items selection: {e}")))??;
     // Streamed from a blocking thread as it is written (a page can be 10,000 features), not
     // built whole in memory; the thread stops when the client goes (see `datasets::stream`).
     let body = super::datasets::stream(false, move |w| {
@@ -823,8 +898,9 @@ async fn items(
             &base,
             limit,
             offset,
-            bbox,
-            &filters,
+            &page,
+            matched,
+            only.as_deref(),
             &passthrough,
             out_crs,
             w,
@@ -841,35 +917,131 @@ async fn items(
         .into_response())
 }
 
+/// Time a filtered selection may take before it is refused (503).
+const FILTER_BUDGET: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The Part 3 parameters of an items request, as given.
+#[derive(Default)]
+struct Selection {
+    filter: Option<String>,
+    lang: Option<String>,
+    crs: Option<String>,
+    sortby: Option<String>,
+    properties: Option<String>,
+}
+
+/// [`Selection`] checked against the collection.
+struct Plan {
+    filter: Option<crate::filter::Filter>,
+    sort: Vec<crate::filter::SortKey>,
+    only: Option<Vec<usize>>,
+}
+
+impl Selection {
+    fn take(&mut self, k: &str, v: &str) -> ApiResult<()> {
+        let slot = match k {
+            "filter" => &mut self.filter,
+            "filter-lang" => &mut self.lang,
+            "filter-crs" => &mut self.crs,
+            "sortby" => &mut self.sortby,
+            _ => &mut self.properties,
+        };
+        if slot.is_some() {
+            return Err(ApiError::BadRequest(format!("{k} is given twice")));
+        }
+        if k == "filter" && v.len() > crate::filter::MAX_FILTER_BYTES {
+            return Err(crate::filter::FilterError::TooLong(v.len()).into());
+        }
+        *slot = Some(v.to_string());
+        Ok(())
+    }
+
+    fn compile(self, q: crate::filter::Queryables<'_>) -> ApiResult<Plan> {
+        use crate::filter::{self as flt, FilterCrs, Lang};
+        let lang = self.lang.as_deref().map_or(Ok(Lang::Text), Lang::parse)?;
+        let crs = self
+            .crs
+            .as_deref()
+            .map_or(Ok(FilterCrs::CRS84), FilterCrs::parse)?;
+        let filter = match self.filter {
+            Some(t) => Some(flt::compile(&t, lang, crs, q)?),
+            None => None,
+        };
+        let sort = match self.sortby {
+            Some(s) => flt::parse_sortby(&s, q)?,
+            None => Vec::new(),
+        };
+        let only = match self.properties {
+            Some(p) => Some(flt::parse_properties(&p, q)?),
+            None => None,
+        };
+        Ok(Plan { filter, sort, only })
+    }
+}
+
+/// The page of feature indices and the number matched. Without a CQL2 filter or a sort this
+/// is one pass that keeps only the page; otherwise every match is listed (4 bytes each).
+fn select_page(
+    l: &Layer,
+    bbox: Option<[f64; 4]>,
+    eqs: &[Filter],
+    plan: &Plan,
+    limit: usize,
+    offset: usize,
+    deadline: std::time::Instant,
+) -> ApiResult<(Vec<u32>, usize)> {
+    let cands = bbox.map(|b| in_bbox(l, b));
+    let keep = |i: u32| {
+        let f = &l.features[i as usize];
+        eqs.iter().all(|e| e.matches(f))
+    };
+    if plan.filter.is_none() && plan.sort.is_empty() {
+        let mut page = Vec::with_capacity(limit.min(1024));
+        let mut matched = 0usize;
+        let all: Box<dyn Iterator<Item = u32>> = match cands {
+            Some(c) => Box::new(c.into_iter()),
+            None => Box::new(0..l.features.len() as u32),
+        };
+        for i in all {
+            if keep(i) {
+                if matched >= offset && page.len() < limit {
+                    page.push(i);
+                }
+                matched += 1;
+            }
+        }
+        return Ok((page, matched));
+    }
+    let mut idx = match &plan.filter {
+        Some(f) => f.select_until(l, cands.as_deref(), Some(deadline))?,
+        None => cands.unwrap_or_else(|| (0..l.features.len() as u32).collect()),
+    };
+    if !eqs.is_empty() {
+        idx.retain(|&i| keep(i));
+    }
+    if !plan.sort.is_empty() {
+        crate::filter::sort(l, &mut idx, &plan.sort);
+    }
+    let matched = idx.len();
+    let page = idx.into_iter().skip(offset).take(limit).collect();
+    Ok((page, matched))
+}
+
 #[allow(clippy::too_many_arguments)]
 fn render_items(
     l: &Layer,
     base: &str,
     limit: usize,
     offset: usize,
-    bbox: Option<[f64; 4]>,
-    filters: &[Filter],
+    page: &[u32],
+    matched: usize,
+    only: Option<&[usize]>,
     passthrough: &[(String, String)],
     out_crs: OgcCrs,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     let d = collection_name(l);
-    let keep = |f: &Feature| filters.iter().all(|flt| flt.matches(f));
-    // Page and count in one pass over the candidates.
-    let mut page: Vec<&Feature> = Vec::with_capacity(limit.min(1024));
-    let mut matched = 0usize;
-    let candidates: Box<dyn Iterator<Item = &Feature>> = match bbox {
-        Some(b) => Box::new(in_bbox(l, b).into_iter().map(|i| &l.features[i as usize])),
-        None => Box::new(l.features.iter()),
-    };
-    for f in candidates {
-        if keep(f) {
-            if matched >= offset && page.len() < limit {
-                page.push(f);
-            }
-            matched += 1;
-        }
-    }
+    let page: Vec<&Feature> = page.iter().map(|&i| &l.features[i as usize]).collect();
     let qs = |off: usize| {
         let mut s = format!("limit={limit}&offset={off}");
         for (k, v) in passthrough {
@@ -920,7 +1092,7 @@ fn render_items(
             buf.push(b',');
         }
         let g = converted.as_ref().and_then(|c| c.get(i));
-        super::ogc_crs::write_feature(cols_of(l), f, g, &mut buf)?;
+        super::ogc_crs::write_feature(cols_of(l), f, g, only, &mut buf)?;
         out.write_all(&buf)?;
     }
     let tail = json!({
@@ -963,7 +1135,7 @@ async fn item(
             .map_err(|e| ApiError::Internal(e.to_string()))?
     };
     let g = converted.as_ref().and_then(|c| c.first());
-    super::ogc_crs::write_feature(cols_of(&l), f, g, &mut out)
+    super::ogc_crs::write_feature(cols_of(&l), f, g, None, &mut out)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     out.pop(); // the Feature's closing brace: links go inside it
     let links = json!([

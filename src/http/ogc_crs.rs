@@ -123,17 +123,19 @@ pub fn convert(
 }
 
 /// Write feature `f` as GeoJSON, with `converted` (from [`convert_page`]) in place of its
-/// stored geometry when given.
+/// stored geometry when given, and only the columns at `only` when given (`properties=`).
 pub fn write_feature(
     cols: &[Column],
     f: &Feature,
     converted: Option<&Option<Geometry<f64>>>,
+    only: Option<&[usize]>,
     out: &mut Vec<u8>,
 ) -> std::io::Result<()> {
-    match converted {
-        None => crate::export::feature_json_with(cols, f, out),
-        Some(g) => crate::export::feature_json_geom(cols, f, g.as_ref(), out),
-    }
+    let geom = match converted {
+        None => f.geom.as_ref(),
+        Some(g) => g.as_ref(),
+    };
+    crate::export::feature_json_geom(cols, f, geom, only, out)
 }
 
 /// Set `Content-Crs` on a response.

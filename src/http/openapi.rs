@@ -166,6 +166,7 @@ fn reason(status: u16) -> &'static str {
         404 => "Not found (unknown dataset, feature or tile outside the pyramid)",
         406 => "Not acceptable (unsupported format)",
         409 => "Conflict (CKAN validation or search error)",
+        413 => "Too large (a filter past its length limit)",
         500 => "Internal error",
         503 => "Not ready",
         _ => "Error",
@@ -184,6 +185,14 @@ pub fn document(base: &str) -> Value {
                 if p.name == "limit" && r.path.starts_with("/ogc") {
                     schema = json!({"type": "integer", "minimum": 1,
                         "maximum": super::ogc::MAX_LIMIT, "default": super::ogc::DEFAULT_LIMIT});
+                }
+                if p.name == "filter-lang" && r.path.starts_with("/ogc") {
+                    schema = json!({"type": "string", "enum": crate::filter::Lang::NAMES,
+                        "default": "cql2-text"});
+                }
+                if p.name == "filter" && r.path.starts_with("/ogc") {
+                    schema = json!({"type": "string",
+                        "maxLength": crate::filter::MAX_FILTER_BYTES});
                 }
                 let mut v = json!({
                     "name": p.name,

@@ -17,6 +17,7 @@ mod inland_flood;
 mod kill;
 mod ogc;
 mod ogc_crs;
+mod ogc_filter;
 mod ogc_tiles;
 mod openapi;
 mod pmtiles;
