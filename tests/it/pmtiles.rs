@@ -56,7 +56,7 @@ print(json.dumps({{"minzoom": h["min_zoom"], "maxzoom": h["max_zoom"], "tile_typ
         .filter_map(|l| l.as_str())
         .filter(|l| !l.ends_with("_label"))
         .collect();
-    assert_eq!(ids.len(), 8, "{ids:?}");
+    assert_eq!(ids.len(), 7, "{ids:?}");
     let tiles = j["tiles"].as_array().unwrap();
     assert!(tiles.len() > 20, "{} tiles", tiles.len());
     let s = Server::start(sample_db());
