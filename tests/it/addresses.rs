@@ -141,6 +141,17 @@ fn geocode_over_http_on_the_sample_city() {
     assert_eq!(j["precision"], "block", "{j:#}");
     assert_eq!(j["rest"], "999");
     assert!((j["lon"].as_f64().unwrap() - b.point.x).abs() < 1e-7);
+    // The map's search box asks /api/search: the address comes first, with its precision.
+    let j = s
+        .get(&format!(
+            "/api/search?q={}",
+            form_encode(&format!("{}{}丁目{}-{}", t.oaza, t.chome, b.num, rn))
+        ))
+        .json();
+    assert_eq!(j["results"][0]["kind"], "address", "{j:#}");
+    assert_eq!(j["results"][0]["precision"], "residence", "{j:#}");
+    assert_eq!(j["results"][0]["dataset"], "addresses", "{j:#}");
+    assert!((j["results"][0]["lon"].as_f64().unwrap() - p.x).abs() < 1e-7);
     // Nothing of the city: found false, not an error.
     let j = s.get(&q("東京都千代田区永田町1-7-1")).json();
     assert_eq!(j["found"], false, "{j:#}");
