@@ -137,6 +137,13 @@ impl DatasetId {
         self.kind() != Kind::Stockpile
     }
 
+    /// True when the resident map draws the dataset: every dataset with geometry except
+    /// `addresses`, a lookup table for the address search (a city's hundreds of thousands of
+    /// house points would fill every tile and crowd out the hazard zones).
+    pub fn is_map_layer(self) -> bool {
+        self.has_geometry() && self != DatasetId::Addresses
+    }
+
     /// The table's kind-specific columns, between `fid` and the geometry columns.
     pub fn columns(self) -> &'static [Column] {
         match self.kind() {

@@ -222,7 +222,7 @@ fn e7(v: f64) -> i32 {
 pub fn layers_with_geometry(snap: &Snapshot) -> Vec<&Layer> {
     snap.layers
         .values()
-        .filter(|l| l.dataset.has_geometry() && l.dataset != crate::dataset::DatasetId::Addresses)
+        .filter(|l| l.dataset.is_map_layer())
         .map(|l| l.as_ref())
         .collect()
 }
