@@ -32,6 +32,10 @@ ingest_sample_city() { # DB
   "${ing[@]}" roads "$SAMPLE/roads_ledger.csv" "$SAMPLE/roads_lines.geojson" >/dev/null
   "${ing[@]}" shelters "$SAMPLE/shelters_339997_evacuation_space.csv" "$SAMPLE/shelters_gsi_33999_1.csv" >/dev/null
   "${ing[@]}" stockpile "$SAMPLE/stockpile.csv" >/dev/null
+  "${ing[@]}" addresses "$SAMPLE"/mt_town_city339997.csv "$SAMPLE"/mt_town_pos_city339997.csv \
+    "$SAMPLE"/mt_rsdtdsp_blk_city339997.csv "$SAMPLE"/mt_rsdtdsp_blk_pos_city339997.csv \
+    "$SAMPLE"/mt_rsdtdsp_rsdt_city339997.csv "$SAMPLE"/mt_rsdtdsp_rsdt_pos_city339997.csv \
+    "$SAMPLE"/mt_parcel_city339997.csv "$SAMPLE"/mt_parcel_pos_city339997.csv >/dev/null
 }
 
 # /usr/bin/time -v of a command → "seconds peak_rss_mb" (page cache dropped first when allowed).

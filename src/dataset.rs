@@ -31,6 +31,9 @@ pub enum DatasetId {
     Shelters,
     /// 備蓄品 (stockpile per shelter).
     Stockpile,
+    /// アドレス・ベース・レジストリ addresses: 町字, 住居表示 街区 / 住居 and 地番 points, for
+    /// finding a resident's home by its address.
+    Addresses,
 }
 
 /// What kind of record a dataset holds.
@@ -46,11 +49,13 @@ pub enum Kind {
     Shelter,
     /// Stockpile rows without geometry.
     Stockpile,
+    /// Address points (町字, 街区, 住居, 地番).
+    Address,
 }
 
 impl DatasetId {
     /// All datasets, in catalog order.
-    pub const ALL: [DatasetId; 9] = [
+    pub const ALL: [DatasetId; 10] = [
         DatasetId::Wards,
         DatasetId::Flood,
         DatasetId::InlandFlood,
@@ -60,6 +65,7 @@ impl DatasetId {
         DatasetId::Roads,
         DatasetId::Shelters,
         DatasetId::Stockpile,
+        DatasetId::Addresses,
     ];
 
     /// The id used in URLs, table names and the CLI.
@@ -74,6 +80,7 @@ impl DatasetId {
             DatasetId::Roads => "roads",
             DatasetId::Shelters => "shelters",
             DatasetId::Stockpile => "stockpile",
+            DatasetId::Addresses => "addresses",
         }
     }
 
@@ -89,6 +96,7 @@ impl DatasetId {
             DatasetId::Roads => Kind::Road,
             DatasetId::Shelters => Kind::Shelter,
             DatasetId::Stockpile => Kind::Stockpile,
+            DatasetId::Addresses => Kind::Address,
         }
     }
 
@@ -104,6 +112,7 @@ impl DatasetId {
             DatasetId::Roads => "道路台帳（市道）",
             DatasetId::Shelters => "指定緊急避難場所・指定避難所",
             DatasetId::Stockpile => "避難所備蓄品",
+            DatasetId::Addresses => "住所（アドレス・ベース・レジストリ）",
         }
     }
 
@@ -119,12 +128,20 @@ impl DatasetId {
             DatasetId::Roads => "Road ledger (municipal roads)",
             DatasetId::Shelters => "Evacuation sites and shelters",
             DatasetId::Stockpile => "Shelter stockpiles",
+            DatasetId::Addresses => "Addresses (Address Base Registry points)",
         }
     }
 
     /// True when records carry a geometry.
     pub fn has_geometry(self) -> bool {
         self.kind() != Kind::Stockpile
+    }
+
+    /// True when the resident map draws the dataset: every dataset with geometry except
+    /// `addresses`, a lookup table for the address search (a city's hundreds of thousands of
+    /// house points would fill every tile and crowd out the hazard zones).
+    pub fn is_map_layer(self) -> bool {
+        self.has_geometry() && self != DatasetId::Addresses
     }
 
     /// The table's kind-specific columns, between `fid` and the geometry columns.
@@ -135,6 +152,7 @@ impl DatasetId {
             Kind::Road => ROAD_COLUMNS,
             Kind::Shelter => SHELTER_COLUMNS,
             Kind::Stockpile => STOCKPILE_COLUMNS,
+            Kind::Address => ADDRESS_COLUMNS,
         }
     }
 }
@@ -147,7 +165,7 @@ impl fmt::Display for DatasetId {
 
 /// An unknown dataset id.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown dataset {0:?}: expected one of wards, flood, inland_flood, landslide, tsunami, storm_surge, roads, shelters, stockpile")]
+#[error("unknown dataset {0:?}: expected one of wards, flood, inland_flood, landslide, tsunami, storm_surge, roads, shelters, stockpile, addresses")]
 pub struct UnknownDataset(pub String);
 
 impl FromStr for DatasetId {
@@ -417,6 +435,69 @@ pub const STOCKPILE_COLUMNS: &[Column] = &[
     c("lat", Float, "緯度 of the storage place, when given"),
     c("lon", Float, "経度 of the storage place, when given"),
     c("note", Text, "備考"),
+];
+
+/// Columns of `addresses`: one row per 町字, 街区, 住居 or 地番 of the アドレス・ベース・レジストリ,
+/// its base file (names, numbers) joined to its 位置参照 file (representative point) by id.
+pub const ADDRESS_COLUMNS: &[Column] = &[
+    c(
+        "precision",
+        Text,
+        "What the row's point stands for: machiaza (町字) | block (住居表示 街区) | residence (住居表示 住居) | parcel (地番)",
+    ),
+    c("lg_code", Text, "全国地方公共団体コード (lg_code, 6 digits)"),
+    c("machiaza_id", Text, "町字ID (machiaza_id, 7 digits)"),
+    c("blk_id", Text, "街区ID (blk_id, 3 digits); blocks and residences"),
+    c("rsdt_id", Text, "住居ID (rsdt_id, 3 digits); residences"),
+    c("rsdt2_id", Text, "住居2ID (rsdt2_id); residences, often empty"),
+    c("prc_id", Text, "地番ID (prc_id, 15 digits); parcels"),
+    c("pref", Text, "都道府県名"),
+    c("pref_kana", Text, "都道府県名_カナ"),
+    c("pref_roma", Text, "都道府県名_英字"),
+    c("county", Text, "郡名"),
+    c("city", Text, "市区町村名"),
+    c("city_kana", Text, "市区町村名_カナ"),
+    c("city_roma", Text, "市区町村名_英字"),
+    c("ward", Text, "政令市区名"),
+    c("ward_kana", Text, "政令市区名_カナ"),
+    c("ward_roma", Text, "政令市区名_英字"),
+    c("oaza_cho", Text, "大字・町名 (as written, 大字 kept)"),
+    c("oaza_cho_kana", Text, "大字・町名_カナ"),
+    c("oaza_cho_roma", Text, "大字・町名_英字"),
+    c("chome", Text, "丁目名 (as written: 五丁目 or ７丁目)"),
+    c("chome_kana", Text, "丁目名_カナ"),
+    c("chome_number", Int, "丁目名_数字"),
+    c("koaza", Text, "小字名 (as written, 字 kept)"),
+    c("koaza_kana", Text, "小字名_カナ"),
+    c("koaza_roma", Text, "小字名_英字"),
+    c("blk_num", Text, "街区符号"),
+    c("rsdt_num", Text, "住居番号"),
+    c("rsdt_num2", Text, "住居番号2"),
+    c("prc_num1", Text, "地番1"),
+    c("prc_num2", Text, "地番2"),
+    c("prc_num3", Text, "地番3"),
+    c(
+        "rsdt_addr_flg",
+        Int,
+        "住居表示フラグ: 1 住居表示 (residence indication), 0 地番 (parcel numbering)",
+    ),
+    c(
+        "address",
+        Text,
+        "The address written out (e.g. 岡山県サンプル市泉町一丁目3番5号)",
+    ),
+    c("lon", Float, "代表点 longitude, JGD2011 (rep_lon transformed from rep_srid)"),
+    c("lat", Float, "代表点 latitude, JGD2011"),
+    c(
+        "src_srid",
+        Text,
+        "代表点_座標参照系 as the row gave it (EPSG:6668 JGD2011, EPSG:4612 JGD2000)",
+    ),
+    c(
+        "source_layout",
+        Text,
+        "abr (English headers) | abr_ja (older Japanese headers)",
+    ),
 ];
 
 /// A value of one column in one row.

@@ -11,6 +11,7 @@
 //!
 //! See ARCHITECTURE.md for the data flow and invariants.
 
+pub mod address;
 pub mod admin;
 pub mod catalog;
 pub mod check;

@@ -116,6 +116,10 @@ codes! {
     SHAPEFILE_INVALID, Error, "シェープファイルとして読めません", "Not a valid Shapefile";
     ARCHIVE_REFUSED, Error, "ZIPファイルを安全に展開できません", "The zip archive cannot be opened safely";
     FORMAT_UNKNOWN, Error, "対応していないファイル形式です（CSV・GeoJSON・ZIP圧縮のシェープファイル）", "Unsupported file format (CSV, GeoJSON or zipped Shapefile)";
+    ADDRESS_POSITION_MISSING, Warning, "位置参照ファイルに代表点がないため、座標なしで取り込みました（住所検索ではより大きな単位の代表点を使います）", "No representative point in the position file: kept without a point (address search falls back to the block or 町字)";
+    ADDRESS_BASE_MISSING, Warning, "位置参照ファイルの行に対応する本体ファイル（名称・番号）の行がないため、IDと代表点だけで取り込みました", "A position row has no row in the base file (names, numbers): kept with its ids and point only";
+    ADDRESS_ID_PADDED, Warning, "先頭の0が欠けていたIDを桁数どおりに補いました", "Restored the leading zeros of an id to its fixed width";
+    ADDRESS_SRID_ASSUMED, Warning, "代表点_座標参照系が空欄のため、JGD2011（EPSG:6668）とみなしました", "rep_srid is empty: the point was taken as JGD2011 (EPSG:6668)";
     NO_RECORDS, Error, "データが1件もありません", "The file holds no records";
     IO_ERROR, Error, "ファイルを読めません", "Cannot read the file";
 }

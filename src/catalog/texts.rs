@@ -114,6 +114,17 @@ pub fn description(d: DatasetId, lang: Lang) -> &'static str {
              \"Designated emergency evacuation sites\" (03); shelters are matched with GSI's \
              designated-shelter data."
         }
+        (DatasetId::Addresses, Lang::Ja) => {
+            "住所の代表点です（アドレス・ベース・レジストリの町字・住居表示の街区と住居・地番とその位置参照）。\
+             都道府県・市区町村・町字の名称と読み、街区符号・住居番号・地番、全国地方公共団体コード・町字IDと経緯度（JGD2011）を含みます。\
+             地図の住所検索に使います。"
+        }
+        (DatasetId::Addresses, Lang::En) => {
+            "Address points from the Address Base Registry (町字, residence-indication blocks and \
+             residences, parcels, with their position files): names and readings of the \
+             prefecture, city and district, block, residence and parcel numbers, local government \
+             code, 町字ID and JGD2011 coordinates. The map's address search uses them."
+        }
         (DatasetId::Stockpile, Lang::Ja) => {
             "避難所・備蓄倉庫ごとの備蓄品（食料、飲料水、生活必需品、資機材など）の品名、数量、単位、\
              賞味期限・使用期限、最終確認日です。各行は指定避難所の共通ID・IDで避難所データと結び付きます。位置情報はありません。"
@@ -158,6 +169,7 @@ pub fn tags(d: DatasetId) -> &'static [&'static str] {
             "指定避難所",
         ],
         DatasetId::Stockpile => &["防災", "避難所", "備蓄"],
+        DatasetId::Addresses => &["住所", "アドレス・ベース・レジストリ", "位置参照"],
     }
 }
 
@@ -173,5 +185,6 @@ pub fn keywords_en(d: DatasetId) -> &'static [&'static str] {
         DatasetId::Roads => &["roads", "road ledger"],
         DatasetId::Shelters => &["disaster prevention", "evacuation", "shelters"],
         DatasetId::Stockpile => &["disaster prevention", "shelters", "stockpile"],
+        DatasetId::Addresses => &["addresses", "address base registry", "geocoding"],
     }
 }

@@ -36,7 +36,7 @@ pub struct Limits {
     pub downloads: usize,
     /// OGC API items requests at once.
     pub items: usize,
-    /// `/api/search` requests at once.
+    /// `/api/search` and `/api/geocode` requests at once (one shared cap).
     pub search: usize,
     /// Catalog requests at once (HTML, DCAT, CKAN API).
     pub catalog: usize,
@@ -72,7 +72,7 @@ pub enum Class {
     Downloads,
     /// `/ogc/collections/{id}/items`
     Items,
-    /// `/api/search`
+    /// `/api/search`, `/api/geocode`
     Search,
     /// `/catalog`, `/catalog.jsonld`, the CKAN action API
     Catalog,
@@ -97,7 +97,7 @@ impl Class {
         Some(match route {
             "/datasets/{file}" => Class::Downloads,
             "/ogc/collections/{id}/items" => Class::Items,
-            "/api/search" => Class::Search,
+            "/api/search" | "/api/geocode" => Class::Search,
             "/catalog" | "/catalog.jsonld" | "/api/3/action/{action}" | "/api/action/{action}" => {
                 Class::Catalog
             }

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod datasets;
 pub mod downloads;
 pub mod error;
+pub mod geocode;
 pub mod limits;
 pub mod metrics;
 pub mod ogc;
@@ -147,6 +148,8 @@ pub struct AppState {
     pub limits: limits::RouteLimits,
     /// The names of the searched datasets, folded once per published version.
     pub search: search::SearchCache,
+    /// The address index, built once per published `addresses` version.
+    pub geocode: crate::address::GeocodeCache,
     /// The address the server listens on (links when a request has no usable Host).
     pub bound: std::sync::OnceLock<String>,
     /// Size and modification time of the DuckDB file and its WAL when last read, so a poll
@@ -187,10 +190,13 @@ impl AppState {
         }
         let search = search::SearchCache::default();
         search.get(&snap);
+        let geocode = crate::address::GeocodeCache::default();
+        geocode.get(&snap);
         Ok(AppState {
             seen: std::sync::Mutex::new(Some(stamp)),
             limits: limits::RouteLimits::new(&config.limits),
             search,
+            geocode,
             bound: std::sync::OnceLock::new(),
             snapshot: ArcSwap::from_pointee(snap),
             tiles: TileCache::new(config.cache_mb),
@@ -253,6 +259,7 @@ impl AppState {
             }
             // Fold the new names now, on this thread, rather than in the first search.
             self.search.get(&next);
+            self.geocode.get(&next);
         }
         Ok(changed)
     }
@@ -342,6 +349,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(openapi::router())
         .merge(risk::router())
         .merge(search::router())
+        .merge(geocode::router())
         .merge(web::router())
         .merge(admin::router())
         .fallback(not_found)

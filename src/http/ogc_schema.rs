@@ -58,7 +58,7 @@ fn geometry_format(d: DatasetId) -> &'static str {
     match d.kind() {
         Kind::Ward | Kind::Hazard => "geometry-polygon-or-multipolygon",
         Kind::Road => "geometry-linestring-or-multilinestring",
-        Kind::Shelter => "geometry-point",
+        Kind::Shelter | Kind::Address => "geometry-point",
         Kind::Stockpile => "geometry-any",
     }
 }

@@ -123,6 +123,7 @@ pub fn all_routes() -> Vec<&'static RouteDoc> {
         super::catalog::ROUTES,
         super::risk::ROUTES,
         super::search::ROUTES,
+        super::geocode::ROUTES,
         super::web::ROUTES,
         super::admin::ROUTES,
     ];

@@ -33,7 +33,7 @@ pub const ROUTES: &[RouteDoc] = &[
         method: "get",
         path: "/api/search",
         tag: "risk",
-        summary: "Find wards, shelters and roads by name (width, case and kana insensitive)",
+        summary: "Find wards, shelters and roads by name (width, case and kana insensitive); an address /api/geocode finds to a house, block or parcel comes first (kind address, with its precision)",
         params: &[
             Param {
                 name: "q",
@@ -80,6 +80,8 @@ pub enum HitKind {
     Shelter,
     /// A road of the ledger.
     Road,
+    /// An address point (`/api/geocode`'s answer to the same query, first when found).
+    Address,
 }
 
 /// One search result.
@@ -105,6 +107,9 @@ pub struct Hit {
     pub lat: f64,
     /// Bounding box `[minx, miny, maxx, maxy]`.
     pub bbox: Option<[f64; 4]>,
+    /// For an address: what the point stands for (residence | block | machiaza | parcel).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub precision: Option<&'static str>,
     #[serde(skip)]
     score: u32,
 }
@@ -185,6 +190,7 @@ impl SearchIndex {
                     HitKind::Ward => text(f, l, "name_kana"),
                     HitKind::Shelter => text(f, l, "address"),
                     HitKind::Road => text(f, l, "route_no"),
+                    HitKind::Address => None,
                 };
                 entries.push(Entry {
                     name: search_fold(name),
@@ -205,6 +211,7 @@ impl SearchIndex {
                         lon,
                         lat,
                         bbox: f.bbox,
+                        precision: None,
                         score: 0,
                     },
                 });
@@ -246,6 +253,7 @@ fn best_first(hits: &mut Vec<Hit>, limit: usize) {
         HitKind::Shelter => 0,
         HitKind::Ward => 1,
         HitKind::Road => 2,
+        HitKind::Address => 3,
     };
     hits.sort_by(|a, b| {
         b.score
@@ -346,14 +354,42 @@ async fn get_search(
     // Off the request runtime (one per core, shared with cached tiles); how many run at once
     // is capped by `http::limits`.
     let (st2, q2) = (st.clone(), text.to_string());
-    let hits = tokio::task::spawn_blocking(move || st2.search.get(&snap).search(&q2, limit))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let hits = tokio::task::spawn_blocking(move || {
+        let mut hits = st2.search.get(&snap).search(&q2, limit);
+        // An address the resident typed is what they look for: its point comes first. Only
+        // below the 町字 (a house, block or parcel number matched): 「桜台小学校」 starts with the
+        // 町字 桜台 but asks for the school, and a 町字 alone is already a ward hit.
+        let found = st2.geocode.get(&snap).geocode(&q2);
+        if let Some(a) = found.filter(|a| a.precision != crate::address::Precision::Machiaza) {
+            hits.insert(0, address_hit(a));
+            hits.truncate(limit);
+        }
+        hits
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok((
         [(header::CACHE_CONTROL, "no-cache")],
         Json(serde_json::json!({"query": text, "count": hits.len(), "results": hits})),
     )
         .into_response())
+}
+
+/// An address found by [`crate::address`] as a search result.
+fn address_hit(a: crate::address::Found) -> Hit {
+    Hit {
+        name: a.address,
+        name_en: None,
+        detail: (!a.rest.is_empty()).then_some(a.rest),
+        kind: HitKind::Address,
+        dataset: DatasetId::Addresses,
+        fid: a.fid,
+        lon: a.lon,
+        lat: a.lat,
+        bbox: None,
+        precision: Some(a.precision.as_str()),
+        score: 0,
+    }
 }
 
 fn val_json(v: &Val) -> Value {
@@ -612,6 +648,7 @@ mod tests {
                     HitKind::Ward => text(f, l, "name_kana"),
                     HitKind::Shelter => text(f, l, "address"),
                     HitKind::Road => text(f, l, "route_no"),
+                    HitKind::Address => None,
                 };
                 hits.push(Hit {
                     name: name.to_string(),
@@ -625,6 +662,7 @@ mod tests {
                     lon,
                     lat,
                     bbox: f.bbox,
+                    precision: None,
                     score: best,
                 });
             }

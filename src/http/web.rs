@@ -298,7 +298,7 @@ pub fn config_json(st: &AppState, lang: &str) -> serde_json::Value {
     let tile_layers: Vec<&str> = snap
         .layers
         .keys()
-        .filter(|d| d.has_geometry())
+        .filter(|d| d.is_map_layer())
         .map(|d| d.as_str())
         .collect();
     serde_json::json!({

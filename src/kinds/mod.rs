@@ -3,6 +3,7 @@
 //!
 //! Layouts are recognised by header names, never by column position.
 
+pub mod addresses;
 pub mod aliases;
 pub mod hazard;
 pub mod roads;
@@ -59,6 +60,7 @@ pub fn normalizer(dataset: DatasetId, ctx: Context) -> Box<dyn Normalizer> {
         Kind::Road => Box::new(roads::Roads::default()),
         Kind::Shelter => Box::new(shelters::Shelters::default()),
         Kind::Stockpile => Box::new(stockpile::Stockpile::new(ctx)),
+        Kind::Address => Box::new(addresses::Addresses::default()),
     }
 }
 

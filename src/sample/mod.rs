@@ -23,6 +23,7 @@
 //! With `scale > 0` an additional prefecture-wide layer of `scale` small
 //! flood polygons is streamed to disk for load tests (`scale.rs`).
 
+pub mod addresses;
 mod geometry;
 mod hazards;
 mod names;
@@ -58,6 +59,13 @@ pub const PREF_NAME: &str = "岡山県";
 /// The one seed everything derives from.
 const SEED: u64 = 0x5A4D_5031_3399_9701;
 
+/// The addresses of the sample city (the same values `generate` writes as ABR files), for the
+/// tests and benchmarks that look them up.
+pub fn address_book() -> Vec<addresses::SampleTown> {
+    let city = wards::City::build(SEED);
+    addresses::book(&city, SEED ^ 0x60)
+}
+
 /// Options of `machimap sample`.
 #[derive(Debug, Clone, Default)]
 pub struct SampleOptions {
@@ -69,7 +77,7 @@ pub struct SampleOptions {
 
 /// What was written: (dataset id, files) in a fixed order. Ids are
 /// `wards`, `flood`, `landslide`, `tsunami`, `storm_surge`, `roads`,
-/// `shelters`, `stockpile`; with `scale > 0` a second `flood` entry holding
+/// `shelters`, `stockpile`, `addresses`; with `scale > 0` a second `flood` entry holding
 /// the benchmark layer comes last.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SampleManifest {
@@ -203,6 +211,20 @@ pub fn generate(out_dir: &Path, opts: &SampleOptions) -> Result<SampleManifest, 
     )?;
     write_utf8_bom(&path(files::STOCKPILE), &stock)?;
     manifest.push(("stockpile".into(), vec![path(files::STOCKPILE)]));
+
+    // アドレス・ベース・レジストリ: 町字, 住居表示 and 地番 with their 位置参照 files.
+    let book = addresses::book(&city, SEED ^ 0x60);
+    let mut addr_files = Vec::new();
+    for (name, rows, enc) in addresses::files(&book) {
+        let text = csv_text(&rows, name)?;
+        match enc {
+            0 => write_file(&path(name), text.as_bytes())?,
+            1 => write_utf8_bom(&path(name), &text)?,
+            _ => write_file(&path(name), &to_cp932(&text, name)?)?,
+        }
+        addr_files.push(path(name));
+    }
+    manifest.push(("addresses".into(), addr_files));
 
     if opts.scale > 0 {
         let p = path(&files::flood_scale(opts.scale));

@@ -385,7 +385,8 @@ fn generated_files_are_coherent() {
             "storm_surge",
             "roads",
             "shelters",
-            "stockpile"
+            "stockpile",
+            "addresses"
         ]
     );
     for (_, files) in &m.files {
@@ -822,7 +823,7 @@ fn output_is_deterministic_and_scale_streams_n_features() {
     generate(b.path(), &opts).expect("generate");
     let (last_id, last_files) = ma.files.last().expect("entries");
     assert_eq!(last_id, "flood");
-    assert_eq!(ma.files.len(), 9);
+    assert_eq!(ma.files.len(), 10);
     assert!(last_files[0].ends_with("flood_scale_1000.geojson"));
     let mut names: Vec<_> = std::fs::read_dir(a.path())
         .expect("dir")

@@ -217,11 +217,12 @@ fn e7(v: f64) -> i32 {
 }
 
 /// The datasets of an archive: every published layer with geometry, in id order (the same
-/// composite the map requests).
+/// composite the map requests), except `addresses`: a lookup table for the address search, not
+/// a map layer (a city's hundreds of thousands of house points would fill every tile).
 pub fn layers_with_geometry(snap: &Snapshot) -> Vec<&Layer> {
     snap.layers
         .values()
-        .filter(|l| l.dataset.has_geometry())
+        .filter(|l| l.dataset.is_map_layer())
         .map(|l| l.as_ref())
         .collect()
 }

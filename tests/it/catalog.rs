@@ -6,7 +6,8 @@ use crate::support::*;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-const ALL: [&str; 8] = [
+const ALL: [&str; 9] = [
+    "addresses",
     "flood",
     "landslide",
     "roads",
@@ -245,7 +246,7 @@ g = Graph(); g.parse(data=data, format='json-ld')
 exp = json.loads(sys.argv[1])
 cats = list(g.subjects(RDF.type, DCAT.Catalog)); assert len(cats) == 1, cats
 cat = cats[0]
-ds = list(g.objects(cat, DCAT.dataset)); assert len(ds) == 8, len(ds)
+ds = list(g.objects(cat, DCAT.dataset)); assert len(ds) == 9, len(ds)
 assert set(g.subjects(RDF.type, DCAT.Dataset)) == set(ds)
 pub = g.value(cat, DCTERMS.publisher); assert g.value(pub, FOAF.name) == Literal('サンプル市', lang='ja')
 lic = URIRef('https://creativecommons.org/licenses/by/4.0/')
@@ -332,7 +333,7 @@ fn ckan_actions_answer_in_the_ckan_envelope() {
     assert_eq!(names, serde_json::json!(ALL));
     assert_eq!(
         ok_result(&s.get("/api/3/action/package_list?limit=2&offset=1")),
-        serde_json::json!(["landslide", "roads"])
+        serde_json::json!(["flood", "landslide"])
     );
 
     let p = ok_result(&s.get("/api/3/action/package_show?id=shelters"));
@@ -415,12 +416,12 @@ fn ckan_actions_answer_in_the_ckan_envelope() {
     let r = search(&format!("fq={}", enc("tags:自治体標準ODS")));
     assert_eq!(r["count"], 1);
     assert_eq!(r["results"][0]["name"], "shelters");
-    assert_eq!(search("fq=res_format:CSV")["count"], 8);
+    assert_eq!(search("fq=res_format:CSV")["count"], 9);
     assert_eq!(
         search(&format!("fq={}", enc("res_format:\"OGC API Features\"")))["count"],
-        8
+        9
     );
-    assert_eq!(search("fq=res_format:GeoJSON")["count"], 7);
+    assert_eq!(search("fq=res_format:GeoJSON")["count"], 8);
     assert_eq!(
         search(&format!(
             "fq={}",
@@ -434,7 +435,7 @@ fn ckan_actions_answer_in_the_ckan_envelope() {
             "fq={}",
             enc("metadata_modified:[2000-01-01T00:00:00Z TO *]")
         ))["count"],
-        8
+        9
     );
     assert_eq!(
         search(&format!(
@@ -455,7 +456,7 @@ fn ckan_actions_answer_in_the_ckan_envelope() {
     assert!(!hits.contains(&"roads"));
     assert_eq!(search("q=tsunami")["results"][0]["name"], "tsunami");
     let r = search("rows=3&start=0&sort=name+desc");
-    assert_eq!(r["count"], 8);
+    assert_eq!(r["count"], 9);
     let hits: Vec<&str> = r["results"]
         .as_array()
         .unwrap()
@@ -468,14 +469,14 @@ fn ckan_actions_answer_in_the_ckan_envelope() {
         enc("[\"tags\",\"res_format\"]")
     ));
     assert_eq!(r["results"].as_array().unwrap().len(), 0);
-    assert_eq!(r["facets"]["res_format"]["CSV"], 8);
+    assert_eq!(r["facets"]["res_format"]["CSV"], 9);
     assert!(!r["search_facets"]["tags"]["items"]
         .as_array()
         .unwrap()
         .is_empty());
     // rows above 1000 are capped, as CKAN's limit_to_configured_maximum does.
     let r = search("rows=5000");
-    assert_eq!(r["results"].as_array().unwrap().len(), 8);
+    assert_eq!(r["results"].as_array().unwrap().len(), 9);
 
     let l = ok_result(&s.get("/api/3/action/current_package_list_with_resources?limit=3&offset=1"));
     assert_eq!(l.as_array().unwrap().len(), 3);
@@ -487,7 +488,7 @@ fn ckan_actions_answer_in_the_ckan_envelope() {
         .iter()
         .map(|p| p["metadata_modified"].as_str().unwrap())
         .collect();
-    assert_eq!(mods.len(), 8);
+    assert_eq!(mods.len(), 9);
     assert!(
         mods.windows(2).all(|w| w[0] >= w[1]),
         "most recent first: {mods:?}"
@@ -500,10 +501,10 @@ fn ckan_actions_answer_in_the_ckan_envelope() {
     let o = ok_result(&s.get("/api/3/action/organization_list?all_fields=true"));
     assert_eq!(o[0]["name"], "339997");
     assert_eq!(o[0]["title"], "サンプル市");
-    assert_eq!(o[0]["package_count"], 8);
+    assert_eq!(o[0]["package_count"], 9);
     assert_eq!(
         ok_result(&s.get("/api/3/action/organization_show?id=339997"))["package_count"],
-        8
+        9
     );
     let st = ok_result(&s.get("/api/3/action/status_show"));
     assert_eq!(st["site_url"], s.base);
@@ -530,7 +531,7 @@ fn ckan_actions_answer_in_the_ckan_envelope() {
         r#"{"rows": 2, "start": "2", "sort": "name asc"}"#,
     );
     assert_eq!(st, 200);
-    assert_eq!(j["result"]["results"][0]["name"], "roads");
+    assert_eq!(j["result"]["results"][0]["name"], "landslide");
     let (st, j) = post(
         &s,
         "/api/action/package_show",
@@ -629,7 +630,7 @@ fn ckanapi_client_pages_through_the_whole_catalog() {
             &["rows=2", &format!("start={start}")],
         )
         .unwrap_or_else(|e| panic!("ckanapi package_search: {e}"));
-        assert_eq!(r["count"], 8);
+        assert_eq!(r["count"], 9);
         let page = r["results"].as_array().unwrap();
         assert!(page.len() <= 2);
         if page.is_empty() {
@@ -649,7 +650,7 @@ fn ckanapi_client_pages_through_the_whole_catalog() {
     assert_eq!(p["name"], "shelters");
     assert_eq!(p["resources"].as_array().unwrap().len(), 4);
     let l = ckanapi(&s.base, "current_package_list_with_resources", &[]).unwrap();
-    assert_eq!(l.as_array().unwrap().len(), 8);
+    assert_eq!(l.as_array().unwrap().len(), 9);
     assert!(l
         .as_array()
         .unwrap()

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod addresses;
 mod admin;
 mod auth;
 mod catalog;

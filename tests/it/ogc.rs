@@ -79,6 +79,7 @@ fn landing_conformance_collections_and_queryables() {
         "roads",
         "shelters",
         "stockpile",
+        "addresses",
         "shelter_status",
     ]
     .into();

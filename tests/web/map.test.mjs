@@ -226,6 +226,24 @@ test('searching a shelter name (in hiragana) flies the map there and opens its d
   await page.waitForFunction((fid) => location.hash.includes(`shelter=${fid}`), target.fid);
 });
 
+test('an address typed in the search box flies to the house and says which point it found', async () => {
+  const { page } = b;
+  const items = await getJson('/ogc/collections/addresses/items?precision=residence&limit=10');
+  const house = items.features.find((f) => f.properties.precision === 'residence' && f.geometry);
+  assert.ok(house, 'the sample city has residence points');
+  const [lon, lat] = house.geometry.coordinates;
+  // Written as residents write it: full-width digits and hyphens, no prefecture.
+  const q = house.properties.address.replace('岡山県', '')
+    .replace(/(\d+)番(\d+)号$/, (_, b1, r) => `${b1}－${r}`)
+    .replace(/\d/g, (d) => String.fromCharCode(d.charCodeAt(0) + 0xfee0));
+  await page.fill('#q', q);
+  await page.press('#q', 'Enter');
+  await page.waitForFunction(() => /住所 ・ 住居の位置/.test(document.querySelector('#search-results .r-kind')?.textContent || ''), null, { timeout: 15000 });
+  await idle(page);
+  const c = await page.evaluate(() => window.machimap.map.getCenter());
+  assert.ok(Math.abs(c.lng - lon) < 0.001 && Math.abs(c.lat - lat) < 0.001, JSON.stringify({ c, lon, lat, q }));
+});
+
 test('the language switch changes the interface and the URL', async () => {
   const { page } = b;
   await page.selectOption('#lang', 'en');

@@ -27,6 +27,10 @@ machimap_web_sample_db() {
   ing roads roads_ledger.csv roads_lines.geojson
   ing shelters shelters_339997_evacuation_space.csv shelters_gsi_33999_1.csv
   ing stockpile stockpile.csv
+  ing addresses mt_town_city339997.csv mt_town_pos_city339997.csv \
+    mt_rsdtdsp_blk_city339997.csv mt_rsdtdsp_blk_pos_city339997.csv \
+    mt_rsdtdsp_rsdt_city339997.csv mt_rsdtdsp_rsdt_pos_city339997.csv \
+    mt_parcel_city339997.csv mt_parcel_pos_city339997.csv
   MACHIMAP_DB="$db"
   export MACHIMAP_DB
 }

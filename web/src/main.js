@@ -808,13 +808,21 @@ async function search(q) {
     const items = res.results.map((hit) => h('li', {},
       h('button', { type: 'button', class: 'result', onclick: () => goTo(hit, true) },
         h('span', { class: 'r-name' }, state.lang === 'en' && hit.name_en ? hit.name_en : hit.name),
-        h('span', { class: 'r-kind' }, `${t(`kind_${hit.kind}`)}${hit.detail ? ` ・ ${hit.detail}` : ''}`))));
+        h('span', { class: 'r-kind' }, resultKind(hit)))));
     out.replaceChildren(h('p', { role: 'status', class: 'count' }, t('search_count', { n: res.results.length })),
       h('ul', { class: 'results', 'aria-label': t('search_results_label') }, items));
     goTo(res.results[0], false);
   } catch (e) {
     if (e.name !== 'AbortError') out.replaceChildren(h('p', { role: 'status', class: 'error' }, t('search_error')));
   }
+}
+
+// What a result is; for an address, also which point was found (the house, its block, only the
+// district, or the parcel), so a resident knows how close the map is to their home.
+function resultKind(hit) {
+  const kind = t(`kind_${hit.kind}`);
+  if (hit.kind === 'address' && hit.precision) return `${kind} ・ ${t(`precision_${hit.precision}`)}`;
+  return `${kind}${hit.detail ? ` ・ ${hit.detail}` : ''}`;
 }
 
 function goTo(hit, focus) {

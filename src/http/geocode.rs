@@ -1,0 +1,75 @@
+//! `GET /api/geocode?q=`: a resident's address → the most precise point the published
+//! `addresses` dataset has (住居, else 街区, else 町字; 地番 where there is no 住居表示), with
+//! which precision it is, the matched part and the rest of the input. The matching rules live
+//! in [`crate::address`]; this handler only checks the request and runs the lookup off the
+//! request runtime, under the search routes' cap.
+
+use super::openapi::{In, Param, RouteDoc};
+use super::{ApiError, ApiResult, AppState};
+use crate::address::MAX_QUERY_CHARS;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Documented routes (see `openapi`).
+pub const ROUTES: &[RouteDoc] = &[RouteDoc {
+    method: "get",
+    path: "/api/geocode",
+    tag: "risk",
+    summary: "Find an address (住所) offline: the residence, block, 町字 or parcel point, with its precision",
+    params: &[Param {
+        name: "q",
+        at: In::Query,
+        required: true,
+        ty: "string",
+        doc: "An address as residents write it: 泉町一丁目3-5, 岡山県サンプル市泉町1丁目3番5号, ｲｽﾞﾐﾁｮｳ1-3-5 (kanji or full-width numerals, 番地・号 or hyphens, with or without the prefecture and city). Answers found=false when no 町字 matches",
+        example: "サンプル市港町一丁目1-1",
+    }],
+    produces: &["application/json"],
+    errors: &[400],
+}];
+
+/// Routes of this module.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new().route("/api/geocode", get(get_geocode))
+}
+
+async fn get_geocode(
+    State(st): State<Arc<AppState>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let text = q.get("q").map(|s| s.trim()).unwrap_or("");
+    if text.is_empty() {
+        return Err(ApiError::BadRequest(
+            "q is required: an address, e.g. 泉町一丁目3-5".into(),
+        ));
+    }
+    if text.chars().count() > MAX_QUERY_CHARS {
+        return Err(ApiError::BadRequest(format!(
+            "q is too long (at most {MAX_QUERY_CHARS} characters)"
+        )));
+    }
+    let snap = st.snapshot.load_full();
+    let (st2, q2) = (st.clone(), text.to_string());
+    // Off the request runtime: the first request after a publish may build the index.
+    let found = tokio::task::spawn_blocking(move || st2.geocode.get(&snap).geocode(&q2))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let body = match found {
+        Some(f) => {
+            let mut v = serde_json::to_value(&f).map_err(|e| ApiError::Internal(e.to_string()))?;
+            if let Some(m) = v.as_object_mut() {
+                m.insert("query".into(), text.into());
+                m.insert("found".into(), true.into());
+                m.insert("dataset".into(), "addresses".into());
+            }
+            v
+        }
+        None => serde_json::json!({"query": text, "found": false}),
+    };
+    Ok(([(header::CACHE_CONTROL, "no-cache")], Json(body)).into_response())
+}
