@@ -1,4 +1,4 @@
-//! The eight datasets machimap publishes and the canonical table of each.
+//! The datasets machimap publishes and the canonical table of each.
 //!
 //! The column lists here are the single source of truth: the store creates its tables from them,
 //! the normalisers fill them in this order, and `datasets/README.md` documents them (a test keeps
