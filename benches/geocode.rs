@@ -4,6 +4,12 @@
 //! numerals, 番地・号 or hyphens, with and without the city, misses). Prints the index build
 //! time and the p50 / p95 / p99 / max latency of one lookup.
 //!
+//! Baseline, measured in the same run on a sample of the same queries: the linear scan a first
+//! version would write — every address point's 町字 and numbers folded once by the same
+//! `normalize::key`, and each query answered by the point whose folded address shares the
+//! longest prefix with the folded query (prefecture and city dropped from both). The index's
+//! figures are printed as ratios against it.
+//!
 //! `cargo bench --bench geocode` (release profile). Not a test: nothing here asserts a time.
 
 use machimap::address::{AddressIndex, Record};
@@ -157,6 +163,7 @@ fn main() {
     }
     times.sort_by(f64::total_cmp);
     let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+    let scan = linear_scan(&rows, &queries[..BASELINE_QUERIES]);
     println!(
         "address points: {} ({} rows read in {read_s:.2} s, index built in {build_s:.2} s)",
         idx.len(),
@@ -169,4 +176,79 @@ fn main() {
         pct(0.99),
         times[times.len() - 1]
     );
+    let spct = |p: f64| scan[((scan.len() as f64 * p) as usize).min(scan.len() - 1)];
+    println!(
+        "baseline, linear scan over the folded addresses ({BASELINE_QUERIES} of the same \
+         queries): p50 {:.3} ms, p95 {:.3} ms, p99 {:.3} ms",
+        spct(0.50),
+        spct(0.95),
+        spct(0.99)
+    );
+    println!(
+        "index against the linear scan: p50 {:.0}x, p95 {:.0}x, p99 {:.0}x faster",
+        spct(0.50) / pct(0.50),
+        spct(0.95) / pct(0.95),
+        spct(0.99) / pct(0.99)
+    );
+}
+
+/// Queries answered by the baseline (it takes milliseconds each).
+const BASELINE_QUERIES: usize = 1_000;
+
+/// Sorted latencies (ms) of the linear-scan baseline over `queries`.
+fn linear_scan(rows: &[Row], queries: &[String]) -> Vec<f64> {
+    use machimap::address::normalize::key;
+    let col = |name: &str| ADDRESS_COLUMNS.iter().position(|c| c.name == name);
+    let idx: Vec<Option<usize>> = [
+        "oaza_cho", "chome", "koaza", "blk_num", "rsdt_num", "prc_num1", "lon",
+    ]
+    .iter()
+    .map(|n| col(n))
+    .collect();
+    let text =
+        |r: &Row, i: Option<usize>| i.and_then(|i| r.values[i].as_text()).unwrap_or_default();
+    let folded: Vec<Vec<char>> = rows
+        .iter()
+        .filter(|r| !text(r, idx[6]).is_empty())
+        .map(|r| {
+            let nums = [text(r, idx[3]), text(r, idx[4]), text(r, idx[5])]
+                .into_iter()
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+                .join("-");
+            key(&format!(
+                "{}{}{}{nums}",
+                text(r, idx[0]),
+                text(r, idx[1]),
+                text(r, idx[2])
+            ))
+            .chars()
+            .collect()
+        })
+        .collect();
+    let drop: Vec<Vec<char>> = ["岡山県", "サンプル市"]
+        .iter()
+        .map(|s| key(s).chars().collect())
+        .collect();
+    let mut times = Vec::with_capacity(queries.len());
+    let mut hits = 0usize;
+    for q in queries {
+        let t = Instant::now();
+        let mut qk: Vec<char> = key(q).chars().collect();
+        for d in &drop {
+            if qk.starts_with(d) {
+                qk.drain(..d.len());
+            }
+        }
+        let best = folded
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.iter().zip(&qk).take_while(|(x, y)| x == y).count(), i))
+            .max();
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+        hits += usize::from(best.is_some_and(|(n, _)| n > 0));
+    }
+    std::hint::black_box(hits);
+    times.sort_by(f64::total_cmp);
+    times
 }
