@@ -25,6 +25,7 @@ pub mod http;
 pub mod index;
 pub mod ingest;
 pub mod kinds;
+pub mod lang;
 pub mod mapping;
 pub mod read;
 pub mod report;

@@ -191,6 +191,9 @@ pub fn document(base: &str) -> Value {
                     schema = json!({"type": "string", "enum": crate::filter::Lang::NAMES,
                         "default": "cql2-text"});
                 }
+                if p.name == "lang" && matches!(r.path, "/" | "/api/risk") {
+                    schema = json!({"type": "string", "enum": crate::lang::Lang::CODES});
+                }
                 if p.name == "filter" && r.path.starts_with("/ogc") {
                     schema = json!({"type": "string",
                         "maxLength": crate::filter::MAX_FILTER_BYTES});

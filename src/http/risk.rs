@@ -1,4 +1,4 @@
-//! `GET /api/risk?lat=&lon=&lang=ja|en|easy&floors=N`: hazard zones at a point, the map's
+//! `GET /api/risk?lat=&lon=&lang=ja|en|easy|zh-Hans|zh-Hant|ko|vi|pt&floors=N`: hazard zones at a point, the map's
 //! coverage there, the evacuation decision for a home of N storeys, and the nearest suitable
 //! shelters with their status (logic in `crate::risk`).
 
@@ -38,7 +38,9 @@ pub const ROUTES: &[RouteDoc] = &[RouteDoc {
         query(
             "lang",
             "string",
-            "ja (default), en, or easy (やさしい日本語)",
+            "ja, en, easy (やさしい日本語), zh-Hans (简体中文), zh-Hant (繁體中文), ko (한국어), \
+             vi (Tiếng Việt) or pt (Português do Brasil); without it, the best of Accept-Language, \
+             else ja. Place names stay in Japanese",
         ),
         query(
             "floors",
@@ -74,14 +76,28 @@ fn coord(q: &HashMap<String, String>, name: &str, min: f64, max: f64) -> ApiResu
 async fn get_risk(
     State(st): State<Arc<AppState>>,
     Query(q): Query<HashMap<String, String>>,
+    headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
     let lat = coord(&q, "lat", -90.0, 90.0)?;
     let lon = coord(&q, "lon", -180.0, 180.0)?;
-    let lang = match q.get("lang").map(String::as_str) {
-        None | Some("") => Lang::Ja,
-        Some(l) => Lang::parse(l).ok_or_else(|| {
-            ApiError::BadRequest(format!("lang must be ja, en or easy, got {l:?}"))
-        })?,
+    // An unknown `lang` is refused (a client asked for something it will not get); no `lang`
+    // negotiates like the page.
+    let (lang, negotiated) = match q.get("lang").map(String::as_str) {
+        None | Some("") => {
+            let accept = headers
+                .get(axum::http::header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok());
+            (crate::lang::negotiate(None, accept).lang, true)
+        }
+        Some(l) => (
+            Lang::parse(l).ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "lang must be one of {}, got {l:?}",
+                    Lang::CODES.join(", ")
+                ))
+            })?,
+            false,
+        ),
     };
     let floors = match q.get("floors").map(|s| s.trim()) {
         None | Some("") => None,
@@ -101,9 +117,16 @@ async fn get_risk(
     let risk = tokio::task::spawn_blocking(move || assess(&snap, lat, lon, lang, floors, &status))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok((
+    let mut res = (
         [(axum::http::header::CACHE_CONTROL, "no-cache")],
         Json(risk),
     )
-        .into_response())
+        .into_response();
+    if negotiated {
+        res.headers_mut().insert(
+            axum::http::header::VARY,
+            axum::http::HeaderValue::from_static("Accept-Language"),
+        );
+    }
+    Ok(res)
 }

@@ -45,7 +45,8 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[query(
             "lang",
             "string",
-            "ja (default), en, or easy (やさしい日本語)",
+            "ja, en, easy (やさしい日本語), zh-Hans, zh-Hant, ko, vi or pt; without it (or with \
+             another value) the best of Accept-Language, else ja",
         )],
         produces: &["text/html"],
         errors: &[503],
@@ -207,12 +208,20 @@ fn send(
     extra: &[(header::HeaderName, HeaderValue)],
 ) -> Response {
     let etag = etag_of(&bytes);
+    // One Vary header: Accept-Encoding always, plus what `extra` names (Accept-Language).
+    let mut vary = String::from("Accept-Encoding");
+    for (_, v) in extra.iter().filter(|(k, _)| k == header::VARY) {
+        if let Ok(v) = v.to_str() {
+            vary.push_str(", ");
+            vary.push_str(v);
+        }
+    }
     let mut b = Response::builder()
         .header(header::ETAG, &etag)
         .header(header::CACHE_CONTROL, cache)
-        .header(header::VARY, "Accept-Encoding")
+        .header(header::VARY, vary)
         .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    for (k, v) in extra {
+    for (k, v) in extra.iter().filter(|(k, _)| k != header::VARY) {
         b = b.header(k, v);
     }
     if not_modified(headers, &etag) {
@@ -312,23 +321,37 @@ pub fn config_json(st: &AppState, lang: &str) -> serde_json::Value {
     })
 }
 
-fn lang_of(q: &HashMap<String, String>) -> &'static str {
-    match q.get("lang").map(String::as_str) {
-        Some("en") => "en",
-        Some("easy" | "ja-easy" | "yasashii") => "easy",
-        _ => "ja",
-    }
+/// The page's language for this request (`crate::lang::negotiate`: `?lang=`, else
+/// `Accept-Language`, else Japanese).
+fn lang_of(q: &HashMap<String, String>, headers: &HeaderMap) -> crate::lang::Choice {
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    crate::lang::negotiate(q.get("lang").map(String::as_str), accept)
+}
+
+/// `Vary: Accept-Language` for an answer the header chose, so a shared cache keeps one copy
+/// per language.
+fn vary_language(c: crate::lang::Choice) -> Option<(header::HeaderName, HeaderValue)> {
+    c.from_header
+        .then(|| (header::VARY, HeaderValue::from_static("Accept-Language")))
 }
 
 async fn get_config(
     State(st): State<Arc<AppState>>,
     Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
 ) -> Response {
-    (
+    let choice = lang_of(&q, &headers);
+    let mut res = (
         [(header::CACHE_CONTROL, NO_CACHE)],
-        axum::Json(config_json(&st, lang_of(&q))),
+        axum::Json(config_json(&st, choice.lang.code())),
     )
-        .into_response()
+        .into_response();
+    if let Some((k, v)) = vary_language(choice) {
+        res.headers_mut().insert(k, v);
+    }
+    res
 }
 
 /// Text escaped for HTML.
@@ -340,8 +363,8 @@ pub fn html_escape(s: &str) -> String {
 }
 
 /// `index.html` with the language, the city name (`{city}`) and the config filled in.
-pub fn render_index(template: &str, lang: &str, config: &serde_json::Value) -> String {
-    let html_lang = if lang == "en" { "en" } else { "ja" };
+pub fn render_index(template: &str, lang: crate::lang::Lang, config: &serde_json::Value) -> String {
+    let html_lang = lang.html_lang();
     let city = html_escape(config["publisher"].as_str().unwrap_or(""));
     // `<` escaped so the JSON can never close the script element.
     let json = config.to_string().replace('<', "\\u003c");
@@ -374,8 +397,12 @@ async fn get_index(
             dir.join("index.html").display()
         )));
     };
-    let lang = lang_of(&q);
-    let html = render_index(&template, lang, &config_json(&st, lang));
+    let choice = lang_of(&q, &headers);
+    let html = render_index(
+        &template,
+        choice.lang,
+        &config_json(&st, choice.lang.code()),
+    );
     let policy = HeaderValue::from_str(&csp(st.config.gsi_basemap))
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let extra = [
@@ -390,6 +417,8 @@ async fn get_index(
             HeaderValue::from_static("geolocation=(self), camera=(), microphone=()"),
         ),
     ];
+    let mut extra = extra.to_vec();
+    extra.extend(vary_language(choice));
     Ok(send(
         &headers,
         html.into_bytes(),
@@ -474,14 +503,20 @@ mod tests {
     #[test]
     fn index_template_gets_lang_and_escaped_config() {
         let t = "<!doctype html><html lang=\"ja\"><head><!--MACHIMAP_CONFIG--></head></html>";
-        let out = render_index(t, "en", &serde_json::json!({"x": "</script>"}));
+        let out = render_index(
+            t,
+            crate::lang::Lang::En,
+            &serde_json::json!({"x": "</script>"}),
+        );
         let city = render_index(
             "<h1>{city} map</h1>",
-            "ja",
+            crate::lang::Lang::Ja,
             &serde_json::json!({"publisher": "<b>市"}),
         );
         assert_eq!(city, "<h1>&lt;b&gt;市 map</h1>");
         assert!(out.contains("<html lang=\"en\""));
+        let pt = render_index(t, crate::lang::Lang::Pt, &serde_json::json!({}));
+        assert!(pt.contains("<html lang=\"pt-BR\""), "{pt}");
         assert!(out.contains("id=\"machimap-config\""));
         assert!(!out.contains("</script></script>"));
         assert!(out.contains("\\u003c/script>"));

@@ -46,11 +46,35 @@ pub struct Rules {
     pub crowding: Vec<(f64, String)>,
 }
 
+/// One sentence in every language; a language missing from `decision.json` fails its parse
+/// (and the unit test that parses it), never a request.
 #[derive(Deserialize)]
 struct Texts {
     ja: String,
     en: String,
     easy: String,
+    #[serde(rename = "zh-Hans")]
+    zh_hans: String,
+    #[serde(rename = "zh-Hant")]
+    zh_hant: String,
+    ko: String,
+    vi: String,
+    pt: String,
+}
+
+impl Texts {
+    fn get(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Ja => &self.ja,
+            Lang::En => &self.en,
+            Lang::Easy => &self.easy,
+            Lang::ZhHans => &self.zh_hans,
+            Lang::ZhHant => &self.zh_hant,
+            Lang::Ko => &self.ko,
+            Lang::Vi => &self.vi,
+            Lang::Pt => &self.pt,
+        }
+    }
 }
 
 static FILE: LazyLock<File> = LazyLock::new(|| {
@@ -67,11 +91,7 @@ pub fn rules() -> &'static Rules {
 /// The sentence `key` in `lang` (the key itself when missing, so a gap shows rather than hides).
 pub fn text(key: &str, lang: Lang) -> &'static str {
     match FILE.text.get(key) {
-        Some(t) => match lang {
-            Lang::Ja => &t.ja,
-            Lang::En => &t.en,
-            Lang::Easy => &t.easy,
-        },
+        Some(t) => t.get(lang),
         None => "",
     }
 }
@@ -206,16 +226,14 @@ pub fn reaches(max_m: Option<f64>, n: u32) -> bool {
     max_m.is_none_or(|m| m > floor_height_m(n))
 }
 
-/// A band as text (`0.5m以上3m未満`, `0.5 to 3 m`).
+/// A band as text (`0.5m以上3m未満`, `0.5 to 3 m`, `0,5 a 3 m`): the forms are data
+/// (`band.range` / `band.below` / `band.above`), the numbers written as the language writes them.
 pub fn band_text(min: Option<f64>, max: Option<f64>, lang: Lang) -> String {
-    let f = |x: f64| crate::dataset::fmt_float(x);
-    match (min, max, lang) {
-        (Some(a), Some(b), Lang::En) if a > 0.0 => format!("{} to {} m", f(a), f(b)),
-        (_, Some(b), Lang::En) => format!("up to {} m", f(b)),
-        (Some(a), None, Lang::En) => format!("{} m or more", f(a)),
-        (Some(a), Some(b), _) if a > 0.0 => format!("{}m以上{}m未満", f(a), f(b)),
-        (_, Some(b), _) => format!("{}m未満", f(b)),
-        (Some(a), None, _) => format!("{}m以上", f(a)),
+    let f = |x: f64| lang.number(x);
+    match (min, max) {
+        (Some(a), Some(b)) if a > 0.0 => fill("band.range", lang, &[("a", &f(a)), ("b", &f(b))]),
+        (_, Some(b)) => fill("band.below", lang, &[("b", &f(b))]),
+        (Some(a), None) => fill("band.above", lang, &[("a", &f(a))]),
         _ => String::new(),
     }
 }
@@ -225,11 +243,13 @@ fn river_text(r: &Option<String>, lang: Lang) -> String {
         .unwrap_or_else(|| text("river.unknown", lang).to_string())
 }
 
-fn scenario_text(s: &Option<String>, lang: Lang) -> String {
+/// The scenario in words. A scenario name the data spells otherwise is kept as written for
+/// readers of Japanese and said generically in other languages.
+pub(crate) fn scenario_text(s: &Option<String>, lang: Lang) -> String {
     match s.as_deref() {
         Some(crate::kinds::hazard::SCENARIO_MAX) => text("scenario.max", lang).into(),
         Some(crate::kinds::hazard::SCENARIO_PLAN) => text("scenario.plan", lang).into(),
-        Some(other) if lang != Lang::En => other.into(),
+        Some(other) if matches!(lang, Lang::Ja | Lang::Easy) => other.into(),
         _ => text("scenario.none", lang).into(),
     }
 }
@@ -284,7 +304,7 @@ pub fn decide_flood(f: &FloodFacts, floors: Option<u32>, title: &str, lang: Lang
     }
     // 2. Depth against the top storey's floor.
     let top = floor_height_m(n);
-    let tops = crate::dataset::fmt_float(top);
+    let tops = lang.number(top);
     let mut worst_max: Option<Option<f64>> = None;
     for d in &f.depth {
         let river = river_text(&d.river, lang);
@@ -407,7 +427,7 @@ pub fn decide_flood(f: &FloodFacts, floors: Option<u32>, title: &str, lang: Lang
     } else {
         String::new()
     };
-    let sep = if lang == Lang::En { " " } else { "" };
+    let sep = lang.sentence_sep();
     if !leave.is_empty() {
         let mut reasons = leave;
         reasons.extend(notes);
@@ -459,7 +479,7 @@ pub fn decide_landslide(zone: Option<&str>, floors: Option<u32>, lang: Lang) -> 
     let n = floors.unwrap_or(rules().assumed_floors).max(1);
     match zone {
         None => outside(
-            super::title(crate::dataset::DatasetId::Landslide, lang),
+            &super::title_in_sentence(crate::dataset::DatasetId::Landslide, lang),
             n,
             floors,
             lang,
@@ -489,7 +509,7 @@ pub fn decide_tsunami(
     let n = floors.unwrap_or(rules().assumed_floors).max(1);
     if !in_zone {
         return outside(
-            super::title(crate::dataset::DatasetId::Tsunami, lang),
+            &super::title_in_sentence(crate::dataset::DatasetId::Tsunami, lang),
             n,
             floors,
             lang,
@@ -730,25 +750,52 @@ mod tests {
         assert_eq!(crowding(Some(5), Some(0)), None);
     }
 
+    /// The `{placeholders}` of a sentence, sorted, each once.
+    fn placeholders(s: &str) -> Vec<String> {
+        let mut v: Vec<String> = s
+            .split('{')
+            .skip(1)
+            .filter_map(|p| p.split_once('}').map(|(a, _)| a.to_string()))
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
     #[test]
     fn every_sentence_in_every_language() {
+        // The file itself: every key has every language (serde refuses a missing one).
+        let raw: serde_json::Value =
+            serde_json::from_str(include_str!("decision.json")).expect("decision.json parses");
+        let texts = raw["text"].as_object().expect("text is an object");
+        for (k, t) in texts {
+            let langs: Vec<&str> = t
+                .as_object()
+                .expect("an entry is an object")
+                .keys()
+                .map(String::as_str)
+                .collect();
+            let mut want: Vec<&str> = Lang::ALL.iter().map(|l| l.code()).collect();
+            let mut got = langs.clone();
+            want.sort();
+            got.sort();
+            assert_eq!(got, want, "{k}: languages");
+        }
         for (k, t) in &FILE.text {
-            for (lang, s) in [("ja", &t.ja), ("en", &t.en), ("easy", &t.easy)] {
-                assert!(!s.trim().is_empty(), "{k} has no {lang} text");
+            let ja = placeholders(&t.ja);
+            for lang in Lang::ALL {
+                let s = t.get(lang);
+                assert!(!s.trim().is_empty(), "{k} has no {} text", lang.code());
+                assert!(!s.contains("{}"), "{k} {}", lang.code());
+                let ph = placeholders(s);
+                if lang == Lang::Easy {
+                    // Easy Japanese may leave details out, never add.
+                    assert!(ph.iter().all(|p| ja.contains(p)), "{k} easy: {ph:?}");
+                } else {
+                    // Every other language says what Japanese says.
+                    assert_eq!(ph, ja, "{k} {}", lang.code());
+                }
             }
-            // English says what Japanese says; easy Japanese may leave details out, never add.
-            let ph = |s: &str| {
-                let mut v: Vec<String> = s
-                    .split('{')
-                    .skip(1)
-                    .filter_map(|p| p.split_once('}').map(|(a, _)| a.to_string()))
-                    .collect();
-                v.sort();
-                v.dedup();
-                v
-            };
-            assert_eq!(ph(&t.ja), ph(&t.en), "{k}");
-            assert!(ph(&t.easy).iter().all(|p| ph(&t.ja).contains(p)), "{k}");
         }
         for c in 1..=7 {
             assert!(FILE.text.contains_key(&format!("duration.{c}")));
@@ -756,5 +803,50 @@ mod tests {
         for level in ["vacant", "somewhat", "crowded", "full"] {
             assert!(FILE.text.contains_key(&format!("crowding.{level}")));
         }
+    }
+
+    #[test]
+    fn bands_per_script() {
+        assert_eq!(band_text(Some(0.5), Some(3.0), Lang::Ja), "0.5m以上3m未満");
+        assert_eq!(band_text(Some(0.5), Some(3.0), Lang::En), "0.5 to 3 m");
+        assert_eq!(band_text(Some(0.5), Some(3.0), Lang::Pt), "0,5 a 3 m");
+        assert_eq!(band_text(None, Some(0.3), Lang::Vi), "dưới 0,3 m");
+        assert_eq!(band_text(Some(20.0), None, Lang::ZhHant), "20公尺以上");
+        assert_eq!(band_text(Some(3.0), Some(5.0), Lang::Ko), "3~5m");
+        assert_eq!(band_text(None, None, Lang::ZhHans), "");
+    }
+
+    #[test]
+    fn decisions_in_the_new_languages() {
+        let f = FloodFacts {
+            depth: vec![depth_of_rank(2)],
+            ..Default::default()
+        };
+        for (lang, word) in [
+            (Lang::ZhHans, "层房屋作出的回答"),
+            (Lang::ZhHant, "層房屋作出的回答"),
+            (Lang::Ko, "층 집으로 가정한"),
+            (Lang::Vi, "giả định nhà 2 tầng"),
+            (Lang::Pt, "casa de 2 andares"),
+        ] {
+            let d = decide_flood(&f, None, "x", lang);
+            assert_eq!(d.action, Action::UpperFloor);
+            assert!(d.text.contains(word), "{}: {}", lang.code(), d.text);
+            assert!(!d.text.contains('{'), "{}", d.text);
+            for r in &d.reasons {
+                assert!(!r.text.contains('{') && !r.text.is_empty(), "{}", r.text);
+            }
+            // The river stays in Japanese.
+            assert!(
+                d.reasons[0].text.contains("サンプル川"),
+                "{}",
+                d.reasons[0].text
+            );
+        }
+        // Latin scripts put a space between the decision and its assumption, CJK does not.
+        let pt = decide_flood(&f, None, "x", Lang::Pt);
+        assert!(pt.text.contains(". (Esta"), "{}", pt.text);
+        let zh = decide_flood(&f, None, "x", Lang::ZhHans);
+        assert!(zh.text.contains("。（"), "{}", zh.text);
     }
 }

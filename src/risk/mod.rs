@@ -16,28 +16,7 @@ use geo::{Contains, Point};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Language of the sentences.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lang {
-    /// Japanese.
-    Ja,
-    /// English.
-    En,
-    /// やさしい日本語 (easy Japanese, for residents who are learning Japanese).
-    Easy,
-}
-
-impl Lang {
-    /// From `ja`, `en`, `easy` / `ja-easy`.
-    pub fn parse(s: &str) -> Option<Lang> {
-        match s {
-            "ja" => Some(Lang::Ja),
-            "en" => Some(Lang::En),
-            "easy" | "ja-easy" | "yasashii" => Some(Lang::Easy),
-            _ => None,
-        }
-    }
-}
+pub use crate::lang::Lang;
 
 /// One zone the point lies in.
 #[derive(Debug, Clone, Serialize)]
@@ -442,25 +421,30 @@ fn nearest_shelters(
     hits
 }
 
-/// The hazard's name in `lang`.
+/// The hazard's name in `lang` (`title.*` of `decision.json`; empty for a dataset that is no
+/// hazard).
 pub fn title(h: DatasetId, lang: Lang) -> &'static str {
-    match (h, lang) {
-        (DatasetId::Flood, Lang::En) => "Flood",
-        (DatasetId::Flood, Lang::Ja) => "洪水",
-        (DatasetId::Flood, Lang::Easy) => "川の 水が あふれる（洪水）",
-        (DatasetId::Landslide, Lang::En) => "Landslide",
-        (DatasetId::Landslide, Lang::Ja) => "土砂災害",
-        (DatasetId::Landslide, Lang::Easy) => "がけくずれ・土石流（土砂災害）",
-        (DatasetId::Tsunami, Lang::En) => "Tsunami",
-        (DatasetId::Tsunami, Lang::Ja) => "津波",
-        (DatasetId::Tsunami, Lang::Easy) => "つなみ",
-        (DatasetId::StormSurge, Lang::En) => "Storm surge",
-        (DatasetId::InlandFlood, Lang::En) => "Inland flooding",
-        (DatasetId::InlandFlood, Lang::Ja) => "内水氾濫",
-        (DatasetId::InlandFlood, Lang::Easy) => "大雨で まちに 水が あふれる（内水）",
-        (DatasetId::StormSurge, Lang::Ja) => "高潮",
-        (DatasetId::StormSurge, Lang::Easy) => "たかしお（台風で 海の 水が 上がる）",
-        (_, _) => "",
+    match hazard_key(h) {
+        Some(k) => decision::text(&format!("title.{k}"), lang),
+        None => "",
+    }
+}
+
+/// The hazard's name inside a sentence: lower case in the Latin scripts ("outside the mapped
+/// flood zones"); Japanese, Chinese and Korean have no case, so this changes nothing there.
+pub fn title_in_sentence(h: DatasetId, lang: Lang) -> String {
+    title(h, lang).to_lowercase()
+}
+
+/// The hazard's key in `decision.json` (`title.flood`, `message.flood`, `go.flood`).
+fn hazard_key(h: DatasetId) -> Option<&'static str> {
+    match h {
+        DatasetId::Flood => Some("flood"),
+        DatasetId::InlandFlood => Some("inland_flood"),
+        DatasetId::Landslide => Some("landslide"),
+        DatasetId::Tsunami => Some("tsunami"),
+        DatasetId::StormSurge => Some("storm_surge"),
+        _ => None,
     }
 }
 
@@ -473,170 +457,104 @@ fn shelter_names(s: &[ShelterHit], lang: Lang) -> String {
         .iter()
         .filter(|h| !matches!(h.status, "closed" | "full"))
         .take(2)
+        // Place names stay in Japanese, except where the city gave an English name for
+        // English readers.
         .map(|h| match lang {
             Lang::En => h.name_en.clone().unwrap_or_else(|| h.name.clone()),
             _ => h.name.clone(),
         })
         .collect();
-    match lang {
-        Lang::En => names.join(" or "),
-        _ => names.join("または"),
-    }
+    names.join(decision::text("message.or", lang))
 }
 
-/// The sentence for one hazard.
+/// The sentence for one hazard: `message.{hazard}` of `decision.json` with the water
+/// (`message.water`, or `message.water_unknown` when the worst zone has no depth), the shelters
+/// to go to (else `go.{hazard}`), and for floods the scenario and what the depth means
+/// (`message.flood.how.*`: unknown, 3 m or more reaches the second floor, 0.5 m or more the
+/// ground floor, less stays under it); for landslides the zone in words.
 fn message(h: DatasetId, zones: &[Zone], shelters: &[ShelterHit], lang: Lang) -> String {
+    let Some(key) = hazard_key(h) else {
+        return String::new();
+    };
     let Some(worst) = zones.first() else {
-        return match lang {
-            Lang::Ja => format!("この地点は{}の想定区域に入っていません。ただし想定を超える災害もあるため、避難情報に注意してください。", title(h, lang)),
-            Lang::En => format!("This point is outside the mapped {} zones. Disasters can exceed the scenarios, so follow evacuation alerts.", title(h, lang).to_lowercase()),
-            Lang::Easy => format!("ここは {}の きけんな ばしょでは ありません。でも ニュースや 市の お知らせに 気を つけて ください。", title(h, lang)),
-        };
+        return decision::fill(
+            "message.outside",
+            lang,
+            &[("title", &title_in_sentence(h, lang))],
+        );
     };
-    let go = shelter_names(shelters, lang);
-    let band = band_text(worst, lang);
+    let mut go = shelter_names(shelters, lang);
+    if go.is_empty() {
+        go = decision::text(&format!("go.{key}"), lang).into();
+    }
     let known = !depth_unknown(worst);
-    // "{band}の浸水" / "{band} of water" / "水が {band} ぐらい 来ます", or their depth-unknown forms.
-    let water_ja = if known {
-        format!("{band}の浸水")
+    let water = if known {
+        decision::fill("message.water", lang, &[("band", &band_text(worst, lang))])
     } else {
-        "浸水（浸水深は不明）".to_string()
+        decision::text("message.water_unknown", lang).into()
     };
-    let water_en = if known {
-        format!("{band} of water")
-    } else {
-        "water of unknown depth".to_string()
-    };
-    let water_easy = if known {
-        format!("{band} ぐらい 来ます")
-    } else {
-        "来ます（どのくらい 深いかは わかりません）".to_string()
-    };
-    match (h, lang) {
-        (DatasetId::Flood, Lang::Ja) => {
-            let deep = worst.depth_min_m.unwrap_or(0.0) >= 3.0;
+    match h {
+        DatasetId::Flood => {
+            let min = worst.depth_min_m.unwrap_or(0.0);
             let how = if !known {
-                "浸水の深さは分かりません。避難指示（警戒レベル4）が出たら"
-            } else if deep {
-                "2階まで水につかるおそれがあり、家にとどまるのは危険です。避難指示（警戒レベル4）が出たら、または出る前に明るいうちに"
-            } else if worst.depth_min_m.unwrap_or(0.0) >= 0.5 {
-                "1階の床上まで水につかるおそれがあります。避難指示（警戒レベル4）が出たら"
+                "unknown"
+            } else if min >= 3.0 {
+                "deep"
+            } else if min >= 0.5 {
+                "floor"
             } else {
-                "床下まで水につかるおそれがあります。避難指示が出たら、または2階など高い所へ移る準備をしたうえで"
+                "below"
             };
-            let scenario = worst.scenario.as_ref().map(|s| format!("（{s}）")).unwrap_or_default();
-            format!("洪水のとき、この地点は{water_ja}が想定されています{scenario}。{how}{}へ避難してください。", if go.is_empty() { "浸水しない避難場所".into() } else { go })
-        }
-        (DatasetId::Flood, Lang::En) => format!(
-            "In a flood this point may be under {water_en} ({}). {} When an evacuation order (alert level 4) is issued, go to {}.",
-            scenario_en(worst.scenario.as_deref()),
-            if worst.depth_min_m.unwrap_or(0.0) >= 3.0 { "The second floor may be flooded, so staying at home is dangerous." } else { "" },
-            if go.is_empty() { "a shelter outside the flood zone".into() } else { go }
-        ),
-        (DatasetId::Flood, Lang::Easy) => format!(
-            "大雨の とき、ここは 水が {water_easy}。「ひなん しじ」が 出たら、{}へ にげて ください。",
-            if go.is_empty() { "水が 来ない ひなんじょ".into() } else { go }
-        ),
-        (DatasetId::Landslide, Lang::Ja) => {
-            let red = matches!(worst.zone_class, Some(2 | 4));
-            let pending = matches!(worst.zone_class, Some(3 | 4));
-            let zone = if worst.zone_class.is_none() {
-                "のおそれがある区域（区域区分は不明）".to_string()
-            } else {
-                format!(
-                    "{}警戒区域{}",
-                    if red { "特別" } else { "" },
-                    if pending { "（指定前・基礎調査結果の公表済み）" } else { "" }
-                )
+            let scenario = match worst.scenario {
+                Some(_) => decision::fill(
+                    "message.scenario",
+                    lang,
+                    &[("scenario", &decision::scenario_text(&worst.scenario, lang))],
+                ),
+                None => String::new(),
             };
-            format!(
-                "この地点は土砂災害{zone}です。大雨のとき、高齢者等避難（警戒レベル3）で高齢の方などは、避難指示（警戒レベル4）で全員、区域の外の{}へ避難してください。",
-                if go.is_empty() { "安全な場所".into() } else { go }
+            decision::fill(
+                "message.flood",
+                lang,
+                &[
+                    ("water", &water),
+                    ("scenario", &scenario),
+                    (
+                        "how",
+                        decision::text(&format!("message.flood.how.{how}"), lang),
+                    ),
+                    ("go", &go),
+                ],
             )
         }
-        (DatasetId::Landslide, Lang::En) => format!(
-            "This point is in a {}landslide hazard {}. In heavy rain, older people should leave at alert level 3 and everyone at level 4, to {} outside the zone.",
-            if matches!(worst.zone_class, Some(2 | 4)) { "special (red) " } else { "" },
-            match worst.zone_class {
-                None => "area (zone class unknown)",
-                Some(3 | 4) => "zone (surveyed, not yet designated)",
-                Some(_) => "zone",
-            },
-            if go.is_empty() { "a safe place".into() } else { go }
+        DatasetId::Landslide => decision::fill(
+            "message.landslide",
+            lang,
+            &[
+                ("zone", &landslide_zone_words(worst, lang, true)),
+                ("go", &go),
+            ],
         ),
-        (DatasetId::Landslide, Lang::Easy) => format!(
-            "ここは がけくずれなどが おきやすい ばしょです。大雨の ときは はやく {}へ にげて ください。",
-            if go.is_empty() { "あんぜんな ばしょ".into() } else { go }
+        _ => decision::fill(
+            &format!("message.{key}"),
+            lang,
+            &[("water", &water), ("go", &go)],
         ),
-        (DatasetId::Tsunami, Lang::Ja) => format!(
-            "この地点は津波で{water_ja}が想定されています。強い揺れや長い揺れを感じたら、警報を待たずにすぐ{}や高台へ避難してください。",
-            if go.is_empty() { "津波避難ビル".into() } else { go }
-        ),
-        (DatasetId::Tsunami, Lang::En) => format!(
-            "A tsunami may flood this point with {water_en}. If you feel strong or long shaking, do not wait for a warning: go at once to {} or high ground.",
-            if go.is_empty() { "a tsunami evacuation building".into() } else { go }
-        ),
-        (DatasetId::Tsunami, Lang::Easy) => format!(
-            "つなみが 来ると、ここは 水が {water_easy}。大きく ゆれたら すぐに {}や たかい ところへ にげて ください。",
-            if go.is_empty() { "たかい たてもの".into() } else { go }
-        ),
-        (DatasetId::InlandFlood, Lang::Ja) => format!(
-            "大雨で下水道や水路があふれると（内水氾濫）、この地点は{water_ja}が想定されています。地下室や地下道、低い道路に近づかず、浸水が始まる前に{}へ避難するか、建物の2階以上へ移ってください。",
-            if go.is_empty() { "内水氾濫の避難場所".into() } else { go }
-        ),
-        (DatasetId::InlandFlood, Lang::En) => format!(
-            "When heavy rain overwhelms the drains (inland flooding), this point may be under {water_en}. Keep away from basements, underpasses and low roads; before the water rises go to {} or to an upper floor.",
-            if go.is_empty() { "a site designated for inland flooding".into() } else { go }
-        ),
-        (DatasetId::InlandFlood, Lang::Easy) => format!(
-            "大雨で まちに 水が あふれると、ここは 水が {water_easy}。ちかや ひくい みちに 行かないで、はやめに {}か たてものの 2かい より 上へ にげて ください。",
-            if go.is_empty() { "水が 来ない ひなんじょ".into() } else { go }
-        ),
-        (DatasetId::StormSurge, Lang::Ja) => format!(
-            "この地点は高潮で{water_ja}が想定されています。台風が近づくときは、早めに{}へ避難してください。",
-            if go.is_empty() { "浸水しない避難場所".into() } else { go }
-        ),
-        (DatasetId::StormSurge, Lang::En) => format!(
-            "A storm surge may flood this point with {water_en}. When a typhoon approaches, leave early for {}.",
-            if go.is_empty() { "a shelter outside the zone".into() } else { go }
-        ),
-        (DatasetId::StormSurge, Lang::Easy) => format!(
-            "台風の とき、ここは 海の 水が {water_easy}。はやめに {}へ にげて ください。",
-            if go.is_empty() { "水が 来ない ひなんじょ".into() } else { go }
-        ),
-        _ => String::new(),
     }
 }
 
-fn scenario_en(s: Option<&str>) -> &'static str {
-    match s {
-        Some(crate::kinds::hazard::SCENARIO_MAX) => "largest assumed rainfall",
-        Some(crate::kinds::hazard::SCENARIO_PLAN) => "planning-scale rainfall",
-        _ => "mapped scenario",
-    }
-}
-
-/// The landslide zone in words, for the decision's reason.
-fn landslide_zone_words(z: &Zone, lang: Lang) -> String {
-    let red = matches!(z.zone_class, Some(2 | 4));
-    match lang {
-        Lang::En => format!(
-            "a {}landslide hazard zone{}",
-            if red { "special (red) " } else { "" },
-            if matches!(z.zone_class, Some(3 | 4)) {
-                " (surveyed, not yet designated)"
-            } else {
-                ""
-            }
-        ),
-        _ => match z.zone_class {
-            None => "土砂災害のおそれがある区域".into(),
-            Some(c) => format!(
-                "土砂災害{}警戒区域{}",
-                if red { "特別" } else { "" },
-                if c >= 3 { "（指定前）" } else { "" }
-            ),
-        },
+/// The landslide zone in words (`landslide.*`): red or yellow, with "not yet designated" for a
+/// zone of the basic survey when `pending` is said; of unknown class, an area that may slide.
+fn landslide_zone_words(z: &Zone, lang: Lang, pending: bool) -> String {
+    let base = match z.zone_class {
+        None => return decision::text("landslide.unknown", lang).into(),
+        Some(2 | 4) => decision::text("landslide.red", lang),
+        Some(_) => decision::text("landslide.yellow", lang),
+    };
+    if pending && matches!(z.zone_class, Some(3 | 4)) {
+        format!("{base}{}", decision::text("landslide.pending", lang))
+    } else {
+        base.into()
     }
 }
 
@@ -653,7 +571,8 @@ fn decide(
     if cov == Coverage::NoData {
         return None;
     }
-    let t = title(h, lang);
+    let t = title_in_sentence(h, lang);
+    let t = t.as_str();
     Some(match h {
         DatasetId::Flood | DatasetId::InlandFlood | DatasetId::StormSurge => {
             let facts = FloodFacts {
@@ -685,7 +604,7 @@ fn decide(
             decision::decide_flood(&facts, floors, t, lang)
         }
         DatasetId::Landslide => {
-            let words = zones.first().map(|z| landslide_zone_words(z, lang));
+            let words = zones.first().map(|z| landslide_zone_words(z, lang, true));
             decision::decide_landslide(words.as_deref(), floors, lang)
         }
         DatasetId::Tsunami => decision::decide_tsunami(
@@ -721,15 +640,11 @@ pub fn assess(
                 duration_zones: vec![],
                 collapse_zones: vec![],
                 decision: None,
-                message: match lang {
-                    Lang::En => {
-                        format!("No {} map is published yet.", title(h, lang).to_lowercase())
-                    }
-                    _ => format!(
-                        "{}の想定区域データはまだ公開されていません。",
-                        title(h, lang)
-                    ),
-                },
+                message: decision::fill(
+                    "message.unpublished",
+                    lang,
+                    &[("title", &title_in_sentence(h, lang))],
+                ),
                 data_date: None,
                 shelters: vec![],
             });
@@ -785,7 +700,11 @@ pub fn assess(
             lang,
         );
         let message = if coverage == Coverage::NoData {
-            decision::fill("coverage.no_data", lang, &[("title", title(h, lang))])
+            decision::fill(
+                "coverage.no_data",
+                lang,
+                &[("title", &title_in_sentence(h, lang))],
+            )
         } else if zones.is_empty() && !all.is_empty() {
             // Only duration or collapse zones hold the point: the decision says it all.
             decision
@@ -817,34 +736,31 @@ pub fn assess(
         .map(|h| h.title.as_str())
         .collect();
     let all_no_data = no_data.len() == hazards.len();
-    let summary = match (present.is_empty(), lang) {
-        (true, _) if all_no_data => match lang {
-            Lang::En => "No hazard map covers this point, so its risk is unknown (this does not mean there is no risk). Keep following local alerts.".to_string(),
-            Lang::Easy => "ここは きけんな ばしょの 地図が ない ばしょです。きけんが ないか どうか わかりません。市の お知らせに 気を つけて ください。".to_string(),
-            Lang::Ja => "この地点を含む想定区域図がないため、危険があるかどうか分かりません（「危険がない」という意味ではありません）。避難情報に注意してください。".to_string(),
-        },
-        (true, Lang::En) => format!(
-            "This point is outside every mapped hazard zone. Keep following local alerts.{}",
-            if no_data.is_empty() { String::new() } else { format!(" No map covers it for: {}.", no_data.join(", ").to_lowercase()) }
-        ),
-        (true, Lang::Easy) => format!(
-            "ここは きけんな ばしょの 地図に 入って いません。でも 市の お知らせに 気を つけて ください。{}",
-            if no_data.is_empty() { String::new() } else { format!("（{}の 地図は ありません）", no_data.join("・")) }
-        ),
-        (true, Lang::Ja) => format!(
-            "この地点はどの災害の想定区域にも入っていません。想定を超える災害もあるため、避難情報に注意してください。{}",
-            if no_data.is_empty() { String::new() } else { format!("（{}は想定区域図の範囲外で、分かりません）", no_data.join("・")) }
-        ),
-        (false, _) => present.iter().map(|h| h.message.clone()).collect::<Vec<_>>().join(if lang == Lang::En { " " } else { "" }),
+    let sep = lang.sentence_sep();
+    let summary = if present.is_empty() && all_no_data {
+        decision::text("summary.no_data", lang).to_string()
+    } else if present.is_empty() {
+        let outside = decision::text("summary.outside", lang);
+        if no_data.is_empty() {
+            outside.to_string()
+        } else {
+            let list = no_data
+                .join(decision::text("sep.list", lang))
+                .to_lowercase();
+            let missing = decision::fill("summary.missing", lang, &[("list", &list)]);
+            format!("{outside}{sep}{missing}")
+        }
+    } else {
+        present
+            .iter()
+            .map(|h| h.message.clone())
+            .collect::<Vec<_>>()
+            .join(sep)
     };
     Risk {
         lat,
         lon,
-        lang: match lang {
-            Lang::Ja => "ja",
-            Lang::En => "en",
-            Lang::Easy => "easy",
-        },
+        lang: lang.code(),
         nearest_shelters: nearest_shelters(
             snap,
             None,

@@ -152,3 +152,48 @@ fn risk_input_errors() {
         assert_eq!(r.json()["code"], "bad_request");
     }
 }
+
+/// The five added languages answer in their own words (place names stay Japanese), `lang` wins
+/// over `Accept-Language`, and without `lang` the header chooses (with `Vary`).
+#[test]
+fn risk_in_the_added_languages_and_by_accept_language() {
+    let s = Server::start(sample_db());
+    let p = rank3_point();
+    let q = format!("/api/risk?lat={}&lon={}", p.y(), p.x());
+    for (lang, word) in [
+        ("zh-Hans", "预计此处"),
+        ("zh-Hant", "淹水"),
+        ("ko", "침수"),
+        ("vi", "ngập"),
+        ("pt", "água"),
+    ] {
+        let j = s.get(&format!("{q}&lang={lang}")).json();
+        assert_eq!(j["lang"], lang);
+        let flood = j["hazards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["hazard"] == "flood")
+            .unwrap();
+        let msg = flood["message"].as_str().unwrap();
+        assert!(msg.contains(word), "{lang}: {msg}");
+        assert!(!msg.contains('{'), "{lang}: {msg}");
+        let dec = flood["decision"]["text"].as_str().unwrap();
+        assert!(!dec.is_empty() && !dec.contains('{'), "{lang}: {dec}");
+        // Shelter names are not translated: the Japanese name is in the message.
+        if let Some(first) = flood["shelters"].as_array().unwrap().first() {
+            assert!(
+                msg.contains(first["name"].as_str().unwrap()),
+                "{lang}: {msg}"
+            );
+        }
+    }
+    let r = s.get_with(&q, &[("accept-language", "fr, zh-TW;q=0.8, en;q=0.5")]);
+    assert_eq!(r.json()["lang"], "zh-Hant");
+    assert!(r.header("vary").unwrap_or("").contains("Accept-Language"));
+    let r = s.get_with(&format!("{q}&lang=ko"), &[("accept-language", "pt-BR")]);
+    assert_eq!(r.json()["lang"], "ko");
+    assert!(!r.header("vary").unwrap_or("").contains("Accept-Language"));
+    let r = s.get_with(&q, &[("accept-language", "de")]);
+    assert_eq!(r.json()["lang"], "ja");
+}

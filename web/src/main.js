@@ -9,6 +9,11 @@ import baseStyle from '../../styles/hazard.json';
 import ja from './strings/ja.json';
 import en from './strings/en.json';
 import easy from './strings/easy.json';
+import zhHans from './strings/zh-Hans.json';
+import zhHant from './strings/zh-Hant.json';
+import ko from './strings/ko.json';
+import vi from './strings/vi.json';
+import pt from './strings/pt.json';
 import { addIcons, iconUrl } from './icons.js';
 import { wardLabels } from './labels.js';
 
@@ -16,8 +21,10 @@ import { wardLabels } from './labels.js';
 const { maplibregl } = window;
 maplibregl.setWorkerUrl(__WORKER_URL__);
 
-const STRINGS = { ja, en, easy };
-const LANGS = ['ja', 'en', 'easy'];
+const STRINGS = { ja, en, easy, 'zh-Hans': zhHans, 'zh-Hant': zhHant, ko, vi, pt };
+const LANGS = Object.keys(STRINGS);
+// Languages whose decimal mark is a comma.
+const DECIMAL_COMMA = new Set(['vi', 'pt']);
 const GROUPS = ['flood', 'inland_flood', 'landslide', 'tsunami', 'storm_surge', 'shelters', 'wards', 'roads'];
 const DEFAULT_LAYERS = ['flood', 'landslide', 'shelters', 'wards', 'roads'];
 const SCENARIOS = { max: '想定最大規模', plan: '計画規模' };
@@ -111,8 +118,10 @@ function writeUrl() {
     hp.set('scenario', state.scenario);
     if (state.at) hp.set('at', `${state.at[1].toFixed(5)},${state.at[0].toFixed(5)}`);
     if (state.shelter) hp.set('shelter', String(state.shelter));
+    // The language the server chose (from Accept-Language) stays out of the URL, so a shared
+    // link opens in the reader's language; a resident's own choice is kept in it and wins.
     const q = new URLSearchParams(location.search);
-    if (state.lang === 'ja') q.delete('lang');
+    if (state.lang === cfg.lang && !q.has('lang')) q.delete('lang');
     else q.set('lang', state.lang);
     const qs = q.toString();
     const url = `${location.pathname}${qs ? `?${qs}` : ''}#${hp.toString().replace(/%2F/g, '/').replace(/%2C/g, ',')}`;
@@ -224,7 +233,7 @@ function renderLegend() {
   const parts = [];
   const on = (g) => state.layers.has(g) && hasData(g);
   if (on('flood')) {
-    parts.push(h('h3', {}, `${t('legend_flood')}（${t(`scenario_${state.scenario}_short`)}）`));
+    parts.push(h('h3', {}, `${t('legend_flood')}${t('paren', { x: t(`scenario_${state.scenario}_short`) })}`));
     parts.push(legendList(FLOOD_COLOURS.map((c, i) => [swatch(c), t(`depth_${i + 1}`)])));
   }
   if (on('inland_flood')) {
@@ -307,11 +316,28 @@ let riskAbort = null;
 
 function fmtDistance(m) {
   if (m < 1000) return t('m', { n: Math.max(10, Math.round(m / 10) * 10) });
-  return t('km', { n: (m / 1000).toFixed(1) });
+  return t('km', { n: decimal((m / 1000).toFixed(1)) });
 }
 
 function fmtNumber(x) {
-  return Number.isInteger(x) ? x.toLocaleString(state.lang === 'en' ? 'en' : 'ja') : String(Math.round(x * 10) / 10);
+  return Number.isInteger(x) ? x.toLocaleString(S().html_lang) : decimal(Math.round(x * 10) / 10);
+}
+
+/** A hazard's name inside a sentence: lower case in the Latin scripts ("in a flood"); the
+ * other scripts have no case. */
+function inSentence(title) {
+  return title.toLowerCase();
+}
+
+/** Between two sentences: a space, except in Japanese and Chinese. */
+function sentenceSep() {
+  return ['ja', 'zh-Hans', 'zh-Hant'].includes(S().html_lang) ? '' : ' ';
+}
+
+/** A decimal number as the language writes it (0,5 in Vietnamese and Portuguese). */
+function decimal(x) {
+  const s = String(x);
+  return DECIMAL_COMMA.has(state.lang) ? s.replace('.', ',') : s;
 }
 
 function inBounds(lon, lat) {
@@ -411,7 +437,7 @@ function speakButton(text) {
       return;
     }
     const u = new SpeechSynthesisUtterance(text);
-    u.lang = state.lang === 'en' ? 'en-US' : 'ja-JP';
+    u.lang = S().speech_lang;
     u.rate = state.lang === 'easy' ? 0.85 : 1;
     u.onend = () => { speaking = false; b.textContent = t('read_aloud'); };
     speaking = true;
@@ -422,13 +448,13 @@ function speakButton(text) {
 }
 
 function bandText(z) {
-  const f = (x) => (Number.isInteger(x) ? String(x) : String(x));
-  if (state.lang !== 'en' && z.depth_label) return z.depth_label;
+  // The data's own label is Japanese: shown as it is to readers of Japanese.
+  if (S().html_lang === 'ja' && z.depth_label) return z.depth_label;
   const a = z.depth_min_m;
   const b = z.depth_max_m;
-  if (a > 0 && b != null) return `${f(a)}–${f(b)} m`;
-  if (b != null) return state.lang === 'en' ? `under ${f(b)} m` : `${f(b)}m未満`;
-  if (a != null) return state.lang === 'en' ? `${f(a)} m or more` : `${f(a)}m以上`;
+  if (a > 0 && b != null) return t('band_range', { a: decimal(a), b: decimal(b) });
+  if (b != null) return t('band_below', { b: decimal(b) });
+  if (a != null) return t('band_above', { a: decimal(a) });
   return '';
 }
 
@@ -570,7 +596,7 @@ function updateStatusInPlace(changed, announce) {
       said.push({ fid, text: `${name}: ${statusText(fid) || t('open_unknown_short')}` });
     }
   }
-  if (said.length) $('info-live').textContent = `${t('status_changed')} ${said.map((x) => x.text).join('、')}`;
+  if (said.length) $('info-live').textContent = `${t('status_changed')} ${said.map((x) => x.text).join(t('list_sep'))}`;
 }
 
 document.addEventListener('visibilitychange', () => {
@@ -606,10 +632,11 @@ function decisionSection(r) {
   const d = hz.decision;
   const floodLike = ['flood', 'inland_flood', 'storm_surge'].includes(hz.hazard);
   return h('section', { class: `decision ${d.action}`, 'aria-labelledby': 'decision-h' },
-    h('h3', { id: 'decision-h' }, t(`decision_${d.action}`), h('span', { class: 'decision-hazard' }, ` （${hz.title}）`)),
+    h('h3', { id: 'decision-h' }, t(`decision_${d.action}`), h('span', { class: 'decision-hazard' }, t('paren', { x: hz.title }))),
     h('p', { class: 'decision-text' }, d.text),
     h('ul', { class: 'reasons' }, d.reasons.map((x) => h('li', { class: `reason ${x.effect}` }, x.text))),
-    floodLike ? floorsControl() : null);
+    floodLike ? floorsControl() : null,
+    cardButton());
 }
 
 function renderRisk(focus) {
@@ -626,8 +653,9 @@ function renderRisk(focus) {
   const body = [
     heading,
     outside ? null : decisionSection(r),
-    h('p', { class: 'where' }, h('span', { id: 'where-name' }, where), h('span', { class: 'coords' }, ` （${t('coords', { lat: r.lat.toFixed(4), lon: r.lon.toFixed(4) })}）`)),
+    h('p', { class: 'where' }, h('span', { id: 'where-name' }, where), h('span', { class: 'coords' }, t('paren', { x: t('coords', { lat: r.lat.toFixed(4), lon: r.lon.toFixed(4) }) }))),
     h('p', { class: 'summary' }, summary),
+    outside || primary ? null : cardButton(),
     speakButton([summary, ...r.hazards.filter((x) => x.in_zone).map((x) => x.message)].join(' ')),
   ];
   const list = h('ul', { class: 'hazards' });
@@ -645,7 +673,7 @@ function renderRisk(focus) {
     if (facts.length) li.append(h('ul', { class: 'facts' }, facts.map((f) => h('li', {}, f))));
     if (hz.data_date) li.append(h('p', { class: 'asof-small' }, t('data_as_of', { date: fmtDate(hz.data_date) })));
     if (hz.in_zone && hz.shelters.length) {
-      li.append(h('h4', { class: 'sub-h' }, t('shelters_for', { hazard: hz.title })));
+      li.append(h('h4', { class: 'sub-h' }, t('shelters_for', { hazard: inSentence(hz.title) })));
       li.append(h('ol', { class: 'shelters' }, hz.shelters.map((s) => shelterItem(s, 'h5'))));
     }
     list.append(li);
@@ -677,6 +705,139 @@ function reveal(el, focusIt) {
     el.scrollIntoView({ block: 'start', behavior: reducedMotion ? 'auto' : 'smooth' });
   }
 }
+
+// ---------- My hazard card: one A4 page for the home, printed by the browser ----------
+
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  for (const c of children) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return el;
+}
+
+/** The "Print my card" button, next to the decision. */
+function cardButton() {
+  return h('p', { class: 'card-action' },
+    h('button', { type: 'button', class: 'btn', id: 'print-card', onclick: () => printCard() }, t('print_card')));
+}
+
+/** Bearing in degrees (0 = north, clockwise) from `a` to `b`, both [lon, lat]; a plane is fine
+ * at the few kilometres between a home and its shelters. */
+function bearing(a, b) {
+  const dx = (b[0] - a[0]) * Math.cos((a[1] * Math.PI) / 180);
+  const dy = b[1] - a[1];
+  return ((Math.atan2(dx, dy) * 180) / Math.PI + 360) % 360;
+}
+
+const DIRS = ['n', 'ne', 'e', 'se', 's', 'sw', 'w', 'nw'];
+function direction(deg) {
+  return t(`dir_${DIRS[Math.round(deg / 45) % 8]}`);
+}
+
+/** A small sketch: the home in the middle, a line towards the shelter (longer when farther,
+ * up to `far` metres at the edge), north up. */
+function sketch(deg, dist, far) {
+  const r = 6 + 20 * Math.min(1, dist / far);
+  const rad = (deg * Math.PI) / 180;
+  const x = 30 + r * Math.sin(rad);
+  const y = 32 - r * Math.cos(rad);
+  return svg('svg', { class: 'sketch', viewBox: '0 0 60 60', width: 44, height: 44, 'aria-hidden': 'true' },
+    svg('circle', { cx: 30, cy: 32, r: 27, fill: 'none', stroke: '#999', 'stroke-width': 1 }),
+    svg('text', { x: 30, y: 11, 'text-anchor': 'middle', 'font-size': 9, fill: '#333' }, 'N'),
+    svg('line', { x1: 30, y1: 32, x2: x.toFixed(1), y2: y.toFixed(1), stroke: '#1a56db', 'stroke-width': 2.5 }),
+    svg('circle', { cx: 30, cy: 32, r: 3.5, fill: '#1a56db' }),
+    svg('rect', { x: (x - 3.5).toFixed(1), y: (y - 3.5).toFixed(1), width: 7, height: 7, fill: '#fff', stroke: '#123f9e', 'stroke-width': 1.5 }));
+}
+
+/** The map around the home as a still image (the canvas keeps its drawing buffer), over the
+ * style's background where the canvas is transparent. */
+function mapStill() {
+  const src = map.getCanvas();
+  const still = document.createElement('canvas');
+  still.width = src.width;
+  still.height = src.height;
+  const g = still.getContext('2d');
+  g.fillStyle = mapBackground;
+  g.fillRect(0, 0, still.width, still.height);
+  g.drawImage(src, 0, 0);
+  return still.toDataURL('image/png');
+}
+
+/** Up to two suitable shelters per hazard the home is in (or the nearest of any kind when it is
+ * in none), with distance and direction. */
+function cardShelters(r) {
+  const home = [r.lon, r.lat];
+  const groups = r.hazards.filter((x) => x.in_zone).map((x) => ({ title: t('shelters_for', { hazard: inSentence(x.title) }), list: x.shelters.slice(0, 2) }));
+  if (!groups.length && r.nearest_shelters?.length) groups.push({ title: t('nearest_shelters'), list: r.nearest_shelters.slice(0, 2) });
+  const far = Math.max(500, ...groups.flatMap((g) => g.list.map((s) => s.distance_m)));
+  return groups.map((g) => h('section', { class: 'card-group' },
+    h('h3', {}, g.title),
+    g.list.length
+      ? h('ol', { class: 'card-shelters' }, g.list.map((s) => {
+        const deg = bearing(home, [s.lon, s.lat]);
+        const kind = [s.is_emergency_site ? t('designation_site') : null, s.is_shelter ? t('designation_shelter') : null].filter(Boolean).join(t('list_sep'));
+        return h('li', {}, sketch(deg, s.distance_m, far),
+          h('div', {},
+            h('strong', { class: 'card-name' }, shelterName(s)),
+            h('span', { class: 'card-dist' }, t('card_dist', { d: t('distance', { d: fmtDistance(s.distance_m) }), dir: direction(deg) })),
+            h('span', { class: 'card-kind' }, kind + (s.address ? ` ・ ${s.address}` : ''))));
+      }))
+      : h('p', {}, t('card_no_shelter'))));
+}
+
+/** Build the card of the checked place into #card and print it. The map is centred on the home
+ * first and drawn before its image is taken; the card is fitted to one A4 page by shrinking the
+ * map image when the text is long. */
+async function printCard() {
+  const r = state.risk;
+  if (!r || !map) return;
+  document.body.dataset.card = 'building';
+  const home = [r.lon, r.lat];
+  map.jumpTo({ center: home, zoom: Math.max(map.getZoom(), 15) });
+  await new Promise((resolve) => {
+    const timer = setTimeout(resolve, 8000);
+    map.once('idle', () => { clearTimeout(timer); resolve(); });
+    map.triggerRepaint();
+  });
+  const primary = primaryDecision(r);
+  const where = r.ward ? t('near_ward', { ward: r.ward }) : t('selected_place');
+  const date = dataDate();
+  let card = $('card');
+  if (!card) {
+    card = h('section', { id: 'card', 'aria-hidden': 'true' });
+    document.body.append(card);
+  }
+  const img = h('img', { class: 'card-map', src: mapStill(), alt: t('card_map') });
+  card.replaceChildren(
+    h('header', { class: 'card-head' },
+      h('h1', {}, t('card_title')),
+      h('p', {}, t('app_title', { city: cfg.publisher || '' }), date ? ` ・ ${t('data_as_of', { date: fmtDate(date) })}` : '')),
+    h('p', { class: 'card-home' }, t('card_home', { where }), t('paren', { x: t('coords', { lat: r.lat.toFixed(4), lon: r.lon.toFixed(4) }) })),
+    h('figure', { class: 'card-figure' }, img, h('figcaption', {}, t('card_map'))),
+    primary
+      ? h('section', { class: `card-decision ${primary.decision.action}` },
+        h('h2', {}, t(`decision_${primary.decision.action}`), t('paren', { x: primary.title })),
+        h('p', { class: 'card-decision-text' }, primary.decision.text),
+        h('h3', {}, t('card_why')),
+        h('ul', { class: 'card-reasons' }, primary.decision.reasons.map((x) => h('li', {}, x.text))))
+      : h('section', { class: 'card-decision none' }, h('h2', {}, t('card_what')), h('p', {}, t('card_none'))),
+    h('div', { class: 'card-groups' }, cardShelters(r)),
+    h('p', { class: 'card-foot' }, t('card_keep'), sentenceSep(), t('emergency_note')));
+  await new Promise((resolve) => { if (img.complete) resolve(); else img.onload = resolve; });
+  // One page: the printable height of A4 at 10 mm margins, measured in the card's own layout.
+  const pageH = (277 / 25.4) * 96;
+  const over = card.scrollHeight - pageH + 4;
+  if (over > 0) {
+    const mm = 96 / 25.4;
+    img.style.maxHeight = `${Math.max(30 * mm, img.getBoundingClientRect().height - over)}px`;
+  }
+  document.body.classList.add('card-mode');
+  document.body.dataset.card = 'ready';
+  window.print();
+}
+
+window.addEventListener('afterprint', () => document.body.classList.remove('card-mode'));
 
 // ---------- Shelters ----------
 
