@@ -886,6 +886,44 @@ mod tests {
         );
     }
 
+    /// The catalog's wait for a digest: while the hashing is still going, every caller gets
+    /// `None` after its wait instead of being held (the hashing here is held by the test, so
+    /// it cannot finish early), one hashing runs however many ask, and its value is there for
+    /// the callers after it ends.
+    #[test]
+    fn callers_are_not_held_by_a_digest_being_computed_and_it_runs_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::time::{Duration, Instant};
+        let once: Once<(u8, i64), u64> = Once::new();
+        let computed = Arc::new(AtomicUsize::new(0));
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let released = Arc::new(Mutex::new(released));
+        for i in 0..20 {
+            let (c, r) = (computed.clone(), released.clone());
+            let t = Instant::now();
+            let got = once.get_within(
+                &(1, 1),
+                |_| false,
+                move || {
+                    c.fetch_add(1, Ordering::SeqCst);
+                    // A caller held by the hashing would be held these 10 s and fail below.
+                    let _ = r.lock().map(|r| r.recv_timeout(Duration::from_secs(10)));
+                    42
+                },
+                Duration::from_millis(if i == 0 { 0 } else { 20 }),
+            );
+            assert_eq!(got, None, "caller {i} got a value before the hashing ended");
+            assert!(
+                t.elapsed() < Duration::from_secs(5),
+                "caller {i} was held by the hashing"
+            );
+        }
+        release.send(()).expect("the hashing thread waits");
+        let got = once.get_within(&(1, 1), |_| false, || 7, Duration::from_secs(30));
+        assert_eq!(got, Some(42));
+        assert_eq!(computed.load(Ordering::SeqCst), 1, "hashed once");
+    }
+
     #[test]
     fn csv_text_cells_cannot_run_as_formulas_and_numbers_stay_numbers() {
         let mut f = shelter(1, "=HYPERLINK(\"http://x\",\"y\")", true);
