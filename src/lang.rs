@@ -4,9 +4,9 @@
 //! functions without HTTP types, so `http::web` and `http::risk` only call them.
 //!
 //! The set follows the languages of the Cabinet Office's multilingual evacuation leaflet that
-//! the largest foreign communities read (`/work/shared/reference/addresses-and-evacuation.md` §6):
-//! Chinese (both scripts: mainland and Taiwan), Vietnamese, Korean and Brazilian Portuguese,
-//! beside Japanese, English and やさしい日本語.
+//! the largest foreign communities read (the project's reference notes on addresses and
+//! evacuation, §6): Chinese (both scripts: mainland and Taiwan), Vietnamese, Korean and
+//! Brazilian Portuguese, beside Japanese, English and やさしい日本語.
 
 /// Language of the sentences and of the page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
