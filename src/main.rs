@@ -729,7 +729,8 @@ fn coverage(cmd: CoverageCmd) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         CoverageCmd::Show { db, dataset } => {
-            let store = Store::open(&db)?;
+            // A server reloading after a `set` holds the file for a moment: wait, as `set` does.
+            let store = Store::open_retrying(&db, std::time::Duration::from_secs(30))?;
             println!("dataset	set_at	set_by	kind	wards	polygon");
             for r in store.coverage_log(dataset)? {
                 println!(

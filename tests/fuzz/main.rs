@@ -7,7 +7,8 @@
 //!
 //! `cargo test --test fuzz` runs a short fixed-seed pass (what CI runs); `scripts/fuzz` runs
 //! each target for a set time with a fresh seed (`FUZZ_SECS`, `FUZZ_SEED`).
-//! (`cargo fuzz` needs a nightly toolchain, which cannot be installed here.)
+//! (`cargo fuzz` would need cargo-fuzz and libFuzzer on a nightly toolchain; this driver needs
+//! neither and runs in the ordinary `cargo test`.)
 
 use machimap::dataset::DatasetId;
 use machimap::report::Report;

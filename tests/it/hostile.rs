@@ -322,6 +322,13 @@ fn downloads_have_a_cap_of_their_own() {
         &["--max-downloads", "1", "--write-timeout-secs", "120"],
     );
     let n = enough(s.get("/datasets/flood.geojson").body.len());
+    // The measuring download gives its turn back when the server drops its body, a moment
+    // after the client has read it; a pipelined request in that moment would get the 503.
+    eventually(
+        "the measuring download ended",
+        Duration::from_secs(20),
+        || metric(&s, "machimap_http_in_flight{class=\"downloads\"}") == Some(0.0),
+    );
     let stalled = stalled_download(&s, n);
     eventually(
         "the stalled download holds the turn",
