@@ -182,6 +182,32 @@ fn in_wards(snap: &Snapshot, lon: f64, lat: f64, codes: Option<&[String]>) -> bo
     })
 }
 
+/// The published wards as (code, name), by code: the choices of a ward list. Wards without a
+/// code cannot be listed (a list names codes).
+pub fn ward_choices(snap: &Snapshot) -> Vec<(String, String)> {
+    let Some(l) = snap.layer(DatasetId::Wards) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, String)> = l
+        .features
+        .iter()
+        .filter_map(|f| {
+            let code = match f.get(l.columns(), "code") {
+                Some(Val::Text(c)) => c.to_string(),
+                _ => return None,
+            };
+            let name = match f.get(l.columns(), "name") {
+                Some(Val::Text(n)) => n.to_string(),
+                _ => String::new(),
+            };
+            Some((code, name))
+        })
+        .collect();
+    out.sort();
+    out.dedup_by(|a, b| a.0 == b.0);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

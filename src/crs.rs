@@ -618,7 +618,7 @@ fn reprojector() -> &'static Reprojector {
                         }
                     });
             if let Err(e) = spawned {
-                eprintln!("machimap: cannot start a reprojection thread: {e}");
+                tracing::warn!("cannot start a reprojection thread: {e}");
             }
         }
         Reprojector {

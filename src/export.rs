@@ -635,7 +635,7 @@ impl<K: std::hash::Hash + Eq + Clone, V: Clone + Send + 'static> Once<K, V> {
                 .name("digest".into())
                 .spawn(move || filled.set(compute()));
             if let Err(e) = spawned {
-                eprintln!("machimap: could not start hashing a download: {e}");
+                tracing::warn!("could not start hashing a download: {e}");
                 return None;
             }
         }

@@ -313,6 +313,21 @@ struct ServeOpts {
     /// connection is dropped.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     write_timeout_secs: u64,
+    /// Bytes a second a client must take a response at while the server waits to send it
+    /// more, judged over each --write-timeout-secs of waiting (slower: dropped); 0: no floor.
+    #[arg(long, default_value_t = 500)]
+    min_write_rate: u64,
+    /// Connections open at once in all (also kept below the open-file limit); beyond it a new
+    /// connection is answered 503 and closed.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: u64,
+    /// Connections open at once from one client address (IPv6: one /64; trusted proxies are
+    /// not capped); 0: no cap.
+    #[arg(long, default_value_t = 256)]
+    max_connections_per_client: usize,
+    /// Largest request head (request line and headers) in KiB; longer: 431.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(8..=1024))]
+    max_header_kb: u64,
     /// Seconds a request body (an upload) may send nothing before the request fails.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     read_timeout_secs: u64,
@@ -350,7 +365,11 @@ impl ServeOpts {
             trust_forwarded: self.trust_forwarded,
             limits: machimap::http::limits::Limits {
                 header_timeout: std::time::Duration::from_secs(self.header_timeout_secs),
+                max_header_bytes: (self.max_header_kb as usize) << 10,
+                max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+                max_connections_per_client: self.max_connections_per_client,
                 write_timeout: std::time::Duration::from_secs(self.write_timeout_secs),
+                min_write_rate: self.min_write_rate,
                 read_timeout: std::time::Duration::from_secs(self.read_timeout_secs),
                 downloads: self.max_downloads,
                 items: self.max_items,
@@ -406,6 +425,7 @@ fn parse_crs(s: &str) -> Result<Crs, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logs();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -413,6 +433,19 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The library's logs (warnings, the server's start and publishes, a span per request) go to
+/// stderr at `info` and above; `RUST_LOG` chooses others (e.g. `RUST_LOG=machimap=debug` adds a
+/// line per answered request). What a command tells its user is printed, not logged.
+fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -648,20 +681,9 @@ fn read_password() -> anyhow::Result<String> {
     if !tty {
         return read_line();
     }
-    let stty = |arg: &str| {
-        let _ = std::process::Command::new("stty")
-            .arg(arg)
-            .stdin(std::process::Stdio::inherit())
-            .status();
-    };
-    eprint!("パスワード / Password: ");
-    stty("-echo");
-    let a = read_line();
-    eprint!("\nもう一度 / Again: ");
-    let b = read_line();
-    stty("echo");
-    eprintln!();
-    let (a, b) = (a?, b?);
+    // rpassword turns the terminal's echo off and back on itself (also when reading fails).
+    let a = rpassword::prompt_password("パスワード / Password: ")?;
+    let b = rpassword::prompt_password("もう一度 / Again: ")?;
     if a != b {
         anyhow::bail!("パスワードが一致しません / the passwords differ");
     }

@@ -181,7 +181,7 @@ impl Accounts {
                     }
                     *g = l;
                 }
-                Err(e) => eprintln!("machimap: cannot read {}: {e}", self.path.display()),
+                Err(e) => tracing::warn!("cannot read {}: {e}", self.path.display()),
             }
         }
         g

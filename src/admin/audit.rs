@@ -66,20 +66,14 @@ impl Audit {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Err(err) = jsonl::append(&self.path, &e) {
-            eprintln!(
-                "machimap: cannot write the audit log {}: {err}",
-                self.path.display()
-            );
+            tracing::error!("cannot write the audit log {}: {err}", self.path.display());
         }
     }
 
     /// The newest `limit` entries, newest first (reading only the end of the file).
     pub fn recent(&self, limit: usize) -> Vec<Entry> {
         let mut v: Vec<Entry> = jsonl::read_tail(&self.path, limit).unwrap_or_else(|e| {
-            eprintln!(
-                "machimap: cannot read the audit log {}: {e}",
-                self.path.display()
-            );
+            tracing::warn!("cannot read the audit log {}: {e}", self.path.display());
             Vec::new()
         });
         v.reverse();

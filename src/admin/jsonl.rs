@@ -80,8 +80,8 @@ pub fn append<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
     let len = f.metadata()?.len();
     let start = whole_lines_end(&mut f, len)?;
     if start < len {
-        eprintln!(
-            "machimap: warning: {}: removed a torn last line of {} bytes (a write cut short by a crash or a full disk)",
+        tracing::warn!(
+            "{}: removed a torn last line of {} bytes (a write cut short by a crash or a full disk)",
             path.display(),
             len - start
         );
@@ -137,8 +137,8 @@ pub fn read_all<T: DeserializeOwned>(path: &Path) -> std::io::Result<(Vec<T>, u6
         })
         .collect();
     if skipped > 0 {
-        eprintln!(
-            "machimap: warning: {}: skipped {skipped} unreadable line(s) (a write cut short by a crash or a full disk; see `machimap check`)",
+        tracing::warn!(
+            "{}: skipped {skipped} unreadable line(s) (a write cut short by a crash or a full disk; see `machimap check`)",
             path.display()
         );
     }

@@ -279,7 +279,7 @@ impl Admin {
         uploads::sweep_uploads(&dir);
         // Owner only, also for a folder and files written before that rule.
         if let Err(e) = jsonl::private_dir(&dir) {
-            eprintln!("machimap: cannot create {}: {e}", dir.display());
+            tracing::warn!("cannot create {}: {e}", dir.display());
         }
         if let Ok(rd) = std::fs::read_dir(&dir) {
             for f in rd.flatten().filter(|f| f.path().is_file()) {

@@ -75,7 +75,10 @@ button{padding:.5rem 1rem;border:1px solid #0b3d91;background:#0b3d91;color:#fff
 button.secondary{background:#fff;color:#0b3d91}
 button.danger{background:#b3261e;border-color:#b3261e}
 label{display:block;font-weight:600;margin-top:.75rem}
-input[type=text],input[type=password],input[type=number],input[type=file],select{width:100%;max-width:30rem;padding:.4rem}
+input[type=text],input[type=password],input[type=number],input[type=file],select,textarea{width:100%;max-width:30rem;padding:.4rem}
+fieldset{border:1px solid #ccc;margin:.5rem 0}
+fieldset label{font-weight:400;margin-top:.25rem}
+fieldset.wards{max-height:16rem;overflow-y:auto}
 form.inline{display:inline-block;margin:.25rem .25rem .25rem 0}
 table{border-collapse:collapse;width:100%;margin:.5rem 0;font-size:.95rem}
 th,td{border:1px solid #ccc;padding:.35rem .5rem;text-align:left;vertical-align:top}
@@ -92,6 +95,16 @@ svg.map{width:100%;max-width:32rem;height:auto;border:1px solid #ccc}
 .card h2,.card h3{margin:.2rem 0}
 ";
 
+/// A notice at the top of a page: a confirmation (`status`), or an error (`alert`) when `bad`.
+fn notice_html((text, bad): (&str, bool)) -> String {
+    format!(
+        "<p class=\"notice{}\" role=\"{}\">{}</p>",
+        if bad { " bad" } else { "" },
+        if bad { "alert" } else { "status" },
+        esc(text)
+    )
+}
+
 /// A whole page.
 pub fn layout(title_ja: &str, title_en: &str, viewer: Option<&Viewer>, body: &str) -> String {
     let mut nav = String::new();
@@ -106,6 +119,7 @@ pub fn layout(title_ja: &str, title_en: &str, viewer: Option<&Viewer>, body: &st
             nav.push_str(
                 "<li><a href=\"/admin/users\">ユーザー / Users</a></li>\
                  <li><a href=\"/admin/tokens\">APIトークン / API tokens</a></li>\
+                 <li><a href=\"/admin/coverage\">想定区域図の範囲 / Map coverage</a></li>\
                  <li><a href=\"/admin/audit\">操作記録 / Audit log</a></li>",
             );
         }
@@ -654,14 +668,8 @@ pub fn shelters(
 /// Users (admins).
 pub fn users(viewer: &Viewer, users: &[User], notice: Option<(&str, bool)>) -> String {
     let mut b = String::new();
-    if let Some((n, bad)) = notice {
-        let _ = write!(
-            b,
-            "<p class=\"notice{}\" role=\"{}\">{}</p>",
-            if bad { " bad" } else { "" },
-            if bad { "alert" } else { "status" },
-            esc(n)
-        );
+    if let Some(n) = notice {
+        b.push_str(&notice_html(n));
     }
     b.push_str(
         "<div class=\"scroll\"><table><thead><tr><th scope=\"col\">ユーザー / User</th><th scope=\"col\">権限 / Role</th>\
@@ -789,6 +797,108 @@ pub fn audit(viewer: &Viewer, entries: &[Entry]) -> String {
     }
     b.push_str("</tbody></table></div>");
     layout("操作記録", "Audit log", Some(viewer), &b)
+}
+
+/// One hazard's coverage as the console shows it.
+pub struct CoverageRow {
+    /// The hazard dataset.
+    pub dataset: DatasetId,
+    /// `default`, `wards` or `polygon`: what is in force.
+    pub kind: String,
+    /// The ward codes in force, for `wards`.
+    pub wards: Vec<String>,
+    /// When and by whom it was last set.
+    pub set: Option<(String, String)>,
+}
+
+/// The area each hazard map covers (admins): what is in force and a form per hazard to set the
+/// published wards (the default), a list of wards, or a polygon pasted as GeoJSON.
+/// `wards` are the published wards as (code, name).
+pub fn coverage(
+    viewer: &Viewer,
+    rows: &[CoverageRow],
+    wards: &[(String, String)],
+    notice: Option<(&str, bool)>,
+) -> String {
+    let mut b = String::new();
+    if let Some(n) = notice {
+        b.push_str(&notice_html(n));
+    }
+    b.push_str(
+        "<p>ハザードマップが作られた範囲です。範囲の外の地点は「区域外（危険なし）」ではなく「データなし（分からない）」と住民に伝えます。\
+         既定は公開中の町丁・字の全域です。<br><span lang=\"en\">The area each hazard map was drawn for. Outside it a resident is told \
+         “no data (unknown)”, not “outside the zone”. By default: every published ward.</span> \
+         JSON: <a href=\"/api/admin/coverage\">/api/admin/coverage</a></p>",
+    );
+    for r in rows {
+        let d = r.dataset;
+        let now = match r.kind.as_str() {
+            "wards" => format!(
+                "町丁・字 {} 件 / {} ward(s): {}",
+                r.wards.len(),
+                r.wards.len(),
+                esc(&r.wards.join(", "))
+            ),
+            "polygon" => "範囲の図形 / a polygon".to_string(),
+            _ => "既定（公開中の町丁・字の全域） / default (every published ward)".to_string(),
+        };
+        let set = r
+            .set
+            .as_ref()
+            .map(|(at, by)| format!("（{} {}）", esc(at), esc(by)))
+            .unwrap_or_default();
+        let id = d.as_str();
+        let checked = |k: &str| {
+            if r.kind == k || (k == "default" && !matches!(r.kind.as_str(), "wards" | "polygon")) {
+                " checked"
+            } else {
+                ""
+            }
+        };
+        let _ = write!(
+            b,
+            "<section class=\"card\" aria-labelledby=\"h-{id}\"><h2 id=\"h-{id}\">{} / {}</h2>\
+             <p>現在 / In force: {now} {set}</p>\
+             <form method=\"post\" action=\"/admin/coverage/{id}\">{}\
+             <fieldset><legend>範囲の決め方 / Coverage</legend>\
+             <label><input type=\"radio\" name=\"mode\" value=\"default\"{}> 既定：公開中の町丁・字の全域 / default: every published ward</label>\
+             <label><input type=\"radio\" name=\"mode\" value=\"wards\"{}> 町丁・字を選ぶ / the wards ticked below</label>\
+             <label><input type=\"radio\" name=\"mode\" value=\"polygon\"{}> 範囲の図形（GeoJSON） / a polygon (GeoJSON)</label></fieldset>",
+            esc(d.title_ja()),
+            esc(d.title_en()),
+            viewer.csrf_input(),
+            checked("default"),
+            checked("wards"),
+            checked("polygon"),
+        );
+        let _ = write!(
+            b,
+            "<details><summary>町丁・字 / Wards ({})</summary><fieldset class=\"wards\"><legend>範囲に含める町丁・字 / Wards the map covers</legend>",
+            wards.len()
+        );
+        for (code, name) in wards {
+            let on = if r.wards.iter().any(|w| w == code) {
+                " checked"
+            } else {
+                ""
+            };
+            let _ = write!(
+                b,
+                "<label><input type=\"checkbox\" name=\"ward\" value=\"{}\"{on}> {} <small>{}</small></label>",
+                esc(code),
+                esc(name),
+                esc(code)
+            );
+        }
+        let _ = write!(
+            b,
+            "</fieldset></details>\
+             <label for=\"poly-{id}\">範囲の図形（GeoJSON、経度・緯度） / Polygon (GeoJSON, longitude and latitude)</label>\
+             <textarea id=\"poly-{id}\" name=\"polygon\" rows=\"3\" spellcheck=\"false\"></textarea>\
+             <p><button type=\"submit\">設定する / Set</button></p></form></section>"
+        );
+    }
+    layout("想定区域図の範囲", "Hazard map coverage", Some(viewer), &b)
 }
 
 #[cfg(test)]

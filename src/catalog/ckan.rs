@@ -198,7 +198,7 @@ impl CkanError {
                     "message": format!("Search error: ('{}',)", m.replace('\'', "\""))})),
             ),
             CkanError::Internal(m) => {
-                eprintln!("machimap: internal error in the CKAN API: {m}");
+                tracing::error!("internal error in the CKAN API: {m}");
                 (
                     500,
                     env(

@@ -115,6 +115,8 @@ pub const ADMIN_ROUTES: &[AdminRoute] = &[
     r("POST", "/admin/tokens", Access::Admin),
     r("POST", "/admin/tokens/{id}/revoke", Access::Admin),
     r("GET", "/admin/audit", Access::Admin),
+    r("GET", "/admin/coverage", Access::Admin),
+    r("POST", "/admin/coverage/{dataset}", Access::Admin),
     r("GET", "/api/admin/coverage", Access::Editor),
     r("POST", "/api/admin/coverage/{dataset}", Access::Admin),
     r("GET", "/api/admin/whoami", Access::Editor),
@@ -337,6 +339,8 @@ fn handler(route: &AdminRoute) -> Option<MethodRouter<Arc<AppState>>> {
         ("POST", "/admin/tokens") => post(token_create),
         ("POST", "/admin/tokens/{id}/revoke") => post(token_revoke),
         ("GET", "/admin/audit") => get(audit_page),
+        ("GET", "/admin/coverage") => get(coverage_page),
+        ("POST", "/admin/coverage/{dataset}") => post(coverage_submit),
         ("GET", "/api/admin/coverage") => get(api_coverage),
         ("POST", "/api/admin/coverage/{dataset}") => post(api_coverage_set),
         ("GET", "/api/admin/whoami") => get(api_whoami),
@@ -363,10 +367,7 @@ pub fn router() -> Router<Arc<AppState>> {
         if let Some(h) = handler(route) {
             admin = admin.route(route.path, h);
         } else {
-            eprintln!(
-                "machimap: admin route {} {} has no handler",
-                route.method, route.path
-            );
+            tracing::warn!("admin route {} {} has no handler", route.method, route.path);
         }
     }
     Router::new()
@@ -498,7 +499,7 @@ impl IntoResponse for PageErr {
         let status = e.status();
         let msg = match &e {
             ApiError::Internal(m) => {
-                eprintln!("machimap: internal error: {m}");
+                tracing::error!("internal error: {m}");
                 "内部エラーが発生しました / internal error".to_string()
             }
             other => other.to_string(),
@@ -575,7 +576,7 @@ impl FromRequestParts<Arc<AppState>> for Staff {
             };
             return Err(see_other(&format!(
                 "/admin/login?next={}",
-                url_encode(&next)
+                super::encode_path(&next)
             )));
         };
         if access == Access::Admin && staff.role != Role::Admin {
@@ -591,28 +592,26 @@ impl FromRequestParts<Arc<AppState>> for Staff {
     }
 }
 
-fn url_encode(s: &str) -> String {
-    let mut o = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"/-_.~".contains(&b) {
-            o.push(b as char);
-        } else {
-            o.push_str(&format!("%{b:02X}"));
-        }
-    }
-    o
-}
-
 /// A console form POST: the signed-in staff member and the form's fields, after checking the
 /// form's `csrf` field against the session.
 struct StaffForm {
     staff: Staff,
     fields: HashMap<String, String>,
+    /// Every field in order, for names given more than once (check boxes).
+    pairs: Vec<(String, String)>,
 }
 
 impl StaffForm {
     fn get(&self, k: &str) -> &str {
         self.fields.get(k).map_or("", String::as_str)
+    }
+
+    fn all(&self, k: &str) -> Vec<String> {
+        self.pairs
+            .iter()
+            .filter(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 }
 
@@ -626,7 +625,7 @@ impl FromRequest<Arc<AppState>> for StaffForm {
         let Form(pairs): Form<Vec<(String, String)>> = Form::from_request(req, st)
             .await
             .map_err(|e| PageErr(AdminError::BadInput(e.body_text())).into_response())?;
-        let fields: HashMap<String, String> = pairs.into_iter().collect();
+        let fields: HashMap<String, String> = pairs.iter().cloned().collect();
         let ok = match (&staff.csrf, fields.get("csrf")) {
             (Some(s), Some(f)) => ct_eq(s, f),
             _ => false,
@@ -634,7 +633,11 @@ impl FromRequest<Arc<AppState>> for StaffForm {
         if !ok {
             return Err(PageErr(csrf_error()).into_response());
         }
-        Ok(StaffForm { staff, fields })
+        Ok(StaffForm {
+            staff,
+            fields,
+            pairs,
+        })
     }
 }
 
@@ -1094,8 +1097,8 @@ fn reload_after_commit(st: &AppState, what: &str) -> bool {
     match res {
         Ok(_) => true,
         Err(e) => {
-            eprintln!(
-                "machimap: {what} is published, but reloading it failed ({e}); the next poll tries again"
+            tracing::warn!(
+                "{what} is published, but reloading it failed ({e}); the next poll tries again"
             );
             false
         }
@@ -1782,10 +1785,8 @@ async fn api_coverage_set(
     Path(ds): Path<String>,
     body: Result<Json<CoverageBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
-    use crate::coverage::{self, Spec};
     let Json(b) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let d = parse_dataset(&ds)?;
-    coverage::check_dataset(d).map_err(|e| AdminError::BadInput(e.to_string()))?;
     let given =
         usize::from(b.wards.is_some()) + usize::from(b.polygon.is_some()) + usize::from(b.default);
     if given != 1 {
@@ -1794,24 +1795,53 @@ async fn api_coverage_set(
         )
         .into());
     }
+    let asked = match (b.wards, b.polygon) {
+        (Some(w), _) => CoverageAsk::Wards(w),
+        (_, Some(p)) => CoverageAsk::Polygon(p.to_string()),
+        _ => CoverageAsk::Default,
+    };
+    let what = set_coverage(&st, &staff, d, asked).await?;
+    Ok(Json(serde_json::json!({"ok": true, "dataset": d, "coverage": what})).into_response())
+}
+
+/// A coverage setting as asked, before it is checked.
+enum CoverageAsk {
+    Default,
+    Wards(Vec<String>),
+    /// GeoJSON text.
+    Polygon(String),
+}
+
+/// Check and store the coverage of hazard `d`, reload, and audit it (refusals too): the one
+/// path of the API and the console. Returns what was set, in words.
+async fn set_coverage(
+    st: &Arc<AppState>,
+    staff: &Staff,
+    d: DatasetId,
+    asked: CoverageAsk,
+) -> Result<String, AdminError> {
+    use crate::coverage::{self, Spec};
+    if let Err(e) = coverage::check_dataset(d) {
+        return Err(AdminError::BadInput(e.to_string()));
+    }
     let (st2, actor) = (st.clone(), staff.user.clone());
     let res = blocking(move || {
         let what = {
             let _g = st2.admin.lock_db();
             let store = Store::open_retrying(&st2.admin.db, Duration::from_secs(30))?;
-            let spec = if b.default {
-                None
-            } else if let Some(p) = &b.polygon {
-                Some(Spec::Polygon(
-                    coverage::polygon_from_geojson(&p.to_string())
+            let spec = match &asked {
+                CoverageAsk::Default => None,
+                CoverageAsk::Polygon(p) => Some(Spec::Polygon(
+                    coverage::polygon_from_geojson(p)
                         .map_err(|e| AdminError::BadInput(e.to_string()))?,
-                ))
-            } else {
-                let published = store.published_ward_codes()?;
-                Some(Spec::Wards(
-                    coverage::check_wards(b.wards.as_deref().unwrap_or(&[]), &published)
-                        .map_err(|e| AdminError::BadInput(e.to_string()))?,
-                ))
+                )),
+                CoverageAsk::Wards(w) => {
+                    let published = store.published_ward_codes()?;
+                    Some(Spec::Wards(
+                        coverage::check_wards(w, &published)
+                            .map_err(|e| AdminError::BadInput(e.to_string()))?,
+                    ))
+                }
             };
             store.set_coverage(d, spec.as_ref(), &actor)?;
             match spec {
@@ -1826,11 +1856,95 @@ async fn api_coverage_set(
     })
     .await;
     match &res {
-        Ok(what) => staff.log(&st, "coverage_set", d.as_str(), what),
-        Err(e) => staff.log(&st, "coverage_set", d.as_str(), &format!("refused: {e}")),
+        Ok(what) => staff.log(st, "coverage_set", d.as_str(), what),
+        Err(e) => staff.log(st, "coverage_set", d.as_str(), &format!("refused: {e}")),
     }
-    let what = res?;
-    Ok(Json(serde_json::json!({"ok": true, "dataset": d, "coverage": what})).into_response())
+    res
+}
+
+/// The console's coverage page: what is in force per hazard, from the served snapshot and the
+/// store's history.
+async fn coverage_page(State(st): State<Arc<AppState>>, staff: Staff) -> Response {
+    coverage_page_with(&st, &staff, None, StatusCode::OK).await
+}
+
+async fn coverage_page_with(
+    st: &Arc<AppState>,
+    staff: &Staff,
+    notice: Option<(&str, bool)>,
+    status: StatusCode,
+) -> Response {
+    let st2 = st.clone();
+    let log = blocking(move || {
+        let _g = st2.admin.lock_db();
+        let store = Store::open_retrying(&st2.admin.db, Duration::from_secs(30))?;
+        Ok(store.coverage_log(None)?)
+    })
+    .await;
+    let log = match log {
+        Ok(l) => l,
+        Err(e) => return PageErr(e).into_response(),
+    };
+    let rows: Vec<pages::CoverageRow> = DatasetId::ALL
+        .into_iter()
+        .filter(|d| crate::coverage::check_dataset(*d).is_ok())
+        .map(|d| {
+            let last = log.iter().rev().find(|r| r.dataset == d);
+            pages::CoverageRow {
+                dataset: d,
+                kind: last.map_or_else(|| "default".to_string(), |r| r.kind.clone()),
+                wards: last.map(|r| r.wards.clone()).unwrap_or_default(),
+                set: last.map(|r| (r.set_at.clone(), r.set_by.clone())),
+            }
+        })
+        .collect();
+    let wards = crate::coverage::ward_choices(&st.snapshot.load());
+    html(
+        status,
+        pages::coverage(&staff.viewer(), &rows, &wards, notice),
+    )
+}
+
+/// A coverage form: `mode` = `default`, `wards` (the ticked `ward` boxes) or `polygon` (the
+/// `polygon` text).
+async fn coverage_submit(
+    State(st): State<Arc<AppState>>,
+    Path(ds): Path<String>,
+    f: StaffForm,
+) -> Response {
+    let d = match parse_dataset(&ds) {
+        Ok(d) => d,
+        Err(e) => return PageErr(e).into_response(),
+    };
+    let asked = match f.get("mode") {
+        "default" => Ok(CoverageAsk::Default),
+        "wards" => Ok(CoverageAsk::Wards(f.all("ward"))),
+        "polygon" => Ok(CoverageAsk::Polygon(f.get("polygon").to_string())),
+        _ => Err(AdminError::BadInput(
+            "範囲の決め方を選んでください / choose how the coverage is set".into(),
+        )),
+    };
+    let res = match asked {
+        Ok(a) => set_coverage(&st, &f.staff, d, a).await,
+        Err(e) => Err(e),
+    };
+    match res {
+        Ok(what) => {
+            let msg = format!(
+                "{}の範囲を設定しました / set the coverage of {d}: {what}",
+                d.title_ja()
+            );
+            coverage_page_with(&st, &f.staff, Some((&msg, false)), StatusCode::OK).await
+        }
+        Err(e) => {
+            let msg = format!(
+                "{}の範囲を設定できません / cannot set the coverage of {d}: {e}",
+                d.title_ja()
+            );
+            let status = ApiError::from(e).status();
+            coverage_page_with(&st, &f.staff, Some((&msg, true)), status).await
+        }
+    }
 }
 
 #[derive(serde::Deserialize)]

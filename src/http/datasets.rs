@@ -128,7 +128,7 @@ where
         };
         if let Err(e) = result {
             if e.kind() != io::ErrorKind::BrokenPipe {
-                eprintln!("machimap: download failed: {e}");
+                tracing::warn!("download failed: {e}");
                 // Ending the body with an error makes the client see a broken transfer rather
                 // than a silently truncated file.
                 let _ = err_tx.blocking_send(Err(e));

@@ -91,7 +91,7 @@ fn load(file: &Path) -> Counts {
             // The last good copy, for the day the file is found damaged.
             if let Ok(b) = serde_json::to_vec_pretty(&c) {
                 if let Err(e) = write_atomic(&bak, &b) {
-                    eprintln!("machimap: cannot keep a copy of {}: {e}", file.display());
+                    tracing::warn!("cannot keep a copy of {}: {e}", file.display());
                 }
             }
             c
@@ -105,8 +105,8 @@ fn load(file: &Path) -> Counts {
             let aside = with_suffix(file, &format!(".damaged-{stamp}"));
             let moved = std::fs::rename(file, &aside).is_ok();
             let from_bak = read_counts(&bak).ok().flatten();
-            eprintln!(
-                "machimap: warning: download counts: {e}; {}{}",
+            tracing::warn!(
+                "download counts: {e}; {}{}",
                 if moved {
                     format!("kept as {}; ", aside.display())
                 } else {
@@ -183,7 +183,7 @@ impl Downloads {
             .and_then(|b| write_atomic(f, &b))
         {
             Ok(()) => *written = changes,
-            Err(e) => eprintln!("machimap: cannot write {}: {e}", f.display()),
+            Err(e) => tracing::warn!("cannot write {}: {e}", f.display()),
         }
     }
 

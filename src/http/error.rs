@@ -147,7 +147,7 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let message = match &self {
             ApiError::Internal(m) => {
-                eprintln!("machimap: internal error: {m}");
+                tracing::error!("internal error: {m}");
                 "internal server error".to_string()
             }
             other => other.to_string(),

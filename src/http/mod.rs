@@ -386,23 +386,28 @@ async fn track(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Res
         .cloned();
     let origin = req.headers().get(header::ORIGIN).cloned();
     let preflight = req.method() == Method::OPTIONS;
+    let label = route.as_ref().map_or("unmatched", |m| m.as_str());
+    // What the handler logs carries the request it answers.
+    let span = tracing::info_span!("request", method = %req.method(), route = label);
     let resp = if preflight {
         StatusCode::NO_CONTENT.into_response()
     } else {
+        use tracing::Instrument as _;
         let method = req.method().clone();
         st.limits
             .run(route.as_ref().map(|m| m.as_str()), &method, || {
-                next.run(req)
+                next.run(req).instrument(span.clone())
             })
             .await
     };
-    finish(
-        &st,
-        route.as_ref().map_or("unmatched", |m| m.as_str()),
-        origin,
-        start,
-        resp,
-    )
+    span.in_scope(|| {
+        tracing::debug!(
+            status = resp.status().as_u16(),
+            ms = start.elapsed().as_secs_f64() * 1e3,
+            "answered"
+        )
+    });
+    finish(&st, label, origin, start, resp)
 }
 
 /// What every response gets on its way out, whoever answered it (the router or
@@ -510,35 +515,37 @@ impl tower_service::Service<Request> for FrontDoor {
     }
 }
 
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+/// A query string or form body as decoded (name, value) pairs in order (`+` is a space; a
+/// malformed `%` stays as is).
+pub fn query_pairs(s: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    form_urlencoded::parse(s.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned()))
 }
 
-/// Decode a query-string or form component (`+` is a space; a malformed `%` stays as is).
-pub fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h * 16 + l);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// Bytes a query component keeps as they are: RFC 3986 unreserved, and `,` (bbox and list
+/// values read better unescaped and mean the same).
+const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~')
+    .remove(b',');
+
+/// Percent-encode one query component.
+pub fn encode_component(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, COMPONENT).to_string()
+}
+
+/// Bytes a path keeps as they are: RFC 3986 unreserved and `/`.
+const PATH: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Percent-encode a path (a `next` link back into the console).
+pub fn encode_path(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, PATH).to_string()
 }
 
 /// True when Accept-Encoding accepts `name` (and does not give it q=0).
@@ -667,8 +674,8 @@ fn attach_tilesets<'a>(
             .spawn(move || {
                 let give_up = || Arc::strong_count(&l) < 2;
                 if let Err(e) = crate::tiles::pyramid::ensure(&db, &l, 1, &give_up) {
-                    eprintln!(
-                        "machimap: {}: overview tiles not drawn at start: {e}",
+                    tracing::warn!(
+                        "{}: overview tiles not drawn at start: {e}",
                         l.version_tag()
                     );
                 }
@@ -686,13 +693,31 @@ fn cores() -> usize {
 }
 
 /// Run the server until Ctrl-C: load the published data, bind, and poll for publishes.
+/// Raise the soft limit of open files to the hard one (each connection holds a descriptor; a
+/// distribution's default soft limit of 1,024 would cap a busy day's connections well below
+/// what the machine allows). The limit in force afterwards, when it can be read.
+fn raise_fd_limit() -> Option<u64> {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let now = getrlimit(Resource::Nofile);
+    if now.current < now.maximum {
+        let raised = Rlimit {
+            current: now.maximum,
+            maximum: now.maximum,
+        };
+        if let Err(e) = setrlimit(Resource::Nofile, raised) {
+            tracing::warn!("cannot raise the open-file limit: {e}");
+        }
+    }
+    getrlimit(Resource::Nofile).current
+}
+
 pub async fn serve(db: PathBuf, bind: &str, config: ServeConfig) -> anyhow::Result<()> {
     let poll = config.poll;
     let state = Arc::new(tokio::task::spawn_blocking(move || AppState::open(db, config)).await??);
     let listener = tokio::net::TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
     let _ = state.bound.set(addr.to_string());
-    eprintln!("machimap: serving on http://{addr}/  (Ctrl-C to stop)");
+    tracing::info!("serving on http://{addr}/  (Ctrl-C to stop)");
     let watcher = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(poll);
@@ -708,7 +733,7 @@ pub async fn serve(db: PathBuf, bind: &str, config: ServeConfig) -> anyhow::Resu
             if let Ok(Ok(changed)) = res {
                 if !changed.is_empty() {
                     let names: Vec<String> = changed.iter().map(ToString::to_string).collect();
-                    eprintln!("machimap: new publish of {}", names.join(", "));
+                    tracing::info!("new publish of {}", names.join(", "));
                 }
             }
         }
@@ -722,9 +747,15 @@ pub async fn serve(db: PathBuf, bind: &str, config: ServeConfig) -> anyhow::Resu
     // still take turns through the one `RenderGate`, shared by all.
     let listener = listener.into_std()?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let connections = limits::Connections::new(
+        &state.config.limits,
+        raise_fd_limit(),
+        state.config.trusted_proxies.clone(),
+    );
     let mut threads = Vec::new();
     for i in 0..cores() {
         let (l, st, stopped) = (listener.try_clone()?, state.clone(), stopped.clone());
+        let connections = connections.clone();
         threads.push(
             std::thread::Builder::new()
                 .name(format!("http-{i}"))
@@ -739,7 +770,7 @@ pub async fn serve(db: PathBuf, bind: &str, config: ServeConfig) -> anyhow::Resu
                     rt.block_on(async move {
                         let l = tokio::net::TcpListener::from_std(l)?;
                         let limits = st.config.limits.clone();
-                        limits::serve(l, FrontDoor::new(st), &limits, stopped).await;
+                        limits::serve(l, FrontDoor::new(st), &limits, connections, stopped).await;
                         Ok(())
                     })
                 })?,
@@ -751,7 +782,7 @@ pub async fn serve(db: PathBuf, bind: &str, config: ServeConfig) -> anyhow::Resu
     tokio::task::spawn_blocking(move || {
         for t in threads {
             if let Ok(Err(e)) = t.join() {
-                eprintln!("machimap: {e}");
+                tracing::warn!("{e}");
             }
         }
     })

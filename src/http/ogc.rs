@@ -222,28 +222,12 @@ pub fn router() -> Router<Arc<AppState>> {
 
 /// Query parameters as decoded pairs, in order.
 pub(super) fn params(raw: &Option<String>) -> Vec<(String, String)> {
-    raw.as_deref()
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (super::percent_decode(k), super::percent_decode(v))
-        })
-        .collect()
+    super::query_pairs(raw.as_deref().unwrap_or("")).collect()
 }
 
 /// Percent-encode a query component.
 pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b',') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    super::encode_component(s)
 }
 
 /// Refuse parameters other than `allowed` (the standard asks for 400 on unknown parameters) and
@@ -1182,9 +1166,10 @@ mod tests {
         assert_eq!(p[1].1, "1,2,3,4");
         assert_eq!(p[2].1, "%ZZ");
         assert_eq!(
-            super::super::percent_decode(&encode("第一 x&y=1")),
-            "第一 x&y=1"
+            params(&Some(format!("q={}", encode("第一 x&y=1,2"))))[0].1,
+            "第一 x&y=1,2"
         );
+        assert_eq!(encode("a b,c/d"), "a%20b,c%2Fd");
     }
 
     #[test]

@@ -124,7 +124,7 @@ impl Workers {
                     }
                 });
             if let Err(e) = spawned {
-                eprintln!("machimap: cannot start a {name} thread: {e}");
+                tracing::warn!("cannot start a {name} thread: {e}");
             }
         }
         Workers { jobs: tx }
@@ -401,7 +401,7 @@ pub async fn tile_response(
                         .read(move || {
                             let t = l.tileset.get()?.get(coord.z, coord.x, coord.y)?;
                             let t = t
-                                .map_err(|e| eprintln!("machimap: {key}: {e}; drawing it instead"))
+                                .map_err(|e| tracing::warn!("{key}: {e}; drawing it instead"))
                                 .ok()?;
                             let t = CachedTile::from_gzip(t.gzip, t.raw_len, etag);
                             t.body(enc);

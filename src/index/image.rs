@@ -182,8 +182,8 @@ pub fn sweep_temp_files(dir: &Path, writer: impl Fn(&str) -> Option<u32>) -> usi
         }
     }
     if removed > 0 {
-        eprintln!(
-            "machimap: removed {removed} temporary file(s) of killed writers in {}",
+        tracing::info!(
+            "removed {removed} temporary file(s) of killed writers in {}",
             dir.display()
         );
     }

@@ -432,12 +432,12 @@ pub fn load_layer(store: &Store, d: DatasetId) -> Result<Option<Layer>, StoreErr
         Err(e) => {
             if !matches!(&e, image::ImageError::Io(io) if io.kind() == std::io::ErrorKind::NotFound)
             {
-                eprintln!("machimap: {d} v{version}: {e}; loading from the database");
+                tracing::warn!("{d} v{version}: {e}; loading from the database");
             }
             let f = load_features(store, d, version)?;
             // Best effort: without the image the next start loads from DuckDB again.
             if let Err(e) = image::write(store.path(), &key, &f) {
-                eprintln!("machimap: {d} v{version}: cannot write the layer image: {e}");
+                tracing::warn!("{d} v{version}: cannot write the layer image: {e}");
             }
             f
         }

@@ -41,6 +41,9 @@ pub struct Rules {
     pub stock_max_duration_class: i64,
     /// Storeys assumed when the resident has not said.
     pub assumed_floors: u32,
+    /// A depth band starting at or above this (metres) makes the home part of the 早期の立退き
+    /// 避難が必要な区域, as a collapse zone does: staying indoors cannot save lives there.
+    pub early_depth_m: f64,
     /// Crowding levels: (evacuees ÷ capacity below this, level), ascending; at or above the
     /// last bound the level is `full`.
     pub crowding: Vec<(f64, String)>,
@@ -159,6 +162,28 @@ pub struct Decision {
     pub reasons: Vec<Reason>,
     /// The sentence to read first.
     pub text: String,
+    /// When to start; absent for `none`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<Start>,
+}
+
+/// When to start acting, the third question of the 避難行動判定フロー.
+#[derive(Debug, Clone, Serialize)]
+pub struct Start {
+    /// `at_once` (tsunami: on strong or long shaking, without waiting for a warning), `early`
+    /// (早期の立退き避難が必要な区域 — a collapse zone, water from `early_depth_m` up, or a
+    /// landslide zone: everyone at alert level 3, in daylight), `level4` (everyone at 避難指示,
+    /// those needing time at level 3) or `upper_floor` (move up at level 4, before the water).
+    pub code: &'static str,
+    /// The sentence.
+    pub text: String,
+}
+
+fn start(code: &'static str, lang: Lang) -> Option<Start> {
+    Some(Start {
+        code,
+        text: text(&format!("start.{code}"), lang).to_string(),
+    })
 }
 
 /// A depth zone holding the point.
@@ -286,6 +311,7 @@ pub fn decide_flood(f: &FloodFacts, floors: Option<u32>, title: &str, lang: Lang
             refuge_floor: None,
             reasons: vec![x],
             text: fill("decision.none", lang, &[("title", title)]),
+            start: None,
         };
     }
     // 1. Collapse zones.
@@ -432,6 +458,12 @@ pub fn decide_flood(f: &FloodFacts, floors: Option<u32>, title: &str, lang: Lang
         let mut reasons = leave;
         reasons.extend(notes);
         let t = text("decision.flood.leave", lang);
+        // 早期の立退き避難が必要な区域: a collapse zone, or water deep enough that no storey of
+        // an ordinary home is a refuge.
+        let early = !f.collapse.is_empty()
+            || f.depth
+                .iter()
+                .any(|d| d.min_m.is_some_and(|m| m >= r.early_depth_m));
         return Decision {
             action: Action::Leave,
             floors: n,
@@ -443,6 +475,7 @@ pub fn decide_flood(f: &FloodFacts, floors: Option<u32>, title: &str, lang: Lang
             } else {
                 format!("{t}{sep}{assumed}")
             },
+            start: start(if early { "early" } else { "level4" }, lang),
         };
     }
     // Every zone leaves the top storey dry: the lowest storey above the deepest band.
@@ -465,6 +498,7 @@ pub fn decide_flood(f: &FloodFacts, floors: Option<u32>, title: &str, lang: Lang
         } else {
             format!("{t}{sep}{assumed}")
         },
+        start: start("upper_floor", lang),
     }
 }
 
@@ -494,6 +528,7 @@ pub fn decide_landslide(zone: Option<&str>, floors: Option<u32>, lang: Lang) -> 
                 refuge_floor: None,
                 reasons: vec![x],
                 text: text("decision.landslide.leave", lang).into(),
+                start: start("early", lang),
             }
         }
     }
@@ -536,6 +571,7 @@ pub fn decide_tsunami(
         refuge_floor: None,
         reasons: vec![x],
         text: text("decision.tsunami.leave", lang).into(),
+        start: start("at_once", lang),
     }
 }
 
@@ -549,6 +585,7 @@ fn outside(title: &str, n: u32, floors: Option<u32>, lang: Lang) -> Decision {
         refuge_floor: None,
         reasons: vec![x],
         text: fill("decision.none", lang, &[("title", title)]),
+        start: None,
     }
 }
 
@@ -647,6 +684,18 @@ mod tests {
                                 assert!(r.text.contains("サンプル川"), "{}", r.text);
                             }
                         }
+                        // When to start, written out: early in a collapse zone or from 3 m of
+                        // water (rank 3 is 3–5 m), else at level 4; upstairs at level 4.
+                        let want_start = match want {
+                            Action::UpperFloor => "upper_floor",
+                            _ if collapse.is_some() || rank >= 3 => "early",
+                            _ => "level4",
+                        };
+                        assert_eq!(
+                            d.start.as_ref().map(|s| s.code),
+                            Some(want_start),
+                            "collapse {collapse:?} rank {rank} class {class} floors {floors}"
+                        );
                         if want == Action::UpperFloor {
                             let refuge = d.refuge_floor.unwrap();
                             assert!(refuge <= floors);
@@ -658,6 +707,33 @@ mod tests {
             }
         }
         assert_eq!(checked, 4 * 6 * 7 * 3);
+    }
+
+    #[test]
+    fn when_to_start_is_said_for_every_hazard_in_every_language() {
+        for lang in Lang::ALL {
+            let t = decide_tsunami(true, None, None, lang);
+            assert_eq!(t.start.as_ref().map(|s| s.code), Some("at_once"));
+            let l = decide_landslide(Some("土砂災害警戒区域"), None, lang);
+            assert_eq!(l.start.as_ref().map(|s| s.code), Some("early"));
+            let none = decide_flood(&FloodFacts::default(), None, "洪水", lang);
+            assert!(none.start.is_none());
+            for d in [t, l] {
+                let s = d.start.unwrap();
+                assert!(
+                    !s.text.is_empty() && !s.text.contains('{'),
+                    "{lang:?}: {}",
+                    s.text
+                );
+            }
+        }
+        // The early sentence names the early-evacuation area in Japanese.
+        let l = decide_landslide(Some("土砂災害警戒区域"), None, Lang::Ja);
+        assert!(l
+            .start
+            .unwrap()
+            .text
+            .contains("早期の立退き避難が必要な区域"));
     }
 
     #[test]

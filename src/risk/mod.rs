@@ -101,6 +101,9 @@ pub struct ShelterHit {
     pub name: String,
     /// 名称_英字.
     pub name_en: Option<String>,
+    /// 名称_カナ: the reading, for residents who read kana but not every kanji (said beside the
+    /// Japanese name, which stays as written).
+    pub name_kana: Option<String>,
     /// Address.
     pub address: Option<String>,
     /// Latitude.
@@ -359,6 +362,7 @@ fn shelter_hit(
         id: text(f, l, "id"),
         name: text(f, l, "name").unwrap_or_default(),
         name_en: text(f, l, "name_en"),
+        name_kana: text(f, l, "name_kana"),
         address: text(f, l, "address"),
         lat: slat,
         lon: slon,
@@ -811,6 +815,7 @@ mod tests {
             id: None,
             name: "桜台小学校".into(),
             name_en: Some("Sakuradai Elementary School".into()),
+            name_kana: Some("サクラダイショウガッコウ".into()),
             address: None,
             lat: 0.0,
             lon: 0.0,

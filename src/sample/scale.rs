@@ -165,7 +165,7 @@ pub fn write(path: &Path, n: usize, progress: bool, seed: u64) -> Result<(), Sam
         line.extend_from_slice(b"]}}");
         out.raw_feature(&line).map_err(io_err(path))?;
         if progress && (i + 1) % step == 0 {
-            eprintln!("flood_scale: {:3}% ({}/{})", (i + 1) * 100 / n, i + 1, n);
+            tracing::info!("flood_scale: {:3}% ({}/{})", (i + 1) * 100 / n, i + 1, n);
         }
     }
     out.finish().map_err(io_err(path))?;

@@ -152,8 +152,8 @@ pub fn attach(db: &Path, layer: &Layer) -> bool {
         }
         Err(ImageError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => false,
         Err(e) => {
-            eprintln!(
-                "machimap: {}: tiles drawn at publish not used: {e}",
+            tracing::warn!(
+                "{}: tiles drawn at publish not used: {e}",
                 layer.version_tag()
             );
             false

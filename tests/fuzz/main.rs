@@ -7,57 +7,26 @@
 //!
 //! `cargo test --test fuzz` runs a short fixed-seed pass (what CI runs); `scripts/fuzz` runs
 //! each target for a set time with a fresh seed (`FUZZ_SECS`, `FUZZ_SEED`).
-//! (`cargo fuzz` would need cargo-fuzz and libFuzzer on a nightly toolchain; this driver needs
-//! neither and runs in the ordinary `cargo test`.)
+//! The stored layer images and tile sets, CKAN search queries and CQL2 filters are mutated the
+//! same way. The coverage-guided fuzzer over the same parsers (libFuzzer, `crates/fuzz`) needs
+//! a nightly toolchain and its own build, so it runs from `scripts/fuzz` only; this driver runs
+//! in the ordinary `cargo test`.
 
 use machimap::dataset::DatasetId;
 use machimap::report::Report;
 use machimap::shp::{self, DbfField, DbfFieldKind, DbfValue, OutEncoding};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// Counts live heap bytes and their peak, so each input's memory can be checked.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(l) };
-        if !p.is_null() {
-            let now = LIVE.fetch_add(l.size(), Ordering::Relaxed) + l.size();
-            PEAK.fetch_max(now, Ordering::Relaxed);
-        }
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) };
-        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        let q = unsafe { System.realloc(p, l, new) };
-        if !q.is_null() {
-            if new > l.size() {
-                let now = LIVE.fetch_add(new - l.size(), Ordering::Relaxed) + new - l.size();
-                PEAK.fetch_max(now, Ordering::Relaxed);
-            } else {
-                LIVE.fetch_sub(l.size() - new, Ordering::Relaxed);
-            }
-        }
-        q
-    }
-}
+// The counting allocator and the stored files' seeds, shared with the coverage-guided targets.
+#[path = "../../crates/fuzz/src/shared.rs"]
+mod shared;
+use shared::{measure, Counting, FIXED_ALLOWANCE};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-/// Fixed allowance per parse: PROJ's context and proj.db, the readers' buffers.
-const FIXED_ALLOWANCE: usize = 16 << 20;
 
 /// One fuzz target: seed files of one format, the dataset whose normaliser follows.
 struct Target {
@@ -108,12 +77,11 @@ fn check(t: &Target, dir: &Path, files: &[(&str, &[u8])], st: &mut Stats) {
         }
     }
     let Some(path) = main else { return };
-    let base = LIVE.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        parse_once(&path, "in", t.dataset)
-    }));
-    let held = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+    let (res, held) = measure(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            parse_once(&path, "in", t.dataset)
+        }))
+    });
     st.inputs += 1;
     if let Err(e) = res {
         let msg = e
@@ -307,22 +275,7 @@ fn shapefile_zip(dir: &Path) -> Vec<u8> {
 
 /// The members of a zip, by extension.
 fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
-    use std::io::Read;
-    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("seed zip");
-    let mut out = Vec::new();
-    for i in 0..z.len() {
-        let mut f = z.by_index(i).expect("member");
-        let ext = f
-            .name()
-            .rsplit('.')
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let mut b = Vec::new();
-        f.read_to_end(&mut b).expect("member bytes");
-        out.push((ext, b));
-    }
-    out
+    shared::unzip(bytes).expect("seed zip")
 }
 
 /// Inputs built to make a parser hold much more than it reads.
@@ -569,7 +522,7 @@ fn parsers_survive_mutated_and_hostile_files() {
 mod stored_and_queries {
     use super::{check_bytes, mutate, Stats};
     use machimap::catalog::{build_catalog, run_action, Params, Publisher};
-    use machimap::dataset::{DatasetId, Val};
+    use machimap::dataset::DatasetId;
     use machimap::index::image::{self, Key};
     use machimap::index::tileset::{self, TileSet};
     use machimap::index::{Feature, Layer, Snapshot};
@@ -581,54 +534,11 @@ mod stored_and_queries {
     use std::sync::Arc;
 
     fn key() -> Key {
-        Key {
-            dataset: DatasetId::Flood,
-            version: 7,
-            created_at: "2026-12-05T00:00:00Z".into(),
-            source_sha256: "ab".repeat(32),
-        }
+        super::shared::stored_key()
     }
 
-    /// A few flood zones with the dataset's columns, some with holes.
     fn features() -> Vec<Feature> {
-        let cols = DatasetId::Flood.columns();
-        (0..40)
-            .map(|i| {
-                let (x, y) = (133.9 + f64::from(i) * 0.001, 34.6);
-                let outer = geo::LineString::from(vec![
-                    (x, y),
-                    (x + 0.0008, y),
-                    (x + 0.0008, y + 0.0008),
-                    (x, y),
-                ]);
-                let holes = if i % 3 == 0 {
-                    vec![geo::LineString::from(vec![
-                        (x + 0.0004, y + 0.0001),
-                        (x + 0.0006, y + 0.0001),
-                        (x + 0.0006, y + 0.0003),
-                        (x + 0.0004, y + 0.0001),
-                    ])]
-                } else {
-                    vec![]
-                };
-                let values: Vec<Val> = cols
-                    .iter()
-                    .enumerate()
-                    .map(|(c, _)| match (c + i as usize) % 3 {
-                        0 => Val::Null,
-                        1 => Val::text(format!("川{i}")),
-                        _ => Val::Null,
-                    })
-                    .collect();
-                Feature {
-                    fid: i64::from(i) + 1,
-                    values: values.into(),
-                    geom: Some(geo::Geometry::Polygon(geo::Polygon::new(outer, holes))),
-                    bbox: Some([x, y, x + 0.0008, y + 0.0008]),
-                    label: Some([x + 0.0002, y + 0.0002]),
-                }
-            })
-            .collect()
+        super::shared::flood_features(40)
     }
 
     /// Mutated layer images: reading one either fails or returns features; never a panic,
@@ -667,15 +577,7 @@ mod stored_and_queries {
     pub fn tilesets(dir: &Path, rng: &mut StdRng, n: u64, st: &mut Stats) {
         let db = dir.join("ts.duckdb");
         let k = key();
-        let tiles: Vec<tileset::TileBytes> = (0..20u32)
-            .map(|i| {
-                (
-                    (12u8, 3600 + i, 1620),
-                    100 + i as usize,
-                    vec![i as u8; 30 + i as usize],
-                )
-            })
-            .collect();
+        let tiles = super::shared::seed_tiles();
         tileset::write(&db, &k, 3, tiles).expect("write tile set");
         mutated_file(&tileset::path_for(&db, &k), "tile-set", rng, n, st, || {
             if let Ok(ts) = TileSet::open(&db, &k, 3) {
@@ -737,15 +639,55 @@ mod stored_and_queries {
             });
         }
     }
+
+    const CQL2: &[&str] = &[
+        "depth_rank >= 4 AND S_INTERSECTS(geometry, POLYGON((133.90 34.60, 133.95 34.60, 133.95 34.65, 133.90 34.60)))",
+        "river_name LIKE '川%' OR scenario IS NULL",
+        "NOT (depth_rank BETWEEN 2 AND 3) AND scenario IN ('L1', 'L2')",
+        "CASEI(river_name) = CASEI('川3') AND S_INTERSECTS(geometry, BBOX(133.9, 34.6, 133.92, 34.62))",
+        r#"{"op":"and","args":[{"op":">=","args":[{"property":"depth_rank"},4]},{"op":"s_intersects","args":[{"property":"geometry"},{"bbox":[133.9,34.6,133.92,34.62]}]}]}"#,
+        r#"{"op":"in","args":[{"property":"scenario"},["L1","L2"]]}"#,
+    ];
+
+    /// Mutated CQL2 filters (text and JSON) and `sortby`: compiled against the flood
+    /// queryables and, when they compile, run over a layer; an answer or a 400's error.
+    pub fn cql2_filters(rng: &mut StdRng, n: u64, st: &mut Stats) {
+        use machimap::filter::{self, FilterCrs, Lang, Queryables};
+        let l = Layer::from_features(DatasetId::Flood, 1, features());
+        let q = || Queryables {
+            columns: DatasetId::Flood.columns(),
+            geometry: true,
+        };
+        let seeds: Vec<Vec<u8>> = CQL2.iter().map(|q| q.as_bytes().to_vec()).collect();
+        for _ in 0..n {
+            let mut b = seeds[rng.gen_range(0..seeds.len())].clone();
+            for _ in 0..rng.gen_range(1..6) {
+                mutate(rng, &mut b, &seeds);
+            }
+            let text = String::from_utf8_lossy(&b).into_owned();
+            let lang = if text.starts_with('{') {
+                Lang::Json
+            } else {
+                Lang::Text
+            };
+            check_bytes("cql2", text.len(), 64, st, || {
+                if let Ok(f) = filter::compile(&text, lang, FilterCrs::CRS84, q()) {
+                    let mut idx = f.select(&l, None);
+                    if let Ok(keys) = filter::parse_sortby(&text, q()) {
+                        filter::sort(&l, &mut idx, &keys);
+                    }
+                    std::hint::black_box(idx);
+                }
+                let _ = filter::parse_properties(&text, q());
+            });
+        }
+    }
 }
 
 /// Run `f` on an input of `size` bytes, counting a panic or memory held past `budget` per byte
 /// (beyond the fixed allowance) against `st`.
 fn check_bytes(name: &str, size: usize, budget: usize, st: &mut Stats, f: impl FnOnce()) {
-    let base = LIVE.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-    let held = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+    let (res, held) = measure(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
     st.inputs += 1;
     if let Err(e) = res {
         let msg = e
@@ -786,6 +728,7 @@ fn stored_files_and_catalog_queries_survive_mutation() {
     stored_and_queries::images(dir.path(), &mut rng, n, &mut st);
     stored_and_queries::tilesets(dir.path(), &mut rng, n, &mut st);
     stored_and_queries::ckan_queries(&mut rng, n, &mut st);
+    stored_and_queries::cql2_filters(&mut rng, n, &mut st);
     std::panic::set_hook(hook);
     println!(
         "fuzz seed {seed}: {} stored-file and query inputs, {} panics, {} over the memory budget",

@@ -1221,37 +1221,8 @@ fn admin_api_sets_hazard_coverage() {
         [("authorization", e.as_str())],
     );
     let api = Client::new(&s.base);
-    // Two wards and a point inside each (their label points).
-    let wards = s.get("/datasets/wards.geojson").json();
-    let feats = wards["features"].as_array().unwrap();
-    let code = |i: usize| feats[i]["properties"]["code"].as_str().unwrap().to_string();
-    let label = |c: &str| -> (f64, f64) {
-        use geo::InteriorPoint;
-        let f = feats.iter().find(|f| f["properties"]["code"] == c).unwrap();
-        let g: geojson::Geometry = serde_json::from_value(f["geometry"].clone()).unwrap();
-        let p = geo::Geometry::<f64>::try_from(g)
-            .unwrap()
-            .interior_point()
-            .unwrap();
-        (p.x(), p.y())
-    };
-    let coverage_at = |p: (f64, f64)| -> String {
-        let j = s.get(&format!("/api/risk?lat={}&lon={}", p.1, p.0)).json();
-        let f = j["hazards"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|h| h["hazard"] == "landslide")
-            .unwrap()
-            .clone();
-        f["coverage"].as_str().unwrap().to_string()
-    };
-    // Pick a ward whose label point is outside every landslide zone.
-    let (other, p) = (1..feats.len())
-        .map(|i| (code(i), label(&code(i))))
-        .find(|(_, p)| coverage_at(*p) == "outside")
-        .expect("a ward outside the landslide zones");
-    let first = (0..feats.len()).map(code).find(|c| *c != other).unwrap();
+    let (p, first) = ward_outside_landslide(&s);
+    let coverage_at = |p: (f64, f64)| landslide_coverage_at(&s, p);
     let body = serde_json::json!({ "wards": [first] });
     // Editors may look, not set.
     assert_eq!(api.get_with("/api/admin/coverage", &he).status, 200);
@@ -1290,12 +1261,7 @@ fn admin_api_sets_hazard_coverage() {
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(coverage_at(p), "outside");
     let log = api.get_with("/api/admin/coverage", &ha).json();
-    let kinds: Vec<&str> = log["settings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["kind"].as_str().unwrap())
-        .collect();
+    let kinds = setting_kinds(&log);
     assert_eq!(kinds, ["wards", "default"]);
     assert_eq!(log["settings"][0]["set_by"], ADMIN);
     let audit = api.get_with("/api/admin/audit", &ha).json();
@@ -1308,4 +1274,138 @@ fn admin_api_sets_hazard_coverage() {
     // Two settings and the refusal of unknown codes (the others are refused before anything is
     // read or written: a 403, a malformed request, a dataset without a map).
     assert_eq!(n, 3, "{audit:#}");
+}
+
+/// The landslide coverage /api/risk gives at `p` (lon, lat).
+fn landslide_coverage_at(s: &Server, p: (f64, f64)) -> String {
+    let j = s.get(&format!("/api/risk?lat={}&lon={}", p.1, p.0)).json();
+    let f = j["hazards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["hazard"] == "landslide")
+        .unwrap()
+        .clone();
+    f["coverage"].as_str().unwrap().to_string()
+}
+
+/// A point (a ward's label point) outside every landslide zone, and the code of another ward.
+fn ward_outside_landslide(s: &Server) -> ((f64, f64), String) {
+    let wards = s.get("/datasets/wards.geojson").json();
+    let feats = wards["features"].as_array().unwrap();
+    let code = |i: usize| feats[i]["properties"]["code"].as_str().unwrap().to_string();
+    let label = |c: &str| -> (f64, f64) {
+        use geo::InteriorPoint;
+        let f = feats.iter().find(|f| f["properties"]["code"] == c).unwrap();
+        let g: geojson::Geometry = serde_json::from_value(f["geometry"].clone()).unwrap();
+        let p = geo::Geometry::<f64>::try_from(g)
+            .unwrap()
+            .interior_point()
+            .unwrap();
+        (p.x(), p.y())
+    };
+    let (other, p) = (1..feats.len())
+        .map(|i| (code(i), label(&code(i))))
+        .find(|(_, p)| landslide_coverage_at(s, *p) == "outside")
+        .expect("a ward outside the landslide zones");
+    let first = (0..feats.len()).map(code).find(|c| *c != other).unwrap();
+    (p, first)
+}
+
+#[test]
+fn admin_console_sets_hazard_coverage() {
+    let (_d, db) = setup();
+    let s = Server::start(&db);
+    let (p, first) = ward_outside_landslide(&s);
+    // Editors may not open the page.
+    let editor = login(&s.base, EDITOR, EDITOR_PW);
+    assert_eq!(editor.get("/admin/coverage").status, 403);
+    let admin = login(&s.base, ADMIN, ADMIN_PW);
+    let page = admin.get("/admin/coverage");
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    // A form per hazard and every published ward to tick.
+    for d in [
+        "flood",
+        "inland_flood",
+        "landslide",
+        "tsunami",
+        "storm_surge",
+    ] {
+        assert!(
+            html.contains(&format!("action=\"/admin/coverage/{d}\"")),
+            "{d}"
+        );
+    }
+    let wards = s.get("/datasets/wards.geojson").json();
+    let n = wards["features"].as_array().unwrap().len();
+    assert!(html.contains(&format!("value=\"{first}\"")));
+    assert_eq!(
+        html.matches("name=\"ward\"").count(),
+        5 * n,
+        "every ward in each form"
+    );
+    let csrf = csrf_of(&html);
+    let post = |fields: &[(&str, &str)]| {
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        admin.post_form("/admin/coverage/landslide", &all)
+    };
+    // A list of wards without the point's ward: the point has no data.
+    let r = post(&[("mode", "wards"), ("ward", &first)]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("範囲を設定しました"), "{}", r.text());
+    assert_eq!(landslide_coverage_at(&s, p), "no_data");
+    // The page shows what is in force: the ward ticked.
+    assert!(r.text().contains(&format!("value=\"{first}\" checked")));
+    // A polygon around the point covers it again.
+    let (x, y) = p;
+    let poly = format!(
+        r#"{{"type":"Polygon","coordinates":[[[{a},{b}],[{c},{b}],[{c},{d}],[{a},{d}],[{a},{b}]]]}}"#,
+        a = x - 0.001,
+        b = y - 0.001,
+        c = x + 0.001,
+        d = y + 0.001
+    );
+    let r = post(&[("mode", "polygon"), ("polygon", &poly)]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(landslide_coverage_at(&s, p), "outside");
+    // Refusals say why, in both languages, and change nothing.
+    let r = post(&[("mode", "wards"), ("ward", "no-such-ward")]);
+    assert_eq!(r.status, 400);
+    assert!(
+        r.text().contains("設定できません") && r.text().contains("no-such-ward"),
+        "{}",
+        r.text()
+    );
+    let r = post(&[("mode", "polygon"), ("polygon", "not json")]);
+    assert_eq!(r.status, 400);
+    assert_eq!(landslide_coverage_at(&s, p), "outside");
+    let r = admin.post_form("/admin/coverage/landslide", &[("mode", "default")]);
+    assert_eq!(r.status, 403, "no CSRF token");
+    let r = post(&[("mode", "default")]);
+    assert_eq!(r.status, 200);
+    assert_eq!(landslide_coverage_at(&s, p), "outside");
+    // The same history as the API's, with who did it.
+    let token = format!("Bearer {}", make_token(&admin, ADMIN));
+    let log = admin
+        .get_with("/api/admin/coverage", &[("authorization", token.as_str())])
+        .json();
+    let kinds = setting_kinds(&log);
+    assert_eq!(kinds, ["wards", "polygon", "default"]);
+    assert!(log["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x["set_by"] == ADMIN));
+}
+
+/// The kinds of the coverage settings in `/api/admin/coverage`'s answer, oldest first.
+fn setting_kinds(log: &serde_json::Value) -> Vec<&str> {
+    log["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["kind"].as_str().unwrap())
+        .collect()
 }

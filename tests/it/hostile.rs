@@ -300,6 +300,193 @@ fn a_route_at_its_cap_answers_503_with_retry_after() {
     });
 }
 
+/// The routes of every capped class (downloads, items, search and geocode, catalog and the CKAN
+/// API, risk, the status stream).
+const CAPPED: &[&str] = &[
+    "/datasets/shelters.csv",
+    "/ogc/collections/flood/items?limit=1",
+    "/api/search?q=%E6%A1%9C",
+    "/api/geocode?q=%E6%A1%9C",
+    "/catalog",
+    "/catalog.jsonld",
+    "/api/3/action/package_list",
+    "/api/action/package_list",
+    "/api/risk?lat=34.61&lon=133.92",
+    "/api/shelter-status/events",
+];
+
+#[test]
+fn every_capped_route_is_under_its_cap() {
+    // A cap of 0 closes its routes: each must answer 503 with Retry-After, which shows every
+    // route is wired to its class (a route left out would answer 200).
+    let closed = Server::start_with(
+        sample_db(),
+        &[
+            "--max-downloads",
+            "0",
+            "--max-items",
+            "0",
+            "--max-search",
+            "0",
+            "--max-catalog",
+            "0",
+            "--max-risk",
+            "0",
+            "--max-event-subscribers",
+            "0",
+        ],
+    );
+    for path in CAPPED {
+        let r = closed.get(path);
+        assert_eq!(r.status, 503, "{path}: {}", r.text());
+        assert_eq!(r.header("retry-after"), Some("5"), "{path}");
+        assert_eq!(r.json()["code"], "busy", "{path}");
+    }
+    // Routes without a cap are not touched by the others' caps.
+    for path in ["/healthz", "/ogc/collections", "/ogc/collections/flood"] {
+        assert_eq!(closed.get(path).status, 200, "{path}");
+    }
+    // With the default caps the same routes answer (the stream's head is enough).
+    let open = Server::start(sample_db());
+    for path in CAPPED.iter().filter(|p| !p.ends_with("/events")) {
+        let r = open.get(path);
+        assert_eq!(r.status, 200, "{path}: {}", r.text());
+    }
+    let head = raw_head(&open, "/api/shelter-status/events");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+}
+
+/// The status line and headers of a GET of `path` whose body may never end.
+fn raw_head(s: &Server, path: &str) -> String {
+    let mut c = connect(s, None);
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    c.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .unwrap();
+    let mut out = Vec::new();
+    let mut b = [0u8; 1];
+    while !out.ends_with(b"\r\n\r\n") && c.read(&mut b).map(|n| n == 1).unwrap_or(false) {
+        out.push(b[0]);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn one_client_cannot_hold_every_connection() {
+    let s = Server::start_with(
+        sample_db(),
+        &[
+            "--max-connections-per-client",
+            "4",
+            "--header-timeout-secs",
+            "30",
+        ],
+    );
+    // Four idle connections (a slowloris holding sockets without a request) fill the client's
+    // share.
+    let held: Vec<TcpStream> = (0..4).map(|_| connect(&s, None)).collect();
+    // Give the accept loops a moment to take them.
+    std::thread::sleep(Duration::from_millis(300));
+    // The fifth is answered 503 (or reset) and closed at once, never served.
+    let r = raw_lossy(
+        &s,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(
+        r.is_empty() || r.starts_with("HTTP/1.1 503"),
+        "{}",
+        &r[..60.min(r.len())]
+    );
+    if !r.is_empty() {
+        assert!(
+            r.contains("Retry-After: 5") && r.contains("\"busy\""),
+            "{r}"
+        );
+    }
+    // One held connection is still served.
+    let mut c = held.into_iter().collect::<Vec<_>>();
+    c[0].set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    c[0].write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut out = Vec::new();
+    let _ = c[0].read_to_end(&mut out);
+    assert!(
+        out.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    // Its slot came back when it closed: a new connection is served again.
+    eventually("a slot comes back", Duration::from_secs(10), || {
+        raw_lossy(
+            &s,
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        .starts_with("HTTP/1.1 200")
+    });
+    drop(c);
+    // With the cap off, many connections from one client are served.
+    let open = Server::start_with(sample_db(), &["--max-connections-per-client", "0"]);
+    let many: Vec<TcpStream> = (0..40).map(|_| connect(&open, None)).collect();
+    let r = raw_lossy(
+        &open,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(r.starts_with("HTTP/1.1 200"), "{}", &r[..40.min(r.len())]);
+    drop(many);
+}
+
+/// Send `request` and read what comes back until the server closes or resets the connection
+/// (a server refusing a request it has not read whole may reset it: the answer can be lost).
+fn raw_lossy(s: &Server, request: &[u8]) -> String {
+    let mut c = connect(s, None);
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let _ = c.write_all(request);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = c.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A request head over the limit is refused: 431, or the connection reset before the answer
+/// arrived; never served.
+fn refused_head(r: &str) -> bool {
+    r.is_empty() || r.starts_with("HTTP/1.1 431")
+}
+
+#[test]
+fn request_heads_over_the_limit_are_refused_with_431() {
+    let s = Server::start_with(sample_db(), &["--max-header-kb", "16"]);
+    let get = |headers: &str| {
+        raw_lossy(
+            &s,
+            format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{headers}Connection: close\r\n\r\n")
+                .as_bytes(),
+        )
+    };
+    let small = get(&format!("X-Pad: {}\r\n", "a".repeat(12 << 10)));
+    assert!(
+        small.starts_with("HTTP/1.1 200"),
+        "{}",
+        &small[..40.min(small.len())]
+    );
+    // One long header, and many headers adding up past the limit (hyper's own ceiling is
+    // about 400 KiB, so both were served before the limit).
+    let long = get(&format!("X-Pad: {}\r\n", "a".repeat(40 << 10)));
+    assert!(refused_head(&long), "{}", &long[..40.min(long.len())]);
+    let many: String = (0..600)
+        .map(|i| format!("X-H{i}: {}\r\n", "b".repeat(40)))
+        .collect();
+    let many = get(&many);
+    assert!(refused_head(&many), "{}", &many[..40.min(many.len())]);
+    // The server goes on answering.
+    assert_eq!(s.get("/healthz").status, 200);
+}
+
 /// Requests to pipeline so that a client that does not read is sent more than every socket
 /// buffer on the way can hold (8 MB), whatever the size of one download (`len`).
 fn enough(len: usize) -> usize {
@@ -393,6 +580,72 @@ fn clients_that_stop_reading_are_dropped_and_risk_still_answers() {
         );
     }
     assert_eq!(s.get("/api/risk?lat=34.61&lon=133.92").status, 200);
+}
+
+/// Reads `c` at about 20 KB a second (2 KB every 100 ms) for at most `limit`; (bytes read,
+/// closed by the server).
+fn read_slowly(c: &mut TcpStream, limit: Duration) -> (usize, bool) {
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let start = Instant::now();
+    let mut buf = [0u8; 2048];
+    let mut n = 0;
+    while start.elapsed() < limit {
+        match c.read(&mut buf) {
+            Ok(0) | Err(_) => return (n, true),
+            Ok(k) => n += k,
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (n, false)
+}
+
+#[test]
+fn clients_reading_slower_than_the_floor_rate_are_dropped_and_faster_ones_are_not() {
+    // A floor of 100 KB/s judged over 2 s windows of waiting on the client.
+    let strict = Server::start_with(
+        sample_db(),
+        &["--write-timeout-secs", "2", "--min-write-rate", "100000"],
+    );
+    let one = strict.get("/datasets/flood.geojson").body.len();
+    let n = enough(one);
+    // A client that reads at once gets every byte of several pipelined downloads.
+    let mut fast = connect(&strict, None);
+    let req = "GET /datasets/flood.geojson HTTP/1.1\r\nHost: x\r\n\r\n";
+    fast.write_all(
+        format!(
+            "{}{}",
+            req.repeat(2),
+            req.replace("\r\n\r\n", "\r\nConnection: close\r\n\r\n")
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let (got, closed) = drain(&mut fast, Duration::from_secs(30));
+    assert!(
+        closed && got > 3 * one,
+        "a fast reader got {got} of {} bytes",
+        3 * one
+    );
+    // One reading 20 KB/s (it never stops, so the stall timeout alone keeps it) is dropped.
+    let mut slow = stalled_download(&strict, n);
+    let (got, closed) = read_slowly(&mut slow, Duration::from_secs(30));
+    assert!(
+        closed,
+        "a client reading 20 KB/s kept its download for 30 s against a 100 KB/s floor ({got} bytes)"
+    );
+    assert!(got < n * one, "got all {got} bytes");
+    assert_eq!(strict.get("/api/risk?lat=34.61&lon=133.92").status, 200);
+    // With the floor off, the same reader keeps its download (only a full stall is dropped).
+    let lax = Server::start_with(
+        sample_db(),
+        &["--write-timeout-secs", "2", "--min-write-rate", "0"],
+    );
+    let mut slow = stalled_download(&lax, n);
+    let (got, closed) = read_slowly(&mut slow, Duration::from_secs(12));
+    assert!(
+        !closed,
+        "with no floor a reader making progress was dropped after {got} bytes"
+    );
 }
 
 #[test]

@@ -27,6 +27,10 @@ fn path_of(s: &Server, href: &str) -> String {
         .to_string()
 }
 
+/// Mirrors OGC 17-069r4 (Features – Part 1: Core) abstract tests /conf/core/root-op and
+/// root-success (the landing page's links), api-definition-op and -success, conformance-op and
+/// -success, fc-md-op, fc-md-success, fc-md-links and fc-md-extent (the collections and one
+/// collection), and OGC 19-079r2 /conf/queryables/get-queryables-response.
 #[test]
 fn landing_conformance_collections_and_queryables() {
     let s = Server::start(sample_db());
@@ -103,6 +107,9 @@ fn landing_conformance_collections_and_queryables() {
     assert_eq!(q["properties"]["tsunami"]["type"], "boolean");
 }
 
+/// Mirrors 17-069r4 /conf/core/fc-op, fc-limit-definition and fc-limit-response (a limit above
+/// the maximum is served as the maximum), fc-response, fc-numberMatched, fc-numberReturned and
+/// fc-links (next and prev visit every feature once).
 #[test]
 fn paging_visits_every_feature_once() {
     let s = Server::start(sample_db());
@@ -145,6 +152,8 @@ fn paging_visits_every_feature_once() {
     assert_eq!(big["numberReturned"].as_u64(), Some(total.min(10_000)));
 }
 
+/// Mirrors 17-069r4 /conf/core/fc-bbox-definition and fc-bbox-response, with the whole-dataset
+/// download as the oracle.
 #[test]
 fn bbox_and_property_filters_agree_with_the_full_download() {
     let s = Server::start(sample_db());
@@ -226,6 +235,7 @@ fn py(script: &str, stdin: &[u8]) -> String {
     String::from_utf8(o.stdout).unwrap()
 }
 
+/// Mirrors 17-069r4 /conf/core/f-op, f-success and f-links.
 #[test]
 fn single_features_and_collections_without_geometry() {
     let s = Server::start(sample_db());
@@ -243,6 +253,8 @@ fn single_features_and_collections_without_geometry() {
     assert!(st["features"][0]["properties"]["item"].is_string());
 }
 
+/// Mirrors 17-069r4 /conf/core/query-param-invalid and query-param-unknown (400), and
+/// /conf/core/http (404 for resources that do not exist).
 #[test]
 fn errors_are_json_with_the_right_status() {
     let s = Server::start(sample_db());

@@ -691,7 +691,7 @@ fn ogr_fids(out: &std::process::Output) -> Vec<i64> {
     v
 }
 
-/// GDAL's OAPIF driver (`ogrinfo -where` and `-spat`, `ogr2ogr -where`) reads filtered
+/// GDAL's OAPIF driver (`ogrinfo` and `ogr2ogr`, `-where` and `-spat`) reads filtered
 /// collections with the right features. The recorder shows what it sends: GDAL 3.6 never reads
 /// /conformance; it pushes a filter down only when the OpenAPI items parameters offer the
 /// pre-standard `filter-lang=cql-text` (or property=value parameters), so against the CQL2
@@ -775,6 +775,18 @@ fn gdal_where_and_spat_read_the_right_features() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let written: Value = serde_json::from_slice(&std::fs::read(&dst).unwrap()).unwrap();
     assert_eq!(written["features"].as_array().unwrap().len(), want.len());
+    // And with -spat: the box goes to the server as bbox=, the copy holds shapely's answer.
+    let dst = d.path().join("deep-middle.geojson");
+    let o = Command::new("ogr2ogr")
+        .args(["-f", "GeoJSON", dst.to_str().unwrap(), &url, "flood"])
+        .args(["-where", "depth_rank >= 4", "-spat"])
+        .args(&sp)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let written: Value = serde_json::from_slice(&std::fs::read(&dst).unwrap()).unwrap();
+    assert_eq!(written["features"].as_array().unwrap().len(), truth.len());
+    assert!(rec.take().iter().any(|l| l.contains("bbox=")));
 }
 
 /// OWSLib's `Features.collection_items` passes `filter` and `filter-lang` through as query

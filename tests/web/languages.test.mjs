@@ -4,7 +4,7 @@
 // exactly one A4 page. Accept-Language picks the language; the page's own switch wins.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   BASE, ROOT, browser, idle, getJson, requireWeb, foreignRequests,
@@ -43,10 +43,34 @@ async function houseInZone() {
   throw new Error('no residence of the sample city lies in a zone with a decision');
 }
 
+/** The face each language's text must be drawn in (fonts-noto-cjk's faces; vi and pt in a
+ * Latin face, never a CJK one, so their diacritics take Latin forms). */
+const FACE = {
+  ja: /CJK JP/, easy: /CJK JP/, 'zh-Hans': /CJK SC/, 'zh-Hant': /CJK TC/, ko: /CJK KR/,
+};
+
+/** The fonts Chromium really drew the first `selector` with: [{ familyName, glyphCount }]. */
+async function drawnFonts(page, selector) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    await cdp.send('DOM.enable');
+    await cdp.send('CSS.enable');
+    const { root } = await cdp.send('DOM.getDocument', { depth: -1 });
+    const { nodeId } = await cdp.send('DOM.querySelector', { nodeId: root.nodeId, selector });
+    const { fonts } = await cdp.send('CSS.getPlatformFontsForNode', { nodeId });
+    return fonts;
+  } finally {
+    await cdp.detach();
+  }
+}
+
 /** Pages of a PDF: `/Type /Page` objects, not the `/Pages` tree. */
 function pdfPages(buf) {
   return (buf.toString('latin1').match(/\/Type\s*\/Page(?![a-zA-Z])/g) || []).length;
 }
+
+/** Where each language's answer is captured (kept by CI as an artifact folder). */
+const SHOTS = process.env.SCREENSHOT_DIR || path.join(ROOT, 'target', 'web-shots');
 
 let b;
 let house;
@@ -55,6 +79,7 @@ const measured = [];
 before(async () => {
   house = await houseInZone();
   b = await browser({ width: 360, height: 740 });
+  mkdirSync(SHOTS, { recursive: true });
 });
 
 after(async () => {
@@ -99,6 +124,29 @@ for (const lang of LANGS) {
     }
     // Only the language's own strings in the panel's fixed texts.
     assert.equal(await page.textContent('#info-h'), STRINGS[lang].risk_heading);
+    // When to start, under the answer, in the same language.
+    const start = await page.textContent('#info-body .decision .decision-start');
+    const starts = Object.entries(DECISION).filter(([k]) => k.startsWith('start.')).map(([, v]) => v[lang]);
+    assert.ok(starts.includes(start), `${lang}: ${start}`);
+    // Left to right, and drawn in the language's own face (what the screenshots show).
+    assert.equal(await page.evaluate(() => getComputedStyle(document.getElementById('info-body')).direction), 'ltr');
+    const fonts = await drawnFonts(page, '#info-body .decision .decision-text');
+    const families = fonts.map((f) => f.familyName);
+    assert.ok(fonts.length > 0 && fonts.every((f) => f.familyName && f.glyphCount > 0), JSON.stringify(fonts));
+    if (FACE[lang]) {
+      assert.ok(families.some((f) => FACE[lang].test(f)), `${lang} drawn in ${families}`);
+    } else if (lang !== 'en') {
+      assert.ok(families.every((f) => !/CJK/.test(f)), `${lang} drawn in ${families}`);
+    }
+    await page.screenshot({ path: path.join(SHOTS, `answer-${lang}-360.png`) });
+    // Shelter names stay in Japanese; beyond ja and en their kana reading follows when the data
+    // has one.
+    const names = await page.$$eval('#info-body .shelter-name', (els) => els.map((e) => e.textContent));
+    const risk = await getJson(`/api/risk?lat=${house.lat}&lon=${house.lon}&lang=${encodeURIComponent(lang)}`);
+    const kana = risk.hazards.flatMap((x) => x.shelters || []).filter((x) => x.name_kana && x.name_kana !== x.name);
+    if (!['ja', 'en'].includes(lang) && kana.length && names.length) {
+      assert.ok(names.some((n) => kana.some((x) => n === `${x.name}（${x.name_kana}）`)), `${lang}: ${names.join(' / ')}`);
+    }
 
     const axe = await new AxeBuilder({ page }).withTags(TAGS).analyze();
     const v = axe.violations.map((x) => ({ id: x.id, nodes: x.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
@@ -112,6 +160,8 @@ for (const lang of LANGS) {
       const c = document.getElementById('card');
       return {
         decision: c.querySelector('.card-decision-text')?.textContent,
+        start: c.querySelector('.card-decision-start')?.textContent,
+        head: c.textContent,
         groups: [...c.querySelectorAll('.card-group')].map((g) => g.querySelectorAll('.card-shelters li').length),
         sketches: c.querySelectorAll('.card-shelters svg line').length,
         img: c.querySelector('.card-map')?.naturalWidth || 0,
@@ -119,6 +169,10 @@ for (const lang of LANGS) {
       };
     });
     assert.equal(card.decision, first.text);
+    assert.equal(card.start, start);
+    // The date of the data, in the language's words.
+    const asOf = STRINGS[lang].data_as_of.split('{date}').map((x) => x.trim()).filter(Boolean);
+    assert.ok(asOf.every((x) => card.head.includes(x)), `${lang}: the card says the data's date`);
     assert.ok(card.groups.length > 0 && card.groups.every((n) => n >= 1 && n <= 2), JSON.stringify(card.groups));
     assert.equal(card.sketches, card.groups.reduce((a, n) => a + n, 0));
     assert.ok(card.img > 0, 'the map image is in the card');

@@ -37,6 +37,19 @@ test('first load at the default view stays under 1.6 MB transferred', async () =
   assert.ok(firstLoadBytes <= 1.6 * 1024 * 1024, `first load transferred ${firstLoadBytes} B`);
 });
 
+test('first load on a 360 px phone stays within 400 KB transferred', async () => {
+  const phone = await browser({ width: 360, height: 740 });
+  try {
+    await phone.page.goto(`${BASE}/`);
+    await idle(phone.page);
+    const bytes = await transferred(phone.log);
+    assert.ok(bytes > 100_000, `measured ${bytes} B`);
+    assert.ok(bytes <= 400_000, `first load on a phone transferred ${bytes} B`);
+  } finally {
+    await phone.close();
+  }
+});
+
 test('the data date is shown', async () => {
   const asof = await b.page.textContent('#asof');
   assert.match(asof, /\d+年\d+月\d+日時点のデータ/);

@@ -475,8 +475,13 @@ function zoneFacts(hz) {
   return facts;
 }
 
+/** A shelter's name for the reader: the English name in English when the data has one; in the
+ * other languages the Japanese name as written (it is what the sign says) with its kana reading
+ * when the data has it, for readers of kana who do not know every kanji. */
 function shelterName(s) {
-  return state.lang === 'en' && s.name_en ? s.name_en : s.name;
+  if (state.lang === 'en' && s.name_en) return s.name_en;
+  if (state.lang !== 'ja' && s.name_kana && s.name_kana !== s.name) return `${s.name}（${s.name_kana}）`;
+  return s.name;
 }
 
 function stockText(st) {
@@ -634,6 +639,7 @@ function decisionSection(r) {
   return h('section', { class: `decision ${d.action}`, 'aria-labelledby': 'decision-h' },
     h('h3', { id: 'decision-h' }, t(`decision_${d.action}`), h('span', { class: 'decision-hazard' }, t('paren', { x: hz.title }))),
     h('p', { class: 'decision-text' }, d.text),
+    d.start ? h('p', { class: 'decision-start' }, d.start.text) : null,
     h('ul', { class: 'reasons' }, d.reasons.map((x) => h('li', { class: `reason ${x.effect}` }, x.text))),
     floodLike ? floorsControl() : null,
     cardButton());
@@ -819,6 +825,7 @@ async function printCard() {
       ? h('section', { class: `card-decision ${primary.decision.action}` },
         h('h2', {}, t(`decision_${primary.decision.action}`), t('paren', { x: primary.title })),
         h('p', { class: 'card-decision-text' }, primary.decision.text),
+        primary.decision.start ? h('p', { class: 'card-decision-start' }, primary.decision.start.text) : null,
         h('h3', {}, t('card_why')),
         h('ul', { class: 'card-reasons' }, primary.decision.reasons.map((x) => h('li', {}, x.text))))
       : h('section', { class: 'card-decision none' }, h('h2', {}, t('card_what')), h('p', {}, t('card_none'))),

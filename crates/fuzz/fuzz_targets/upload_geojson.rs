@@ -1,0 +1,6 @@
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(
+    init: { machimap_fuzz::write_seeds("upload_geojson") },
+    |data: &[u8]| { machimap_fuzz::upload("geojson", data) }
+);

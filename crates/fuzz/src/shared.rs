@@ -1,0 +1,150 @@
+//! What the two fuzzers share — the mutational driver in `tests/fuzz` (it includes this file
+//! with `#[path]`) and the coverage-guided targets of this crate: the counting allocator that
+//! checks each input's memory, and the stored files' key and features that seed them.
+
+use machimap::dataset::{DatasetId, Val};
+use machimap::index::image::Key;
+use machimap::index::tileset::TileBytes;
+use machimap::index::Feature;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Counts live heap bytes and their peak, so each input's memory can be checked.
+pub struct Counting;
+
+/// Heap bytes live now.
+pub static LIVE: AtomicUsize = AtomicUsize::new(0);
+/// The most live at once since [`PEAK`] was last set.
+pub static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is forwarded to the system allocator unchanged; only counters are added.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        let p = unsafe { System.alloc(l) };
+        if !p.is_null() {
+            let now = LIVE.fetch_add(l.size(), Ordering::Relaxed) + l.size();
+            PEAK.fetch_max(now, Ordering::Relaxed);
+        }
+        p
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) };
+        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        let q = unsafe { System.realloc(p, l, new) };
+        if !q.is_null() {
+            if new > l.size() {
+                let now = LIVE.fetch_add(new - l.size(), Ordering::Relaxed) + new - l.size();
+                PEAK.fetch_max(now, Ordering::Relaxed);
+            } else {
+                LIVE.fetch_sub(l.size() - new, Ordering::Relaxed);
+            }
+        }
+        q
+    }
+}
+
+/// Fixed allowance per input: PROJ's context and proj.db, the readers' buffers.
+pub const FIXED_ALLOWANCE: usize = 16 << 20;
+
+/// Run `f` and say what it gave and the most heap it held at once beyond what was live before.
+pub fn measure<T>(f: impl FnOnce() -> T) -> (T, usize) {
+    let base = LIVE.load(Ordering::Relaxed);
+    PEAK.store(base, Ordering::Relaxed);
+    let out = f();
+    (out, PEAK.load(Ordering::Relaxed).saturating_sub(base))
+}
+
+/// The key every stored-file input is written and read as.
+pub fn stored_key() -> Key {
+    Key {
+        dataset: DatasetId::Flood,
+        version: 7,
+        created_at: "2026-12-05T00:00:00Z".into(),
+        source_sha256: "ab".repeat(32),
+    }
+}
+
+/// Flood zones on a grid with the dataset's columns filled in turn (text, numbers, flags and
+/// NULLs), every third with a hole: what the stored-file seeds hold and the filters run on.
+pub fn flood_features(n: u32) -> Vec<Feature> {
+    let cols = DatasetId::Flood.columns();
+    (0..n)
+        .map(|i| {
+            let (x, y) = (
+                133.9 + f64::from(i % 20) * 0.001,
+                34.6 + f64::from(i / 20) * 0.001,
+            );
+            let outer = geo::LineString::from(vec![
+                (x, y),
+                (x + 0.0008, y),
+                (x + 0.0008, y + 0.0008),
+                (x, y + 0.0008),
+                (x, y),
+            ]);
+            let holes = if i % 3 == 0 {
+                vec![geo::LineString::from(vec![
+                    (x + 0.0004, y + 0.0001),
+                    (x + 0.0006, y + 0.0001),
+                    (x + 0.0006, y + 0.0003),
+                    (x + 0.0004, y + 0.0001),
+                ])]
+            } else {
+                vec![]
+            };
+            let values: Vec<Val> = cols
+                .iter()
+                .enumerate()
+                .map(|(c, col)| match (c + i as usize) % 4 {
+                    0 => Val::Null,
+                    1 if col.name.ends_with("_rank") => Val::Int(i64::from(i % 7)),
+                    1 => Val::text(format!("川{i}")),
+                    2 => Val::Float(f64::from(i) / 4.0),
+                    _ => Val::Bool(i % 2 == 0),
+                })
+                .collect();
+            Feature {
+                fid: i64::from(i) + 1,
+                values: values.into(),
+                geom: Some(geo::Geometry::Polygon(geo::Polygon::new(outer, holes))),
+                bbox: Some([x, y, x + 0.0008, y + 0.0008]),
+                label: Some([x + 0.0002, y + 0.0002]),
+            }
+        })
+        .collect()
+}
+
+/// A few tiles of a row at zoom 12, as a stored tile set holds them.
+pub fn seed_tiles() -> Vec<TileBytes> {
+    (0..20u32)
+        .map(|i| {
+            (
+                (12u8, 3600 + i, 1620),
+                100 + i as usize,
+                vec![i as u8; 30 + i as usize],
+            )
+        })
+        .collect()
+}
+
+/// The members of a zip as (lower-case extension, bytes), in order.
+pub fn unzip(bytes: &[u8]) -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    use std::io::Read;
+    let other = |e: zip::result::ZipError| std::io::Error::other(e.to_string());
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(other)?;
+    let mut out = Vec::new();
+    for i in 0..z.len() {
+        let mut f = z.by_index(i).map_err(other)?;
+        let ext = f
+            .name()
+            .rsplit('.')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let mut b = Vec::new();
+        f.read_to_end(&mut b)?;
+        out.push((ext, b));
+    }
+    Ok(out)
+}
