@@ -2,5 +2,5 @@
 
 libfuzzer_sys::fuzz_target!(
     init: { machimap_fuzz::write_seeds("cql2_text") },
-    |data: &[u8]| { machimap_fuzz::cql2(machimap::filter::Lang::Text, data) }
+    |data: &[u8]| machimap_fuzz::cql2(machimap::filter::Lang::Text, data)
 );

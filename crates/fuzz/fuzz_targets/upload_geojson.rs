@@ -2,5 +2,5 @@
 
 libfuzzer_sys::fuzz_target!(
     init: { machimap_fuzz::write_seeds("upload_geojson") },
-    |data: &[u8]| { machimap_fuzz::upload("geojson", data) }
+    |data: &[u8]| machimap_fuzz::upload("geojson", data)
 );

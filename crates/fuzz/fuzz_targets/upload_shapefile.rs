@@ -2,5 +2,5 @@
 
 libfuzzer_sys::fuzz_target!(
     init: { machimap_fuzz::write_seeds("upload_shapefile") },
-    |data: &[u8]| { machimap_fuzz::shapefile(data) }
+    |data: &[u8]| machimap_fuzz::shapefile(data)
 );
