@@ -21,7 +21,7 @@ pub fn write(target: &str, dir: &Path) -> std::io::Result<()> {
     let seeds = match target {
         "upload_csv" => sample_uploads(&["csv"], trim_csv)?,
         "upload_geojson" => sample_uploads(&["geojson", "json"], trim_geojson)?,
-        "upload_shapefile_zip" => sample_uploads(&["zip"], keep_small)?,
+        "upload_shapefile_zip" => shapefile_zips()?,
         "upload_shapefile" => loose_shapefiles()?,
         "layer_image" => layer_images()?,
         "tile_set" => tile_sets()?,
@@ -113,10 +113,20 @@ fn keep_small(b: Vec<u8>) -> Option<Vec<u8>> {
     (b.len() <= MAX_SEED).then_some(b)
 }
 
-/// The parts of each sample Shapefile zip, joined as the loose target reads them.
+/// The sample city's Shapefile zips and a small one of two wards (the sample's are longer
+/// than an input may be, so only the small one reaches the DBF whole in the loose target).
+fn shapefile_zips() -> std::io::Result<Vec<Vec<u8>>> {
+    let mut out = sample_uploads(&["zip"], keep_small)?;
+    let mut small = vec![upload_prefix(DatasetId::Wards)];
+    small.extend(crate::shared::small_shapefile_zip(crate::scratch())?);
+    out.push(small);
+    Ok(out)
+}
+
+/// The parts of each seed Shapefile zip, joined as the loose target reads them.
 fn loose_shapefiles() -> std::io::Result<Vec<Vec<u8>>> {
     let mut out = Vec::new();
-    for s in sample_uploads(&["zip"], keep_small)? {
+    for s in shapefile_zips()? {
         let (prefix, zip) = s.split_at(1);
         let mut parts: Vec<Vec<u8>> = vec![Vec::new(); SHAPEFILE_PARTS.len()];
         for (ext, b) in crate::shared::unzip(zip)? {

@@ -148,3 +148,55 @@ pub fn unzip(bytes: &[u8]) -> std::io::Result<Vec<(String, Vec<u8>)>> {
     }
     Ok(out)
 }
+
+/// A zipped Shapefile of wards in plane zone V (CP932 DBF with its language driver byte).
+pub fn small_shapefile_zip(dir: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    use machimap::shp::{DbfField, DbfFieldKind, DbfValue, OutEncoding};
+    let sq = |x: f64, y: f64| -> geo::Geometry<f64> {
+        geo::Geometry::Polygon(geo::Polygon::new(
+            geo::LineString::from(vec![
+                (x, y),
+                (x + 500.0, y),
+                (x + 500.0, y + 500.0),
+                (x, y + 500.0),
+                (x, y),
+            ]),
+            vec![],
+        ))
+    };
+    let fields = vec![
+        DbfField::new("KEY_CODE", DbfFieldKind::Character, 11, 0),
+        DbfField::new("PREF", DbfFieldKind::Character, 2, 0),
+        DbfField::new("CITY", DbfFieldKind::Character, 3, 0),
+        DbfField::new("S_NAME", DbfFieldKind::Character, 40, 0),
+        DbfField::new("JINKO", DbfFieldKind::Numeric, 9, 0),
+    ];
+    let rec = |k: &str, n: &str, p: i64| {
+        vec![
+            DbfValue::Text(k.into()),
+            DbfValue::Text("33".into()),
+            DbfValue::Text("999".into()),
+            DbfValue::Text(n.into()),
+            DbfValue::Int(p),
+        ]
+    };
+    let prj = r#"PROJCS["JGD_2011_Japan_Zone_5",GEOGCS["GCS_JGD_2011",DATUM["D_JGD_2011",SPHEROID["GRS_1980",6378137.0,298.257222101]],PRIMEM["Greenwich",0.0],UNIT["Degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["False_Easting",0.0],PARAMETER["False_Northing",0.0],PARAMETER["Central_Meridian",134.3333333333333],PARAMETER["Scale_Factor",0.9999],PARAMETER["Latitude_Of_Origin",36.0],UNIT["Meter",1.0]]"#;
+    let zip = dir.join("seed.zip");
+    machimap::shp::write_zip(
+        &zip,
+        "r2ka33999",
+        &[sq(-40000.0, -150000.0), sq(-39000.0, -150000.0)],
+        &fields,
+        &[
+            rec("33999000101", "桜台一丁目", 120),
+            rec("33999000102", "桜台二丁目", 80),
+        ],
+        Some(prj),
+        OutEncoding::Cp932 {
+            ldid: true,
+            cpg: false,
+        },
+    )
+    .map_err(|e| std::io::Error::other(e.to_string()))?;
+    std::fs::read(&zip)
+}
