@@ -16,8 +16,9 @@
 //!    (it does not decide).
 //!
 //! Landslide zones always mean leaving, early; tsunami zones mean leaving at once. The
-//! thresholds and every sentence are data (`decision.json`), so an in-browser copy can share
-//! them; this file only applies them.
+//! thresholds (`decision.json`) and every sentence (one file per language,
+//! `sentences/<code>.json`) are data, so an in-browser copy can share them; this file only
+//! applies them.
 
 use super::Lang;
 use serde::{Deserialize, Serialize};
@@ -27,7 +28,6 @@ use std::sync::LazyLock;
 #[derive(Deserialize)]
 struct File {
     rules: Rules,
-    text: HashMap<String, Texts>,
 }
 
 /// The thresholds of the rule.
@@ -49,41 +49,35 @@ pub struct Rules {
     pub crowding: Vec<(f64, String)>,
 }
 
-/// One sentence in every language; a language missing from `decision.json` fails its parse
-/// (and the unit test that parses it), never a request.
-#[derive(Deserialize)]
-struct Texts {
-    ja: String,
-    en: String,
-    easy: String,
-    #[serde(rename = "zh-Hans")]
-    zh_hans: String,
-    #[serde(rename = "zh-Hant")]
-    zh_hant: String,
-    ko: String,
-    vi: String,
-    pt: String,
-}
+static FILE: LazyLock<File> = LazyLock::new(|| {
+    // A test parses this file; a broken file fails the build's tests, never a request.
+    serde_json::from_str(include_str!("decision.json")).expect("src/risk/decision.json")
+});
 
-impl Texts {
-    fn get(&self, lang: Lang) -> &str {
-        match lang {
-            Lang::Ja => &self.ja,
-            Lang::En => &self.en,
-            Lang::Easy => &self.easy,
-            Lang::ZhHans => &self.zh_hans,
-            Lang::ZhHant => &self.zh_hant,
-            Lang::Ko => &self.ko,
-            Lang::Vi => &self.vi,
-            Lang::Pt => &self.pt,
-        }
+/// The sentences of `lang`: `sentences/<code>.json`, key → sentence, one file per language as
+/// the map's strings are (a test checks every key and placeholder of Japanese in each).
+fn sentences_file(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Ja => include_str!("sentences/ja.json"),
+        Lang::En => include_str!("sentences/en.json"),
+        Lang::Easy => include_str!("sentences/easy.json"),
+        Lang::ZhHans => include_str!("sentences/zh-Hans.json"),
+        Lang::ZhHant => include_str!("sentences/zh-Hant.json"),
+        Lang::Ko => include_str!("sentences/ko.json"),
+        Lang::Vi => include_str!("sentences/vi.json"),
+        Lang::Pt => include_str!("sentences/pt.json"),
     }
 }
 
-static FILE: LazyLock<File> = LazyLock::new(|| {
-    // A test parses this file and checks every key; a broken file fails the build's tests,
-    // never a request.
-    serde_json::from_str(include_str!("decision.json")).expect("src/risk/decision.json")
+static TEXT: LazyLock<HashMap<Lang, HashMap<String, String>>> = LazyLock::new(|| {
+    Lang::ALL
+        .into_iter()
+        .map(|l| {
+            let m = serde_json::from_str(sentences_file(l))
+                .unwrap_or_else(|e| panic!("src/risk/sentences/{}.json: {e}", l.code()));
+            (l, m)
+        })
+        .collect()
 });
 
 /// The thresholds.
@@ -91,12 +85,11 @@ pub fn rules() -> &'static Rules {
     &FILE.rules
 }
 
-/// The sentence `key` in `lang` (the key itself when missing, so a gap shows rather than hides).
+/// The sentence `key` in `lang` (empty when missing, which a test forbids).
 pub fn text(key: &str, lang: Lang) -> &'static str {
-    match FILE.text.get(key) {
-        Some(t) => t.get(lang),
-        None => "",
-    }
+    TEXT.get(&lang)
+        .and_then(|m| m.get(key))
+        .map_or("", String::as_str)
 }
 
 /// The sentence `key` with its `{placeholders}` filled.
@@ -840,27 +833,19 @@ mod tests {
 
     #[test]
     fn every_sentence_in_every_language() {
-        // The file itself: every key has every language (serde refuses a missing one).
-        let raw: serde_json::Value =
-            serde_json::from_str(include_str!("decision.json")).expect("decision.json parses");
-        let texts = raw["text"].as_object().expect("text is an object");
-        for (k, t) in texts {
-            let langs: Vec<&str> = t
-                .as_object()
-                .expect("an entry is an object")
-                .keys()
-                .map(String::as_str)
-                .collect();
-            let mut want: Vec<&str> = Lang::ALL.iter().map(|l| l.code()).collect();
-            let mut got = langs.clone();
-            want.sort();
+        // One file per language, each with exactly the keys of Japanese.
+        let ja = &TEXT[&Lang::Ja];
+        for lang in Lang::ALL {
+            let mut got: Vec<&String> = TEXT[&lang].keys().collect();
+            let mut want: Vec<&String> = ja.keys().collect();
             got.sort();
-            assert_eq!(got, want, "{k}: languages");
+            want.sort();
+            assert_eq!(got, want, "sentences/{}.json: keys", lang.code());
         }
-        for (k, t) in &FILE.text {
-            let ja = placeholders(&t.ja);
+        for (k, t) in ja {
+            let ja = placeholders(t);
             for lang in Lang::ALL {
-                let s = t.get(lang);
+                let s = text(k, lang);
                 assert!(!s.trim().is_empty(), "{k} has no {} text", lang.code());
                 assert!(!s.contains("{}"), "{k} {}", lang.code());
                 let ph = placeholders(s);
@@ -874,10 +859,10 @@ mod tests {
             }
         }
         for c in 1..=7 {
-            assert!(FILE.text.contains_key(&format!("duration.{c}")));
+            assert!(!text(&format!("duration.{c}"), Lang::Ja).is_empty());
         }
         for level in ["vacant", "somewhat", "crowded", "full"] {
-            assert!(FILE.text.contains_key(&format!("crowding.{level}")));
+            assert!(!text(&format!("crowding.{level}"), Lang::Ja).is_empty());
         }
     }
 

@@ -425,7 +425,7 @@ fn nearest_shelters(
     hits
 }
 
-/// The hazard's name in `lang` (`title.*` of `decision.json`; empty for a dataset that is no
+/// The hazard's name in `lang` (`title.*` of the sentences files; empty for a dataset that is no
 /// hazard).
 pub fn title(h: DatasetId, lang: Lang) -> &'static str {
     match hazard_key(h) {
@@ -440,7 +440,7 @@ pub fn title_in_sentence(h: DatasetId, lang: Lang) -> String {
     title(h, lang).to_lowercase()
 }
 
-/// The hazard's key in `decision.json` (`title.flood`, `message.flood`, `go.flood`).
+/// The hazard's key in the sentences files (`title.flood`, `message.flood`, `go.flood`).
 fn hazard_key(h: DatasetId) -> Option<&'static str> {
     match h {
         DatasetId::Flood => Some("flood"),
@@ -471,7 +471,7 @@ fn shelter_names(s: &[ShelterHit], lang: Lang) -> String {
     names.join(decision::text("message.or", lang))
 }
 
-/// The sentence for one hazard: `message.{hazard}` of `decision.json` with the water
+/// The sentence for one hazard: `message.{hazard}` of the sentences files with the water
 /// (`message.water`, or `message.water_unknown` when the worst zone has no depth), the shelters
 /// to go to (else `go.{hazard}`), and for floods the scenario and what the depth means
 /// (`message.flood.how.*`: unknown, 3 m or more reaches the second floor, 0.5 m or more the

@@ -13,7 +13,15 @@ import {
 const LANGS = ['ja', 'en', 'easy', 'zh-Hans', 'zh-Hant', 'ko', 'vi', 'pt'];
 const HTML_LANG = { ja: 'ja', en: 'en', easy: 'ja', 'zh-Hans': 'zh-Hans', 'zh-Hant': 'zh-Hant', ko: 'ko', vi: 'vi', pt: 'pt-BR' };
 const STRINGS = Object.fromEntries(LANGS.map((l) => [l, JSON.parse(readFileSync(path.join(ROOT, `web/src/strings/${l}.json`), 'utf8'))]));
-const DECISION = JSON.parse(readFileSync(path.join(ROOT, 'src/risk/decision.json'), 'utf8')).text;
+/** The risk sentences as key → { lang: sentence } (one file per language on disk). */
+const DECISION = (() => {
+  const out = {};
+  for (const l of LANGS) {
+    const m = JSON.parse(readFileSync(path.join(ROOT, `src/risk/sentences/${l}.json`), 'utf8'));
+    for (const [k, v] of Object.entries(m)) (out[k] ||= {})[l] = v;
+  }
+  return out;
+})();
 const AxeBuilder = requireWeb('@axe-core/playwright').default;
 const TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'];
 

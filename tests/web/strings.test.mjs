@@ -43,9 +43,9 @@ test('the languages are really translated, not copies of another', () => {
   });
 });
 
-test('the risk sentences file has the same languages', () => {
-  const d = JSON.parse(readFileSync(path.join(ROOT, 'src/risk/decision.json'), 'utf8'));
-  for (const [k, v] of Object.entries(d.text)) {
-    assert.deepEqual(Object.keys(v).sort(), [...LANGS].sort(), k);
-  }
+test('the risk sentences: one file per language, each with every key of Japanese', () => {
+  const dir = path.join(ROOT, 'src/risk/sentences');
+  assert.deepEqual(readdirSync(dir).sort(), LANGS.map((l) => `${l}.json`).sort());
+  const keys = (l) => Object.keys(JSON.parse(readFileSync(path.join(dir, `${l}.json`), 'utf8'))).sort();
+  for (const l of LANGS) assert.deepEqual(keys(l), keys('ja'), l);
 });
