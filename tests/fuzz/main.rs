@@ -474,17 +474,15 @@ fn parsers_survive_mutated_and_hostile_files() {
 /// CKAN `package_search` query (`q`, `fq`, `sort`), which any anonymous client sends.
 mod stored_and_queries {
     use super::{check_bytes, mutate, Stats};
-    use machimap::catalog::{build_catalog, run_action, Params, Publisher};
+    use machimap::catalog::{run_action, Params};
     use machimap::dataset::DatasetId;
     use machimap::index::image::{self, Key};
-    use machimap::index::tileset::{self, TileSet};
-    use machimap::index::{Feature, Layer, Snapshot};
+    use machimap::index::tileset;
+    use machimap::index::{Feature, Layer};
     use rand::rngs::StdRng;
     use rand::Rng;
     use serde_json::json;
-    use std::collections::BTreeMap;
     use std::path::Path;
-    use std::sync::Arc;
 
     fn key() -> Key {
         super::shared::stored_key()
@@ -531,21 +529,10 @@ mod stored_and_queries {
         let db = dir.join("ts.duckdb");
         let k = key();
         let tiles = super::shared::seed_tiles();
-        tileset::write(&db, &k, 3, tiles).expect("write tile set");
+        tileset::write(&db, &k, super::shared::TILE_REVISION, tiles).expect("write tile set");
         mutated_file(&tileset::path_for(&db, &k), "tile-set", rng, n, st, || {
-            if let Ok(ts) = TileSet::open(&db, &k, 3) {
-                for i in 0..24u32 {
-                    let _ = ts.get(12, 3600 + i, 1620);
-                }
-            }
+            super::shared::read_tile_set(&db)
         });
-    }
-
-    fn layer(d: DatasetId, n: i64) -> Arc<Layer> {
-        let mut l = Layer::from_features(d, n, Vec::new());
-        l.published_at = format!("2026-04-{:02}T10:00:00Z", n);
-        l.created_at = l.published_at.clone();
-        Arc::new(l)
     }
 
     const QUERIES: &[&str] = &[
@@ -560,17 +547,7 @@ mod stored_and_queries {
 
     /// Mutated `q`, `fq` and `sort` of `package_search`: an answer or a validation error.
     pub fn ckan_queries(rng: &mut StdRng, n: u64, st: &mut Stats) {
-        let mut snap = Snapshot::default();
-        for (i, d) in DatasetId::ALL.into_iter().enumerate() {
-            snap.layers.insert(d, layer(d, i as i64 + 1));
-        }
-        let cat = build_catalog(
-            &snap,
-            &Publisher::default(),
-            "http://x",
-            &|_| BTreeMap::new(),
-            &|_, _| None,
-        );
+        let cat = super::shared::ckan_catalog();
         let seeds: Vec<Vec<u8>> = QUERIES.iter().map(|q| q.as_bytes().to_vec()).collect();
         for _ in 0..n {
             let mut fields = Vec::new();
@@ -593,25 +570,17 @@ mod stored_and_queries {
         }
     }
 
-    const CQL2: &[&str] = &[
-        "depth_rank >= 4 AND S_INTERSECTS(geometry, POLYGON((133.90 34.60, 133.95 34.60, 133.95 34.65, 133.90 34.60)))",
-        "river_name LIKE '川%' OR scenario IS NULL",
-        "NOT (depth_rank BETWEEN 2 AND 3) AND scenario IN ('L1', 'L2')",
-        "CASEI(river_name) = CASEI('川3') AND S_INTERSECTS(geometry, BBOX(133.9, 34.6, 133.92, 34.62))",
-        r#"{"op":"and","args":[{"op":">=","args":[{"property":"depth_rank"},4]},{"op":"s_intersects","args":[{"property":"geometry"},{"bbox":[133.9,34.6,133.92,34.62]}]}]}"#,
-        r#"{"op":"in","args":[{"property":"scenario"},["L1","L2"]]}"#,
-    ];
-
     /// Mutated CQL2 filters (text and JSON) and `sortby`: compiled against the flood
     /// queryables and, when they compile, run over a layer; an answer or a 400's error.
     pub fn cql2_filters(rng: &mut StdRng, n: u64, st: &mut Stats) {
-        use machimap::filter::{self, FilterCrs, Lang, Queryables};
+        use super::shared::{run_cql2, CQL2_JSON, CQL2_TEXT};
+        use machimap::filter::{FilterCrs, Lang};
         let l = Layer::from_features(DatasetId::Flood, 1, features());
-        let q = || Queryables {
-            columns: DatasetId::Flood.columns(),
-            geometry: true,
-        };
-        let seeds: Vec<Vec<u8>> = CQL2.iter().map(|q| q.as_bytes().to_vec()).collect();
+        let seeds: Vec<Vec<u8>> = CQL2_TEXT
+            .iter()
+            .chain(CQL2_JSON)
+            .map(|q| q.as_bytes().to_vec())
+            .collect();
         for _ in 0..n {
             let mut b = seeds[rng.gen_range(0..seeds.len())].clone();
             for _ in 0..rng.gen_range(1..6) {
@@ -624,14 +593,7 @@ mod stored_and_queries {
                 Lang::Text
             };
             check_bytes("cql2", text.len(), 64, st, || {
-                if let Ok(f) = filter::compile(&text, lang, FilterCrs::CRS84, q()) {
-                    let mut idx = f.select(&l, None);
-                    if let Ok(keys) = filter::parse_sortby(&text, q()) {
-                        filter::sort(&l, &mut idx, &keys);
-                    }
-                    std::hint::black_box(idx);
-                }
-                let _ = filter::parse_properties(&text, q());
+                run_cql2(&text, lang, FilterCrs::CRS84, &l)
             });
         }
     }

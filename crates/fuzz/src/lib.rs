@@ -11,20 +11,23 @@
 //! needs a nightly toolchain and cargo-fuzz and rebuilds DuckDB with coverage flags, so it runs
 //! from `scripts/fuzz` only.
 
+use machimap::catalog::Catalog;
 use machimap::dataset::DatasetId;
-use machimap::filter::{self, FilterCrs, Lang, Queryables};
+use machimap::filter::{FilterCrs, Lang};
 use machimap::index::image;
-use machimap::index::tileset::{self, TileSet};
-use machimap::index::{Layer, Snapshot};
+use machimap::index::tileset;
+use machimap::index::Layer;
 use machimap::report::Report;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 pub mod seeds;
 mod shared;
 
-pub use shared::{flood_features, seed_tiles, stored_key, Counting};
-use shared::{measure, FIXED_ALLOWANCE};
+use shared::{ckan_catalog, measure, read_tile_set, run_cql2, FIXED_ALLOWANCE};
+pub use shared::{
+    flood_features, seed_tiles, stored_key, Counting, CQL2_JSON, CQL2_TEXT, TILE_REVISION,
+};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -175,21 +178,12 @@ pub fn layer_image(data: &[u8]) {
     });
 }
 
-/// The drawing revision stored tile sets are opened with.
-const TILE_REVISION: u32 = 3;
-
 /// A stored tile set: opening it and reading tiles fails cleanly or gives bytes.
 pub fn tile_set(data: &[u8]) {
     let Some(db) = stored_file("tiles.duckdb", tileset::path_for, data) else {
         return;
     };
-    within_budget("tile-set", data.len(), 10, || {
-        if let Ok(ts) = TileSet::open(&db, &stored_key(), TILE_REVISION) {
-            for i in 0..24u32 {
-                let _ = ts.get(12, 3600 + i, 1620);
-            }
-        }
-    });
+    within_budget("tile-set", data.len(), 10, || read_tile_set(&db));
 }
 
 fn flood_layer() -> &'static Layer {
@@ -218,42 +212,14 @@ pub fn cql2(lang: Lang, data: &[u8]) {
     let Ok(text) = std::str::from_utf8(body) else {
         return;
     };
-    let l = flood_layer();
-    let q = || Queryables {
-        columns: DatasetId::Flood.columns(),
-        geometry: true,
-    };
     within_budget("cql2", text.len(), 64, || {
-        if let Ok(f) = filter::compile(text, lang, filter_crs(c), q()) {
-            let mut idx = f.select(l, None);
-            if let Ok(keys) = filter::parse_sortby(text, q()) {
-                filter::sort(l, &mut idx, &keys);
-            }
-            std::hint::black_box((idx, f.envelope()));
-        }
-        let _ = filter::parse_sortby(text, q());
-        let _ = filter::parse_properties(text, q());
+        run_cql2(text, lang, filter_crs(c), flood_layer())
     });
 }
 
-fn catalog() -> &'static machimap::catalog::Catalog {
-    static C: OnceLock<machimap::catalog::Catalog> = OnceLock::new();
-    C.get_or_init(|| {
-        let mut snap = Snapshot::default();
-        for (i, d) in DatasetId::ALL.into_iter().enumerate() {
-            let mut l = Layer::from_features(d, i as i64 + 1, Vec::new());
-            l.published_at = format!("2026-04-{:02}T10:00:00Z", i + 1);
-            l.created_at = l.published_at.clone();
-            snap.layers.insert(d, Arc::new(l));
-        }
-        machimap::catalog::build_catalog(
-            &snap,
-            &machimap::catalog::Publisher::default(),
-            "http://x",
-            &|_| Default::default(),
-            &|_, _| None,
-        )
-    })
+fn catalog() -> &'static Catalog {
+    static C: OnceLock<Catalog> = OnceLock::new();
+    C.get_or_init(ckan_catalog)
 }
 
 /// CKAN `package_search`: the input is `q`, `fq` and `sort` separated by newlines.
@@ -290,5 +256,3 @@ pub fn write_seeds(target: &str) {
 pub fn upload_prefix(d: DatasetId) -> u8 {
     dataset_byte(d)
 }
-
-pub(crate) const STORED_TILE_REVISION: u32 = TILE_REVISION;

@@ -4,8 +4,8 @@
 //! CKAN queries of the forms clients send.
 
 use crate::{
-    flood_features, seed_tiles, stored_key, upload_prefix, PART_SEPARATOR, SHAPEFILE_PARTS,
-    STORED_TILE_REVISION,
+    flood_features, seed_tiles, stored_key, upload_prefix, CQL2_JSON, CQL2_TEXT, PART_SEPARATOR,
+    SHAPEFILE_PARTS, TILE_REVISION,
 };
 use machimap::dataset::DatasetId;
 use machimap::index::{image, tileset};
@@ -163,7 +163,7 @@ fn tile_sets() -> std::io::Result<Vec<Vec<u8>>> {
     let db = crate::scratch().join("seed-tiles.duckdb");
     let k = stored_key();
     let tiles = seed_tiles();
-    tileset::write(&db, &k, STORED_TILE_REVISION, tiles).map_err(other)?;
+    tileset::write(&db, &k, TILE_REVISION, tiles).map_err(other)?;
     Ok(vec![std::fs::read(tileset::path_for(&db, &k))?])
 }
 
@@ -178,31 +178,6 @@ fn with_crs_bytes(texts: &[&str]) -> Vec<Vec<u8>> {
         })
         .collect()
 }
-
-/// Filters of the forms QGIS, GDAL and people write (cql2-text).
-const CQL2_TEXT: &[&str] = &[
-    "depth_rank >= 4 AND S_INTERSECTS(geometry, POLYGON((133.90 34.60, 133.95 34.60, 133.95 34.65, 133.90 34.60)))",
-    "river_name LIKE '旭%' OR scenario IS NULL",
-    "NOT (depth_rank BETWEEN 2 AND 3) AND scenario IN ('L1', 'L2')",
-    "CASEI(river_name) = CASEI('ASAHI川')",
-    "depth_min_m < depth_max_m",
-    "S_INTERSECTS(geometry, BBOX(133.9, 34.6, 133.92, 34.62))",
-    "S_INTERSECTS(geometry, POINT(133.9005 34.6005))",
-    "depth_rank=5",
-    "-depth_rank",
-    "river_name,depth_rank",
-];
-
-/// The same in cql2-json, as POSTed or sent by OWSLib.
-const CQL2_JSON: &[&str] = &[
-    r#"{"op":"and","args":[{"op":">=","args":[{"property":"depth_rank"},4]},{"op":"s_intersects","args":[{"property":"geometry"},{"type":"Polygon","coordinates":[[[133.9,34.6],[133.95,34.6],[133.95,34.65],[133.9,34.6]]]}]}]}"#,
-    r#"{"op":"like","args":[{"property":"river_name"},"旭%"]}"#,
-    r#"{"op":"between","args":[{"property":"depth_rank"},2,3]}"#,
-    r#"{"op":"in","args":[{"property":"scenario"},["L1","L2"]]}"#,
-    r#"{"op":"isNull","args":[{"property":"scenario"}]}"#,
-    r#"{"op":"s_intersects","args":[{"property":"geometry"},{"bbox":[133.9,34.6,133.92,34.62]}]}"#,
-    r#"{"op":"not","args":[{"op":"=","args":[{"op":"casei","args":[{"property":"river_name"}]},{"op":"casei","args":["asahi川"]}]}]}"#,
-];
 
 /// `q`, `fq` and `sort` of `package_search`, one per line.
 const CKAN: &[&str] = &[

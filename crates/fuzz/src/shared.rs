@@ -1,13 +1,18 @@
 //! What the two fuzzers share — the mutational driver in `tests/fuzz` (it includes this file
 //! with `#[path]`) and the coverage-guided targets of this crate: the counting allocator that
-//! checks each input's memory, and the stored files' key and features that seed them.
+//! checks each input's memory, the seeds (the stored files' key, features and tiles, filters),
+//! and how a stored tile set, a CQL2 filter and a CKAN query are exercised.
 
+use machimap::catalog::{build_catalog, Catalog, Publisher};
 use machimap::dataset::{DatasetId, Val};
+use machimap::filter::{self, FilterCrs, Lang, Queryables};
 use machimap::index::image::Key;
-use machimap::index::tileset::TileBytes;
-use machimap::index::Feature;
+use machimap::index::tileset::{TileBytes, TileSet};
+use machimap::index::{Feature, Layer, Snapshot};
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// Counts live heap bytes and their peak, so each input's memory can be checked.
 pub struct Counting;
@@ -199,4 +204,82 @@ pub fn small_shapefile_zip(dir: &std::path::Path) -> std::io::Result<Vec<u8>> {
     )
     .map_err(|e| std::io::Error::other(e.to_string()))?;
     std::fs::read(&zip)
+}
+
+/// The drawing revision stored tile sets are written and opened with.
+pub const TILE_REVISION: u32 = 3;
+
+/// Open the tile set of `db` and read the seed tiles' positions and a few past them: each
+/// read fails cleanly or gives bytes.
+pub fn read_tile_set(db: &Path) {
+    if let Ok(ts) = TileSet::open(db, &stored_key(), TILE_REVISION) {
+        for i in 0..24u32 {
+            let _ = ts.get(12, 3600 + i, 1620);
+        }
+    }
+}
+
+/// Filters of the forms QGIS, GDAL and people write (cql2-text), over [`flood_features`].
+pub const CQL2_TEXT: &[&str] = &[
+    "depth_rank >= 4 AND S_INTERSECTS(geometry, POLYGON((133.90 34.60, 133.95 34.60, 133.95 34.65, 133.90 34.60)))",
+    "river_name LIKE '川%' OR scenario IS NULL",
+    "NOT (depth_rank BETWEEN 2 AND 3) AND scenario IN ('L1', 'L2')",
+    "CASEI(river_name) = CASEI('川3') AND S_INTERSECTS(geometry, BBOX(133.9, 34.6, 133.92, 34.62))",
+    "depth_min_m < depth_max_m",
+    "S_INTERSECTS(geometry, POINT(133.9005 34.6005))",
+    "depth_rank=5",
+    "-depth_rank",
+    "river_name,depth_rank",
+];
+
+/// Filters in cql2-json, as POSTed or sent by OWSLib.
+pub const CQL2_JSON: &[&str] = &[
+    r#"{"op":"and","args":[{"op":">=","args":[{"property":"depth_rank"},4]},{"op":"s_intersects","args":[{"property":"geometry"},{"type":"Polygon","coordinates":[[[133.9,34.6],[133.95,34.6],[133.95,34.65],[133.9,34.6]]]}]}]}"#,
+    r#"{"op":"like","args":[{"property":"river_name"},"川%"]}"#,
+    r#"{"op":"between","args":[{"property":"depth_rank"},2,3]}"#,
+    r#"{"op":"in","args":[{"property":"scenario"},["L1","L2"]]}"#,
+    r#"{"op":"isNull","args":[{"property":"scenario"}]}"#,
+    r#"{"op":"s_intersects","args":[{"property":"geometry"},{"bbox":[133.9,34.6,133.92,34.62]}]}"#,
+    r#"{"op":"not","args":[{"op":"=","args":[{"op":"casei","args":[{"property":"river_name"}]},{"op":"casei","args":["川3"]}]}]}"#,
+];
+
+fn flood_queryables() -> Queryables<'static> {
+    Queryables {
+        columns: DatasetId::Flood.columns(),
+        geometry: true,
+    }
+}
+
+/// `text` as a CQL2 filter in `lang` with literals in `crs`, against the flood collection's
+/// queryables; when it compiles, run over `l` and sorted by `text` read as a `sortby`; and
+/// `text` read as `properties`. An answer or a 400's error: only panics and memory count.
+pub fn run_cql2(text: &str, lang: Lang, crs: FilterCrs, l: &Layer) {
+    let keys = filter::parse_sortby(text, flood_queryables());
+    if let Ok(f) = filter::compile(text, lang, crs, flood_queryables()) {
+        let mut idx = f.select(l, None);
+        if let Ok(keys) = &keys {
+            filter::sort(l, &mut idx, keys);
+        }
+        std::hint::black_box((idx, f.envelope()));
+    }
+    let _ = filter::parse_properties(text, flood_queryables());
+}
+
+/// A catalog of one empty layer per dataset, each published on a day of its own: what CKAN
+/// queries are run against.
+pub fn ckan_catalog() -> Catalog {
+    let mut snap = Snapshot::default();
+    for (i, d) in DatasetId::ALL.into_iter().enumerate() {
+        let mut l = Layer::from_features(d, i as i64 + 1, Vec::new());
+        l.published_at = format!("2026-04-{:02}T10:00:00Z", i + 1);
+        l.created_at = l.published_at.clone();
+        snap.layers.insert(d, Arc::new(l));
+    }
+    build_catalog(
+        &snap,
+        &Publisher::default(),
+        "http://x",
+        &|_| Default::default(),
+        &|_, _| None,
+    )
 }
