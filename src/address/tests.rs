@@ -199,7 +199,7 @@ fn a_thousand_sample_addresses_in_variant_forms() {
         };
         tried += 1;
         if tried <= 12 {
-            eprintln!("  e.g. {q}");
+            println!("  e.g. {q}");
         }
         match s.index.geocode(&q) {
             Some(f) if f.precision == want_p && close(&f, want) => {
@@ -215,12 +215,12 @@ fn a_thousand_sample_addresses_in_variant_forms() {
         }
     }
     let found = tried - misses.len();
-    eprintln!(
+    println!(
         "found {found} of {tried} at the right point and precision ({by_precision:?}); misses {}:",
         misses.len()
     );
     for m in &misses {
-        eprintln!("  {m}");
+        println!("  {m}");
     }
     assert!(found * 100 >= tried * 95, "{found}/{tried}");
     // Every precision was exercised.
