@@ -799,24 +799,13 @@ pub fn audit(viewer: &Viewer, entries: &[Entry]) -> String {
     layout("操作記録", "Audit log", Some(viewer), &b)
 }
 
-/// One hazard's coverage as the console shows it.
-pub struct CoverageRow {
-    /// The hazard dataset.
-    pub dataset: DatasetId,
-    /// `default`, `wards` or `polygon`: what is in force.
-    pub kind: String,
-    /// The ward codes in force, for `wards`.
-    pub wards: Vec<String>,
-    /// When and by whom it was last set.
-    pub set: Option<(String, String)>,
-}
-
 /// The area each hazard map covers (admins): what is in force and a form per hazard to set the
-/// published wards (the default), a list of wards, or a polygon pasted as GeoJSON.
-/// `wards` are the published wards as (code, name).
+/// published wards (the default), a list of wards, or a polygon pasted as GeoJSON. `rows` are
+/// the hazards with the setting in force (none: the default); `wards` the published wards as
+/// (code, name).
 pub fn coverage(
     viewer: &Viewer,
-    rows: &[CoverageRow],
+    rows: &[(DatasetId, Option<&crate::coverage::Record>)],
     wards: &[(String, String)],
     notice: Option<(&str, bool)>,
 ) -> String {
@@ -830,31 +819,24 @@ pub fn coverage(
          “no data (unknown)”, not “outside the zone”. By default: every published ward.</span> \
          JSON: <a href=\"/api/admin/coverage\">/api/admin/coverage</a></p>",
     );
-    for r in rows {
-        let d = r.dataset;
-        let now = match r.kind.as_str() {
+    for &(d, r) in rows {
+        let kind = r.map_or("default", |r| r.kind.as_str());
+        let in_force: &[String] = r.map_or(&[], |r| &r.wards);
+        let now = match kind {
             "wards" => format!(
                 "町丁・字 {} 件 / {} ward(s): {}",
-                r.wards.len(),
-                r.wards.len(),
-                esc(&r.wards.join(", "))
+                in_force.len(),
+                in_force.len(),
+                esc(&in_force.join(", "))
             ),
             "polygon" => "範囲の図形 / a polygon".to_string(),
             _ => "既定（公開中の町丁・字の全域） / default (every published ward)".to_string(),
         };
         let set = r
-            .set
-            .as_ref()
-            .map(|(at, by)| format!("（{} {}）", esc(at), esc(by)))
+            .map(|r| format!("（{} {}）", esc(&r.set_at), esc(&r.set_by)))
             .unwrap_or_default();
         let id = d.as_str();
-        let checked = |k: &str| {
-            if r.kind == k || (k == "default" && !matches!(r.kind.as_str(), "wards" | "polygon")) {
-                " checked"
-            } else {
-                ""
-            }
-        };
+        let checked = |k: &str| if kind == k { " checked" } else { "" };
         let _ = write!(
             b,
             "<section class=\"card\" aria-labelledby=\"h-{id}\"><h2 id=\"h-{id}\">{} / {}</h2>\
@@ -877,7 +859,7 @@ pub fn coverage(
             wards.len()
         );
         for (code, name) in wards {
-            let on = if r.wards.iter().any(|w| w == code) {
+            let on = if in_force.iter().any(|w| w == code) {
                 " checked"
             } else {
                 ""

@@ -596,14 +596,14 @@ impl FromRequestParts<Arc<AppState>> for Staff {
 /// form's `csrf` field against the session.
 struct StaffForm {
     staff: Staff,
-    fields: HashMap<String, String>,
-    /// Every field in order, for names given more than once (check boxes).
+    /// Every field in order (a name may come more than once: check boxes).
     pairs: Vec<(String, String)>,
 }
 
 impl StaffForm {
+    /// The field `k` (its last value, when given more than once), or "".
     fn get(&self, k: &str) -> &str {
-        self.fields.get(k).map_or("", String::as_str)
+        field(&self.pairs, k)
     }
 
     fn all(&self, k: &str) -> Vec<String> {
@@ -625,20 +625,24 @@ impl FromRequest<Arc<AppState>> for StaffForm {
         let Form(pairs): Form<Vec<(String, String)>> = Form::from_request(req, st)
             .await
             .map_err(|e| PageErr(AdminError::BadInput(e.body_text())).into_response())?;
-        let fields: HashMap<String, String> = pairs.iter().cloned().collect();
-        let ok = match (&staff.csrf, fields.get("csrf")) {
-            (Some(s), Some(f)) => ct_eq(s, f),
-            _ => false,
-        };
+        let ok = staff
+            .csrf
+            .as_deref()
+            .is_some_and(|s| ct_eq(s, field(&pairs, "csrf")));
         if !ok {
             return Err(PageErr(csrf_error()).into_response());
         }
-        Ok(StaffForm {
-            staff,
-            fields,
-            pairs,
-        })
+        Ok(StaffForm { staff, pairs })
     }
+}
+
+/// The last value of `k` among `pairs`, or "".
+fn field<'a>(pairs: &'a [(String, String)], k: &str) -> &'a str {
+    pairs
+        .iter()
+        .rev()
+        .find(|(n, _)| n == k)
+        .map_or("", |(_, v)| v.as_str())
 }
 
 fn csrf_error() -> AdminError {
@@ -1758,14 +1762,19 @@ async fn api_rollback(
 // Hazard map coverage (`crate::coverage`)
 
 async fn api_coverage(State(st): State<Arc<AppState>>, _staff: Staff) -> ApiResult<Response> {
+    let log = coverage_log(&st).await?;
+    Ok(Json(serde_json::json!({"ok": true, "settings": log})).into_response())
+}
+
+/// Every coverage setting in the store, oldest first (the API's answer and the console page).
+async fn coverage_log(st: &Arc<AppState>) -> Result<Vec<crate::coverage::Record>, AdminError> {
     let st2 = st.clone();
-    let log = blocking(move || {
+    blocking(move || {
         let _g = st2.admin.lock_db();
         let store = Store::open_retrying(&st2.admin.db, Duration::from_secs(30))?;
         Ok(store.coverage_log(None)?)
     })
-    .await?;
-    Ok(Json(serde_json::json!({"ok": true, "settings": log})).into_response())
+    .await
 }
 
 #[derive(serde::Deserialize)]
@@ -1874,29 +1883,15 @@ async fn coverage_page_with(
     notice: Option<(&str, bool)>,
     status: StatusCode,
 ) -> Response {
-    let st2 = st.clone();
-    let log = blocking(move || {
-        let _g = st2.admin.lock_db();
-        let store = Store::open_retrying(&st2.admin.db, Duration::from_secs(30))?;
-        Ok(store.coverage_log(None)?)
-    })
-    .await;
-    let log = match log {
+    let log = match coverage_log(st).await {
         Ok(l) => l,
         Err(e) => return PageErr(e).into_response(),
     };
-    let rows: Vec<pages::CoverageRow> = DatasetId::ALL
+    // The setting in force per hazard: its newest record, none for the default.
+    let rows: Vec<(DatasetId, Option<&crate::coverage::Record>)> = DatasetId::ALL
         .into_iter()
         .filter(|d| crate::coverage::check_dataset(*d).is_ok())
-        .map(|d| {
-            let last = log.iter().rev().find(|r| r.dataset == d);
-            pages::CoverageRow {
-                dataset: d,
-                kind: last.map_or_else(|| "default".to_string(), |r| r.kind.clone()),
-                wards: last.map(|r| r.wards.clone()).unwrap_or_default(),
-                set: last.map(|r| (r.set_at.clone(), r.set_by.clone())),
-            }
-        })
+        .map(|d| (d, log.iter().rev().find(|r| r.dataset == d)))
         .collect();
     let wards = crate::coverage::ward_choices(&st.snapshot.load());
     html(

@@ -692,7 +692,6 @@ fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
-/// Run the server until Ctrl-C: load the published data, bind, and poll for publishes.
 /// Raise the soft limit of open files to the hard one (each connection holds a descriptor; a
 /// distribution's default soft limit of 1,024 would cap a busy day's connections well below
 /// what the machine allows). The limit in force afterwards, when it can be read.
@@ -711,6 +710,7 @@ fn raise_fd_limit() -> Option<u64> {
     getrlimit(Resource::Nofile).current
 }
 
+/// Run the server until Ctrl-C: load the published data, bind, and poll for publishes.
 pub async fn serve(db: PathBuf, bind: &str, config: ServeConfig) -> anyhow::Result<()> {
     let poll = config.poll;
     let state = Arc::new(tokio::task::spawn_blocking(move || AppState::open(db, config)).await??);

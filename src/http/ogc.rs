@@ -225,11 +225,6 @@ pub(super) fn params(raw: &Option<String>) -> Vec<(String, String)> {
     super::query_pairs(raw.as_deref().unwrap_or("")).collect()
 }
 
-/// Percent-encode a query component.
-pub fn encode(s: &str) -> String {
-    super::encode_component(s)
-}
-
 /// Refuse parameters other than `allowed` (the standard asks for 400 on unknown parameters) and
 /// formats other than JSON.
 pub(super) fn check_params(ps: &[(String, String)], allowed: &[&str]) -> ApiResult<()> {
@@ -1030,9 +1025,9 @@ fn render_items(
         let mut s = format!("limit={limit}&offset={off}");
         for (k, v) in passthrough {
             s.push('&');
-            s.push_str(&encode(k));
+            s.push_str(&super::encode_component(k));
             s.push('=');
-            s.push_str(&encode(v));
+            s.push_str(&super::encode_component(v));
         }
         s
     };
@@ -1166,10 +1161,14 @@ mod tests {
         assert_eq!(p[1].1, "1,2,3,4");
         assert_eq!(p[2].1, "%ZZ");
         assert_eq!(
-            params(&Some(format!("q={}", encode("第一 x&y=1,2"))))[0].1,
+            params(&Some(format!(
+                "q={}",
+                super::super::encode_component("第一 x&y=1,2")
+            )))[0]
+                .1,
             "第一 x&y=1,2"
         );
-        assert_eq!(encode("a b,c/d"), "a%20b,c%2Fd");
+        assert_eq!(super::super::encode_component("a b,c/d"), "a%20b,c%2Fd");
     }
 
     #[test]

@@ -295,17 +295,7 @@ pub fn decide_flood(f: &FloodFacts, floors: Option<u32>, title: &str, lang: Lang
     let mut stay: Vec<Reason> = Vec::new();
     let mut notes: Vec<Reason> = Vec::new();
     if f.is_empty() {
-        let mut x = reason("outside", "none");
-        x.text = fill("reason.outside", lang, &[("title", title)]);
-        return Decision {
-            action: Action::None,
-            floors: n,
-            floors_assumed: floors.is_none(),
-            refuge_floor: None,
-            reasons: vec![x],
-            text: fill("decision.none", lang, &[("title", title)]),
-            start: None,
-        };
+        return outside(title, n, floors, lang);
     }
     // 1. Collapse zones.
     for c in &f.collapse {
