@@ -475,10 +475,11 @@ function zoneFacts(hz) {
   return facts;
 }
 
-/** A shelter's name for the reader: the English name in English when the data has one; in the
- * other languages the Japanese name as written (it is what the sign says) with its kana reading
- * when the data has it, for readers of kana who do not know every kanji. */
-function shelterName(s) {
+/** A place's name for the reader (a shelter, a search result): the English name in English when
+ * the data has one; in the other languages the Japanese name as written (it is what the sign
+ * says) with its kana reading when the data has it, for readers of kana who do not know every
+ * kanji. */
+function readableName(s) {
   if (state.lang === 'en' && s.name_en) return s.name_en;
   if (state.lang !== 'ja' && s.name_kana && s.name_kana !== s.name) return `${s.name}（${s.name_kana}）`;
   return s.name;
@@ -501,7 +502,7 @@ function designations(s) {
 }
 
 function shelterItem(s, headingLevel = 'h4') {
-  const name = shelterName(s);
+  const name = readableName(s);
   return h('li', { class: 'shelter' },
     h(headingLevel, { class: 'shelter-name' }, name),
     h('p', { class: 'meta' }, h('strong', {}, t('distance', { d: fmtDistance(s.distance_m) })), s.capacity ? ` ・ ${t('capacity', { n: fmtNumber(s.capacity) })}` : ''),
@@ -785,7 +786,7 @@ function cardShelters(r) {
         const kind = [s.is_emergency_site ? t('designation_site') : null, s.is_shelter ? t('designation_shelter') : null].filter(Boolean).join(t('list_sep'));
         return h('li', {}, sketch(deg, s.distance_m, far),
           h('div', {},
-            h('strong', { class: 'card-name' }, shelterName(s)),
+            h('strong', { class: 'card-name' }, readableName(s)),
             h('span', { class: 'card-dist' }, t('card_dist', { d: t('distance', { d: fmtDistance(s.distance_m) }), dir: direction(deg) })),
             h('span', { class: 'card-kind' }, kind + (s.address ? ` ・ ${s.address}` : ''))));
       }))
@@ -888,7 +889,7 @@ function renderShelter(focus) {
   if (!d) return;
   const p = d.properties || {};
   $('info').removeAttribute('aria-busy');
-  const name = state.lang === 'en' && p.name_en ? p.name_en : p.name;
+  const name = readableName(p);
   $('info-live').textContent = `${t('shelter_heading')}: ${name}`;
   const heading = h('h2', { id: 'info-h', tabindex: '-1' }, name);
   const rows = [];
@@ -975,7 +976,7 @@ async function search(q) {
     }
     const items = res.results.map((hit) => h('li', {},
       h('button', { type: 'button', class: 'result', onclick: () => goTo(hit, true) },
-        h('span', { class: 'r-name' }, state.lang === 'en' && hit.name_en ? hit.name_en : hit.name),
+        h('span', { class: 'r-name' }, readableName(hit)),
         h('span', { class: 'r-kind' }, resultKind(hit)))));
     out.replaceChildren(h('p', { role: 'status', class: 'count' }, t('search_count', { n: res.results.length })),
       h('ul', { class: 'results', 'aria-label': t('search_results_label') }, items));
