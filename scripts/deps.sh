@@ -64,5 +64,6 @@ ensure_test_deps() {
 # The resident map (web/): Node.js + npm build it; headless Chromium tests it.
 ensure_web_deps() {
   if ! command -v npm >/dev/null 2>&1; then apt_install nodejs npm; fi
-  apt_install chromium fonts-noto-cjk
+  # nginx serves the static export in the browser tests (no machimap behind it).
+  apt_install chromium fonts-noto-cjk nginx curl
 }

@@ -542,14 +542,7 @@ impl Val {
     }
 }
 
-/// Shortest round-trip text of a float, without a trailing `.0` on integers.
-pub fn fmt_float(f: f64) -> String {
-    if f.fract() == 0.0 && f.abs() < 1e15 {
-        format!("{}", f as i64)
-    } else {
-        format!("{f}")
-    }
-}
+pub use machimap_risk::fmt_float;
 
 #[cfg(test)]
 mod tests {

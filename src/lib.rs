@@ -25,13 +25,16 @@ pub mod http;
 pub mod index;
 pub mod ingest;
 pub mod kinds;
-pub mod lang;
+/// The languages of the map and the risk answer (in `machimap-risk`, shared with the static site).
+pub use machimap_risk::lang;
 pub mod mapping;
+pub mod page;
 pub mod read;
 pub mod report;
 pub mod risk;
 pub mod sample;
 pub mod shp;
+pub mod site;
 pub mod store;
 pub mod text;
 pub mod tiles;

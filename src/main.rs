@@ -70,6 +70,8 @@ enum Cmd {
         /// whose layout is not recognised; saved and reused for later files with the same headers.
         #[arg(long)]
         mapping: Option<PathBuf>,
+        #[command(flatten)]
+        site: SiteRefresh,
     },
     /// Publish a staged version, or roll back to an older one.
     Publish {
@@ -82,6 +84,8 @@ enum Cmd {
         /// Version to make current.
         #[arg(long)]
         version: i64,
+        #[command(flatten)]
+        site: SiteRefresh,
     },
     /// Write the files servers start and serve from for the published versions (layer images
     /// and the overview tiles of large layers, beside the database in `{db}.layers/`); ingest
@@ -152,6 +156,34 @@ enum Cmd {
         #[arg(long, default_value_t = 5)]
         minzoom: u8,
         /// Largest zoom (clients overzoom above it).
+        #[arg(long, default_value_t = 14)]
+        maxzoom: u8,
+    },
+    /// Write the public site as static files (map, tiles, risk data, shelters, search,
+    /// downloads, catalog) into DIR/releases/ and point DIR/current at it: any web server or
+    /// CDN serves it without machimap, and the map answers the risk question in the browser.
+    ExportSite {
+        /// DuckDB file.
+        #[arg(long)]
+        db: PathBuf,
+        /// Folder of the releases and the `current` link a web server serves.
+        #[arg(long)]
+        out: PathBuf,
+        /// Where the copy will be served (catalog and DCAT links).
+        #[arg(long, default_value = "")]
+        base_url: String,
+        /// Also write the release as one zip (offline pack; `python3 -m http.server` serves it).
+        #[arg(long)]
+        zip: Option<PathBuf>,
+        /// Built resident map (web/dist).
+        #[arg(long)]
+        web_dir: Option<PathBuf>,
+        #[command(flatten)]
+        who: PublisherArgs,
+        /// Smallest zoom of the tile archive.
+        #[arg(long, default_value_t = 5)]
+        minzoom: u8,
+        /// Largest zoom of the tile archive (the map overzooms above it).
         #[arg(long, default_value_t = 14)]
         maxzoom: u8,
     },
@@ -245,6 +277,43 @@ enum UserCmd {
     },
 }
 
+/// `--export-site` of `ingest` and `publish`: refresh the static site after a publish.
+#[derive(clap::Args)]
+struct SiteRefresh {
+    /// After a publish, refresh the static site in DIR (see `export-site`).
+    #[arg(long, value_name = "DIR")]
+    export_site: Option<PathBuf>,
+    /// The built resident map for `--export-site` (default: web/dist beside the sources).
+    #[arg(long, value_name = "DIR", requires = "export_site")]
+    site_web_dir: Option<PathBuf>,
+    #[command(flatten)]
+    who: PublisherArgs,
+}
+
+/// Who publishes the data (catalog, downloads, DCAT): `serve`, `export-site` and the refresh.
+#[derive(clap::Args)]
+struct PublisherArgs {
+    /// Licence of the published data (CKAN licence id).
+    #[arg(long, default_value = "cc-by-4.0")]
+    license: String,
+    /// Publisher shown in the catalog.
+    #[arg(long, default_value = "サンプル市")]
+    publisher: String,
+    /// 全国地方公共団体コード of the city (download file names).
+    #[arg(long, default_value = "339997")]
+    city_code: String,
+}
+
+impl PublisherArgs {
+    fn publisher(self) -> machimap::catalog::Publisher {
+        machimap::catalog::Publisher {
+            name: self.publisher,
+            city_code: self.city_code,
+            license_id: self.license,
+        }
+    }
+}
+
 /// Settings of the HTTP server.
 #[derive(clap::Args)]
 struct ServeOpts {
@@ -257,15 +326,8 @@ struct ServeOpts {
     /// Tile cache size in MB (0 disables it).
     #[arg(long, default_value_t = 256)]
     cache_mb: usize,
-    /// Licence of the published data (CKAN licence id).
-    #[arg(long, default_value = "cc-by-4.0")]
-    license: String,
-    /// Publisher shown in the catalog.
-    #[arg(long, default_value = "サンプル市")]
-    publisher: String,
-    /// 全国地方公共団体コード of the city (download file names).
-    #[arg(long, default_value = "339997")]
-    city_code: String,
+    #[command(flatten)]
+    who: PublisherArgs,
     /// Folder of the built resident map (web/dist); defaults to the one beside the sources.
     #[arg(long)]
     web_dir: Option<PathBuf>,
@@ -275,6 +337,10 @@ struct ServeOpts {
     /// Show GSI 淡色地図 raster tiles under the map (for deployments that are online).
     #[arg(long)]
     gsi_basemap: bool,
+    /// The static mirror of this site (`machimap export-site`, served by any web server or
+    /// CDN with CORS); the map switches to it by itself when this server fails or times out.
+    #[arg(long)]
+    mirror_url: Option<String>,
     /// Draw every tile on request, leaving aside the overview tiles drawn at publish (to
     /// compare the two; the tiles are the same).
     #[arg(long)]
@@ -381,12 +447,13 @@ impl ServeOpts {
             },
             cors_origins: self.cors_origins,
             cache_mb: self.cache_mb,
-            license_id: self.license,
-            publisher: self.publisher,
-            city_code: self.city_code,
+            license_id: self.who.license,
+            publisher: self.who.publisher,
+            city_code: self.who.city_code,
             web_dir: self.web_dir,
             pmtiles: self.pmtiles,
             gsi_basemap: self.gsi_basemap,
+            mirror_url: self.mirror_url,
             tilesets: !self.draw_on_demand,
             upload_limit: self.upload_limit_mb.saturating_mul(1024 * 1024),
             zip_limits: machimap::shp::ZipLimits {
@@ -473,6 +540,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             no_publish,
             report,
             mapping,
+            site,
         } => {
             for p in &paths {
                 if !p.is_file() {
@@ -525,6 +593,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             if matches!(res.outcome, Outcome::Published { .. }) {
                 prepare_after_publish(&db, dataset);
+                if !refresh_site(&db, site) {
+                    return Ok(ExitCode::from(1));
+                }
             }
             Ok(match res.outcome {
                 Outcome::Rejected => ExitCode::from(1),
@@ -535,12 +606,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             db,
             dataset,
             version,
+            site,
         } => {
             let mut store = Store::open(&db)?;
             store.publish(dataset, version, "cli")?;
             drop(store);
             println!("{dataset}: 版{version}を公開しました / version {version} is now published");
             prepare_after_publish(&db, dataset);
+            if !refresh_site(&db, site) {
+                return Ok(ExitCode::from(1));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Prepare { db, dataset } => {
@@ -599,12 +674,94 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             minzoom,
             maxzoom,
         } => export_pmtiles(&db, &out, minzoom, maxzoom),
+        Cmd::ExportSite {
+            db,
+            out,
+            base_url,
+            zip,
+            web_dir,
+            who,
+            minzoom,
+            maxzoom,
+        } => {
+            if minzoom > maxzoom || maxzoom > 18 {
+                eprintln!("machimap: need minzoom ≤ maxzoom ≤ 18");
+                return Ok(ExitCode::from(2));
+            }
+            let opts = machimap::site::Options {
+                out,
+                base_url,
+                web_dir: web_dir
+                    .unwrap_or_else(|| PathBuf::from(machimap::http::web::DEFAULT_WEB_DIR)),
+                publisher: who.publisher(),
+                zooms: (minzoom, maxzoom),
+                zip,
+            };
+            export_site(&db, &opts)
+        }
         Cmd::Demo {
             db,
             data,
             bind,
             opts,
         } => demo(&db, &data, &bind, opts.config()),
+    }
+}
+
+/// `export-site`: load the published snapshot and the shelter status, write a release.
+fn export_site(db: &Path, opts: &machimap::site::Options) -> anyhow::Result<ExitCode> {
+    if !db.is_file() {
+        eprintln!("machimap: no such database: {}", db.display());
+        return Ok(ExitCode::from(2));
+    }
+    let started = std::time::Instant::now();
+    let store =
+        machimap::store::Store::open_read_only_retrying(db, std::time::Duration::from_secs(30))?;
+    let snap = machimap::index::Snapshot::load(&store)?;
+    drop(store);
+    let board = machimap::admin::status::StatusBoard::open(&machimap::admin::admin_dir(db));
+    let (status, _) = board.current();
+    let stats = machimap::site::export(&snap, &status, opts)?;
+    eprintln!(
+        "machimap: wrote {} ({} files, {} bytes: tiles {}, risk {} in {} cells) in {:.1} s; {} now points to it",
+        stats.release.display(),
+        stats.files,
+        stats.bytes,
+        stats.tile_bytes,
+        stats.risk_bytes,
+        stats.risk_cells,
+        started.elapsed().as_secs_f64(),
+        opts.out.join("current").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--export-site DIR` of `ingest` and `publish`: a new release after the publish. The publish
+/// has happened whatever this says; false (said on stderr) when the copy could not be written,
+/// so a script notices a mirror left behind. True when no refresh was asked for.
+fn refresh_site(db: &Path, site: SiteRefresh) -> bool {
+    let Some(out) = site.export_site else {
+        return true;
+    };
+    let opts = machimap::site::Options {
+        out,
+        base_url: String::new(),
+        web_dir: site
+            .site_web_dir
+            .unwrap_or_else(|| PathBuf::from(machimap::http::web::DEFAULT_WEB_DIR)),
+        publisher: site.who.publisher(),
+        zooms: (5, 14),
+        zip: None,
+    };
+    match export_site(db, &opts) {
+        Ok(c) if c == ExitCode::SUCCESS => true,
+        Ok(_) => false,
+        Err(e) => {
+            eprintln!(
+                "machimap: 公開しましたが、静的サイトを更新できませんでした / published, but the static site was not refreshed: {e}"
+            );
+            false
+        }
     }
 }
 

@@ -70,7 +70,7 @@ const result = await esbuild.build({
   metafile: true,
   sourcemap: 'linked',
   legalComments: 'linked',
-  define: { __WORKER_URL__: JSON.stringify(`/assets/${worker}`) },
+  define: { __WORKER_URL__: JSON.stringify(`assets/${worker}`) },
   loader: { '.json': 'json' },
   logLevel: 'warning',
 });
@@ -90,7 +90,7 @@ const bootResult = await esbuild.build({
   outdir: assets,
   entryNames: '[name]-[hash]',
   metafile: true,
-  define: { __SCRIPTS__: JSON.stringify([`/assets/${maplibre}`, `/assets/${js}`]) },
+  define: { __SCRIPTS__: JSON.stringify([`assets/${maplibre}`, `assets/${js}`]) },
   logLevel: 'warning',
 });
 const boot = Object.keys(bootResult.metafile.outputs).map((p) => path.basename(p)).find((f) => /^boot-.*\.js$/.test(f));
@@ -103,12 +103,15 @@ const html = (await fs.readFile(path.join(here, 'index.html'), 'utf8'))
   .replace(/(<([a-z0-9]+)\b[^>]*\sdata-i18n="([a-z_]+)"[^>]*>)([^<]*)(<\/\2>)/g,
     (m, open, tag, key, text, close) => `${open}${esc(ja[key] ?? text)}${close}`)
   .replace('<title>ハザードマップ</title>', `<title>${esc(ja.app_title)}</title>`)
-  .replaceAll('%MAPLIBRE%', `/assets/${maplibre}`)
-  .replaceAll('%JS%', `/assets/${js}`)
-  .replace('%BOOT%', `/assets/${boot}`)
-  .replace('%CSS%', `/assets/${css}`)
-  .replace('%ICON%', `/assets/${icon}`);
+  .replaceAll('%MAPLIBRE%', `assets/${maplibre}`)
+  .replaceAll('%JS%', `assets/${js}`)
+  .replace('%BOOT%', `assets/${boot}`)
+  .replace('%CSS%', `assets/${css}`)
+  .replace('%ICON%', `assets/${icon}`);
 await fs.writeFile(path.join(dist, 'index.html'), html);
+
+// The service worker, unhashed at the root (a worker's scope is its folder).
+await fs.copyFile(path.join(here, 'sw.js'), path.join(dist, 'sw.js'));
 
 // The styles, beside the page (served at /styles/...).
 await fs.mkdir(path.join(dist, 'styles'), { recursive: true });

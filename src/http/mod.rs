@@ -66,6 +66,9 @@ pub struct ServeConfig {
     pub pmtiles: Option<PathBuf>,
     /// Offer the GSI 淡色地図 raster basemap (off by default: no request leaves the server).
     pub gsi_basemap: bool,
+    /// The static copy of the site (`machimap export-site`) the page switches to when this
+    /// server fails or times out.
+    pub mirror_url: Option<String>,
     /// Serve the overview tiles drawn at publish (`tiles::pyramid`); off, every tile is drawn
     /// on request (for comparisons).
     pub tilesets: bool,
@@ -101,6 +104,7 @@ impl Default for ServeConfig {
             web_dir: None,
             pmtiles: None,
             gsi_basemap: false,
+            mirror_url: None,
             tilesets: true,
             upload_limit: 200 * 1024 * 1024,
             zip_limits: crate::shp::ZipLimits::default(),

@@ -172,6 +172,15 @@ pub struct SearchIndex {
 }
 
 impl SearchIndex {
+    /// Every entry with its folded texts, for the static site's in-browser search
+    /// (`site`): `{"hit": …, "name": folded name, "others": [folded texts]}`.
+    pub fn entries_json(&self) -> Vec<serde_json::Value> {
+        self.entries
+            .iter()
+            .map(|e| serde_json::json!({"hit": e.hit, "name": e.name, "others": e.others}))
+            .collect()
+    }
+
     /// Fold the names of the searched datasets of `snap`.
     pub fn build(snap: &Snapshot) -> SearchIndex {
         let mut entries = Vec::new();

@@ -9,7 +9,6 @@
 
 use super::openapi::{path_param, query, RouteDoc};
 use super::{not_modified, pick_encoding, ApiError, ApiResult, AppState};
-use crate::dataset::DatasetId;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -24,8 +23,7 @@ use std::sync::Arc;
 
 /// Host of the GSI 淡色地図 tiles (allowed by the CSP only with `--gsi-basemap`).
 pub const GSI_HOST: &str = "https://cyberjapandata.gsi.go.jp";
-/// URL template of the GSI 淡色地図 tiles.
-pub const GSI_PALE_TILES: &str = "https://cyberjapandata.gsi.go.jp/xyz/pale/{z}/{x}/{y}.png";
+pub use crate::page::GSI_PALE_TILES;
 
 /// The built front end when `ServeConfig.web_dir` is not set.
 pub const DEFAULT_WEB_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/web/dist");
@@ -87,6 +85,16 @@ pub const ROUTES: &[RouteDoc] = &[
         ],
         errors: &[404],
     },
+    RouteDoc {
+        method: "get",
+        path: "/sw.js",
+        tag: "web",
+        summary:
+            "The map's service worker: keeps what a phone last saw for when the connection drops",
+        params: &[],
+        produces: &["text/javascript"],
+        errors: &[404],
+    },
 ];
 
 /// Routes of this module.
@@ -97,6 +105,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/config.json", get(get_config))
         .route("/assets/{*path}", get(get_asset))
         .route("/styles/{*path}", get(get_style))
+        .route("/sw.js", get(get_service_worker))
 }
 
 /// The folder of the built front end.
@@ -154,16 +163,36 @@ pub fn safe_relative(path: &str) -> Option<PathBuf> {
     (!out.as_os_str().is_empty()).then_some(out)
 }
 
-/// The Content-Security-Policy of the HTML page.
-pub fn csp(gsi: bool) -> String {
+/// The origin (`scheme://host[:port]`) of a URL, for the CSP; None for anything else.
+fn origin_of(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let host_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let host = &rest[..host_end];
+    let ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    ok.then(|| &url[..url.len() - rest.len() + host_end])
+}
+
+/// The Content-Security-Policy of the HTML page: its own files, the GSI tiles when enabled,
+/// the static mirror's origin when one is named (the page reads tiles and the risk data from
+/// it when this server fails), and WebAssembly (the in-browser risk answer).
+pub fn csp(gsi: bool, mirror: Option<&str>) -> String {
     let extra = if gsi {
         format!(" {GSI_HOST}")
     } else {
         String::new()
     };
+    let connect = match mirror.and_then(origin_of) {
+        Some(o) => format!("{extra} {o}"),
+        None => extra.clone(),
+    };
     format!(
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:{extra}; \
-         connect-src 'self'{extra}; worker-src 'self'; child-src 'self'; font-src 'self'; \
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:{extra}; \
+         connect-src 'self'{connect}; worker-src 'self'; child-src 'self'; font-src 'self'; \
          object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     )
 }
@@ -286,39 +315,13 @@ async fn read_with_variants(path: PathBuf) -> Option<Variants> {
 
 /// What the page needs to know about this server.
 pub fn config_json(st: &AppState, lang: &str) -> serde_json::Value {
-    let snap = st.snapshot.load();
-    let mut data = serde_json::Map::new();
-    let mut bounds: Option<[f64; 4]> = None;
-    for (d, l) in &snap.layers {
-        data.insert(
-            d.to_string(),
-            serde_json::json!({"version": l.version, "published_at": l.published_at,
-                "features": l.features.len()}),
-        );
-        if *d != DatasetId::Stockpile {
-            if let Some(b) = l.bbox {
-                bounds = Some(match bounds {
-                    None => b,
-                    Some(a) => crate::geom::union_bbox(a, b),
-                });
-            }
-        }
-    }
-    let tile_layers: Vec<&str> = snap
-        .layers
-        .keys()
-        .filter(|d| d.is_map_layer())
-        .map(|d| d.as_str())
-        .collect();
-    serde_json::json!({
-        "lang": lang,
-        "publisher": st.config.publisher,
-        "gsi_basemap": st.config.gsi_basemap,
-        "gsi_tiles": if st.config.gsi_basemap { Some(GSI_PALE_TILES) } else { None },
-        "bounds": bounds,
-        "tile_layers": tile_layers,
-        "datasets": data,
-    })
+    crate::page::config(
+        &st.snapshot.load(),
+        lang,
+        &st.config.publisher,
+        st.config.gsi_basemap,
+        st.config.mirror_url.as_deref(),
+    )
 }
 
 /// The page's language for this request (`crate::lang::negotiate`: `?lang=`, else
@@ -354,33 +357,7 @@ async fn get_config(
     res
 }
 
-/// Text escaped for HTML.
-pub fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// `index.html` with the language, the city name (`{city}`) and the config filled in.
-pub fn render_index(template: &str, lang: crate::lang::Lang, config: &serde_json::Value) -> String {
-    let html_lang = lang.html_lang();
-    let city = html_escape(config["publisher"].as_str().unwrap_or(""));
-    // `<` escaped so the JSON can never close the script element.
-    let json = config.to_string().replace('<', "\\u003c");
-    template
-        .replace("{city}", &city)
-        .replacen(
-            "<html lang=\"ja\"",
-            &format!("<html lang=\"{html_lang}\""),
-            1,
-        )
-        .replacen(
-            "<!--MACHIMAP_CONFIG-->",
-            &format!("<script type=\"application/json\" id=\"machimap-config\">{json}</script>"),
-            1,
-        )
-}
+pub use crate::page::{html_escape, render_index};
 
 async fn get_index(
     State(st): State<Arc<AppState>>,
@@ -403,8 +380,9 @@ async fn get_index(
         choice.lang,
         &config_json(&st, choice.lang.code()),
     );
-    let policy = HeaderValue::from_str(&csp(st.config.gsi_basemap))
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let policy =
+        HeaderValue::from_str(&csp(st.config.gsi_basemap, st.config.mirror_url.as_deref()))
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
     let extra = [
         (header::CONTENT_SECURITY_POLICY, policy),
         (
@@ -469,6 +447,27 @@ async fn get_style(
     ))
 }
 
+/// `web/sw.js` as built: at the root, so its scope is the whole site; never cached long, so a
+/// new build's worker replaces the old one at the next visit.
+async fn get_service_worker(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let (bytes, pre) = read_with_variants(web_dir(&st).join("sw.js"))
+        .await
+        .ok_or_else(|| {
+            ApiError::NotFound("no service worker: run `bash scripts/build-web`".into())
+        })?;
+    Ok(send(
+        &headers,
+        bytes,
+        pre,
+        content_type("sw.js"),
+        NO_CACHE,
+        &[],
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -495,9 +494,16 @@ mod tests {
 
     #[test]
     fn csp_allows_gsi_only_when_enabled() {
-        assert!(!csp(false).contains("gsi.go.jp"));
-        assert!(csp(true).contains(GSI_HOST));
-        assert!(csp(false).contains("frame-ancestors 'none'"));
+        assert!(!csp(false, None).contains("gsi.go.jp"));
+        assert!(csp(true, None).contains(GSI_HOST));
+        assert!(csp(false, None).contains("frame-ancestors 'none'"));
+        let m = csp(false, Some("https://mirror.example.jp:8443/map/"));
+        assert!(
+            m.contains("connect-src 'self' https://mirror.example.jp:8443;"),
+            "{m}"
+        );
+        // Anything that is not a plain origin adds nothing.
+        assert!(csp(false, Some("https://x; script-src *")).contains("connect-src 'self';"));
     }
 
     #[test]

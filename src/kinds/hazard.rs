@@ -12,23 +12,9 @@ use crate::dataset::{fmt_float, DatasetId, Val};
 use crate::read::{RawFeature, SourceInfo};
 use crate::report::{code, issue, Report};
 
-/// 想定最大規模 (L2).
-pub const SCENARIO_MAX: &str = "想定最大規模";
-/// 計画規模 (L1).
-pub const SCENARIO_PLAN: &str = "計画規模";
-
-/// KSJ water_depth_code 1–6 → depth range in metres (upper bound exclusive, None = open).
-pub fn depth_range(rank: i64) -> Option<(f64, Option<f64>)> {
-    Some(match rank {
-        1 => (0.0, Some(0.5)),
-        2 => (0.5, Some(3.0)),
-        3 => (3.0, Some(5.0)),
-        4 => (5.0, Some(10.0)),
-        5 => (10.0, Some(20.0)),
-        6 => (20.0, None),
-        _ => return None,
-    })
-}
+pub use machimap_risk::vocab::{
+    depth_range, FAMILY_COLLAPSE, FAMILY_DEPTH, FAMILY_DURATION, SCENARIO_MAX, SCENARIO_PLAN,
+};
 
 /// A31 第1.1版 codes 11–15 and 21–27.
 fn a31_v1_range(code: i64) -> Option<(f64, Option<f64>)> {
@@ -216,13 +202,6 @@ const A31_KEYS: [[&str; 5]; 4] = [
     ["A31_301", "A31_302", "A31_303", "A31_304", "A31_305"],
     ["A31_401", "A31_402", "A31_403", "A31_404", "A31_405"],
 ];
-
-/// `family` of a depth zone (A31a 10/20 and every banded hazard).
-pub const FAMILY_DEPTH: &str = "depth";
-/// `family` of a 浸水継続時間 zone (A31a 30).
-pub const FAMILY_DURATION: &str = "duration";
-/// `family` of a 家屋倒壊等氾濫想定区域 (A31a 41/42).
-pub const FAMILY_COLLAPSE: &str = "collapse";
 
 /// A31a_305 duration class 1–7 → hours `[from, to)` (None = open-ended). Class 3 ends at 72 h,
 /// three days: the household stock the national guidance counts on.

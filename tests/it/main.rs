@@ -28,5 +28,6 @@ mod replicas;
 mod reproject;
 mod risk;
 mod sample_city;
+mod site;
 mod tiles_http;
 mod uploads_hostile;

@@ -17,7 +17,7 @@ const STRINGS = Object.fromEntries(LANGS.map((l) => [l, JSON.parse(readFileSync(
 const DECISION = (() => {
   const out = {};
   for (const l of LANGS) {
-    const m = JSON.parse(readFileSync(path.join(ROOT, `src/risk/sentences/${l}.json`), 'utf8'));
+    const m = JSON.parse(readFileSync(path.join(ROOT, `crates/risk/src/sentences/${l}.json`), 'utf8'));
     for (const [k, v] of Object.entries(m)) (out[k] ||= {})[l] = v;
   }
   return out;

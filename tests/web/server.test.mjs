@@ -15,7 +15,7 @@ test('index.html: HTML, no-cache, strict CSP and security headers, config inline
   assert.equal(r.headers.get('cache-control'), 'no-cache');
   const csp = r.headers.get('content-security-policy');
   assert.match(csp, /default-src 'self'/);
-  assert.match(csp, /script-src 'self';/);
+  assert.match(csp, /script-src 'self' 'wasm-unsafe-eval';/);
   assert.match(csp, /frame-ancestors 'none'/);
   assert.ok(!csp.includes('gsi.go.jp'), 'no GSI host unless --gsi-basemap');
   assert.ok(!csp.includes('unsafe-inline') && !csp.includes('unsafe-eval'));

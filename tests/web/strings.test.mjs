@@ -44,7 +44,7 @@ test('the languages are really translated, not copies of another', () => {
 });
 
 test('the risk sentences: one file per language, each with every key of Japanese', () => {
-  const dir = path.join(ROOT, 'src/risk/sentences');
+  const dir = path.join(ROOT, 'crates/risk/src/sentences');
   assert.deepEqual(readdirSync(dir).sort(), LANGS.map((l) => `${l}.json`).sort());
   const keys = (l) => Object.keys(JSON.parse(readFileSync(path.join(dir, `${l}.json`), 'utf8'))).sort();
   for (const l of LANGS) assert.deepEqual(keys(l), keys('ja'), l);

@@ -1,5 +1,7 @@
 // machimap resident hazard map: "is my home at risk, and where do I go?"
 // Everything comes from this server: tiles, risk, search, shelters. No CDN, no external fonts.
+// A static copy (`machimap export-site`) answers the same from its files (offline.js), and the
+// live page switches to the copy the server names (`--mirror-url`) when the server fails.
 
 // MapLibre GL JS (CSP build, from npm) is its own deferred script, loaded before this one: the
 // browser evaluates it in a separate task and caches it apart from our code.
@@ -16,6 +18,7 @@ import vi from './strings/vi.json';
 import pt from './strings/pt.json';
 import { addIcons, iconUrl } from './icons.js';
 import { wardLabels } from './labels.js';
+import * as offline from './offline.js';
 
 /* global __WORKER_URL__ */
 const { maplibregl } = window;
@@ -35,6 +38,12 @@ const TSUNAMI_COLOURS = ['#FFFFB3', '#F7F5A9', '#F8E1A6', '#FFD8C0', '#FFB7B7', 
 const reducedMotion = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
 
 const cfg = readConfig();
+if (cfg.static) offline.use(new URL('.', location.href).href);
+// For scripts and tests: the answer a static copy gives at a point (lat and lon as the texts
+// the live page sends), without drawing it. `window.machimap` gets the map once it is drawn.
+const copyRisk = (lat, lon, lang = 'ja', floors = null) => offline.risk(lat, lon, lang, floors);
+// How long the live server has to answer before the page asks the mirror instead.
+const LIVE_TIMEOUT_MS = 8000;
 const state = {
   lang: LANGS.includes(cfg.lang) ? cfg.lang : 'ja',
   layers: new Set(DEFAULT_LAYERS),
@@ -164,6 +173,7 @@ function applyStrings() {
   const d = dataDate();
   const asof = d ? t('data_as_of', { date: fmtDate(d) }) : '';
   if ($('asof').textContent !== asof) $('asof').textContent = asof;
+  if (offline.active()) showCopyNotice();
   $('lang').value = state.lang;
   labelMapControls();
   renderLayerControls();
@@ -391,10 +401,14 @@ async function loadRisk(opts = {}) {
   riskAbort = ctrl;
   renderLoading();
   try {
+    const [la, lo] = [lat.toFixed(6), lon.toFixed(6)];
     const floors = state.floors ? `&floors=${state.floors}` : '';
-    const r = await fetch(`/api/risk?lat=${lat.toFixed(6)}&lon=${lon.toFixed(6)}&lang=${S().risk_lang}${floors}`, { signal: ctrl.signal });
-    if (!r.ok) throw new Error(`HTTP ${r.status}`);
-    const risk = await r.json();
+    const risk = await fromLiveOrCopy(
+      `/api/risk?lat=${la}&lon=${lo}&lang=${S().risk_lang}${floors}`,
+      () => offline.risk(la, lo, S().risk_lang, state.floors),
+      ctrl.signal,
+    );
+    if (ctrl.signal.aborted) return;
     risk.ward = wardAt(lon, lat);
     state.risk = risk;
     renderRisk(opts.focus ?? state.via === 'keyboard');
@@ -413,6 +427,78 @@ async function loadRisk(opts = {}) {
     if (e.name === 'AbortError') return;
     renderError(t('risk_error'));
   }
+}
+
+/** A fetch of the live server that gives up after LIVE_TIMEOUT_MS (or when `signal` aborts). */
+function fetchLive(path, signal) {
+  const c = new AbortController();
+  const timer = setTimeout(() => c.abort(new DOMException('no answer in time', 'TimeoutError')), LIVE_TIMEOUT_MS);
+  signal?.addEventListener('abort', () => c.abort(signal.reason), { once: true });
+  return fetch(path, { signal: c.signal }).finally(() => clearTimeout(timer));
+}
+
+/**
+ * JSON from the live server, or from the static copy: always the copy on a static site; on the
+ * live site the copy the server named once the server fails (no connection, a 5xx, no answer in
+ * time), and from then on for the rest of the visit.
+ */
+async function fromLiveOrCopy(path, copy, signal) {
+  if (!offline.active()) {
+    let failed;
+    try {
+      const r = await fetchLive(path, signal);
+      if (r.ok) {
+        if (r.headers.get('X-Machimap-Saved')) showSavedNotice();
+        return await r.json();
+      }
+      if (r.status < 500) throw new Error(`HTTP ${r.status}`);
+      failed = new Error(`HTTP ${r.status}`);
+    } catch (e) {
+      if (e.name === 'AbortError' || e.message?.startsWith('HTTP 4')) throw e;
+      failed = e;
+    }
+    if (!cfg.mirror) throw failed;
+    switchToMirror();
+  }
+  return copy();
+}
+
+/** Answer from the mirror from now on: its tiles, its risk data, its shelters and search. */
+function switchToMirror() {
+  offline.use(cfg.mirror);
+  clearTimeout(statusTimer);
+  if (map) map.setStyle(buildStyle());
+  showCopyNotice();
+  pollStatus();
+}
+
+/** Say that the answer is what this device saved (web/sw.js), the network being gone. */
+function showSavedNotice() {
+  let el = $('saved-note');
+  if (!el) {
+    el = h('p', { id: 'saved-note', class: 'copy-note', role: 'status' });
+    $('asof').after(el);
+  }
+  el.textContent = t('saved_notice');
+}
+
+/** Say that answers come from a copy, as of when, and that shelter status may be stale. */
+async function showCopyNotice() {
+  let date = cfg.static?.exported_at;
+  if (!date) {
+    try {
+      date = (await offline.manifest()).exported_at;
+    } catch {
+      date = null;
+    }
+  }
+  let el = $('copy-note');
+  if (!el) {
+    el = h('p', { id: 'copy-note', class: 'copy-note', role: 'status' });
+    $('asof').after(el);
+  }
+  el.dataset.date = date || '';
+  el.textContent = t(cfg.static ? 'static_notice' : 'mirror_notice', { date: date ? fmtDate(date) : '?' });
 }
 
 function renderLoading() {
@@ -566,6 +652,23 @@ function statusKey(st) {
 /** Poll /api/shelter-status (304 when nothing changed) and update the open panel in place. */
 async function pollStatus() {
   clearTimeout(statusTimer);
+  if (offline.active()) {
+    // A copy's status is the one staff had set when it was written: read once, not polled.
+    try {
+      const doc = await offline.status();
+      const changed = new Set();
+      for (const [fid, s] of Object.entries(doc)) {
+        const v = { status: s.status, evacuees: s.evacuees, updated_at: s.at };
+        if (statusKey(v) !== statusKey(shelterStatus.get(Number(fid)))) changed.add(Number(fid));
+        shelterStatus.set(Number(fid), v);
+      }
+      statusPolled = true;
+      if (changed.size) updateStatusInPlace(changed, false);
+    } catch {
+      // The copy is unreachable too: keep what the page has.
+    }
+    return;
+  }
   try {
     const headers = statusEtag ? { 'If-None-Match': statusEtag } : {};
     const r = await fetch('/api/shelter-status', { headers, cache: 'no-store' });
@@ -868,9 +971,7 @@ async function openShelter(fid, opts = {}) {
   writeUrl();
   renderLoading();
   try {
-    const r = await fetch(`/api/shelters/${encodeURIComponent(fid)}`);
-    if (!r.ok) throw new Error(`HTTP ${r.status}`);
-    state.detail = await r.json();
+    state.detail = await fromLiveOrCopy(`/api/shelters/${encodeURIComponent(fid)}`, () => offline.shelter(fid));
     renderShelter(opts.focus);
     if (opts.fly && state.detail.lon != null) {
       state.highlight = [state.detail.lon, state.detail.lat];
@@ -967,9 +1068,12 @@ async function search(q) {
   const ctrl = new AbortController();
   searchAbort = ctrl;
   try {
-    const r = await fetch(`/api/search?q=${encodeURIComponent(q)}&limit=8`, { signal: ctrl.signal });
-    if (!r.ok) throw new Error(`HTTP ${r.status}`);
-    const res = await r.json();
+    const res = await fromLiveOrCopy(
+      `/api/search?q=${encodeURIComponent(q)}&limit=8`,
+      async () => ({ results: await offline.search(q, 8) }),
+      ctrl.signal,
+    );
+    if (ctrl.signal.aborted) return;
     if (!res.results.length) {
       out.replaceChildren(h('p', { role: 'status' }, t('search_none', { q })));
       return;
@@ -1186,7 +1290,9 @@ function drawWhenComplete(m, pixelRatio, onDone) {
 function buildStyle() {
   const style = JSON.parse(JSON.stringify(baseStyle));
   const ids = (cfg.tile_layers || ['wards', 'flood', 'landslide', 'tsunami', 'storm_surge', 'roads', 'shelters']).filter((d) => d !== 'stockpile');
-  style.sources.machimap.url = new URL(`/tiles/${ids.join(',')}.json`, location.href).href;
+  style.sources.machimap.url = offline.active()
+    ? offline.tilesUrl(maplibregl)
+    : new URL(`/tiles/${ids.join(',')}.json`, location.href).href;
   if (cfg.gsi_basemap && cfg.gsi_tiles) {
     style.sources.gsi = {
       type: 'raster',
@@ -1276,13 +1382,25 @@ function initMap() {
     labelMapControls();
   });
   map.on('styleimagemissing', () => addIcons(map));
+  // A tile the server did not give: if the server is down and a mirror is named, the map and
+  // the answers switch to the mirror (MapLibre logs nothing itself once this listens).
+  map.on('error', (e) => {
+    if (offline.active() || !cfg.mirror || e.sourceId !== 'machimap') return;
+    fetchLive('/healthz').then((r) => {
+      if (!r.ok && r.status >= 500) switchToMirror();
+    }, (err) => {
+      if (err.name !== 'AbortError' && !offline.active()) switchToMirror();
+    });
+  });
   // Show the canvas once the first view is complete (one paint, not one per arriving tile).
   // `window.machimap` (for the tests and the console) appears with it.
   // Sharp on every phone, but not 3× screens' 9× the pixels to fill.
   drawWhenComplete(map, Math.min(window.devicePixelRatio || 1, 2), () => {
     document.body.classList.add('map-drawn');
     performance.mark?.('machimap:map-drawn');
-    window.machimap = { map, state };
+    window.machimap = { map, state, copyRisk };
+    // Keep what this phone saw for when the connection drops (web/sw.js), once the map is up.
+    navigator.serviceWorker?.register('sw.js').catch(() => {});
   });
   map.on('load', () => {
     addIcons(map);

@@ -103,7 +103,7 @@ impl Lang {
     /// A number of metres as the language writes it (`0.5`, `0,5` in Vietnamese and
     /// Portuguese, whose decimal mark is a comma).
     pub fn number(self, x: f64) -> String {
-        let s = crate::dataset::fmt_float(x);
+        let s = crate::fmt_float(x);
         match self {
             Lang::Vi | Lang::Pt => s.replace('.', ","),
             _ => s,

@@ -20,7 +20,7 @@
 //! `sentences/<code>.json`) are data, so an in-browser copy can share them; this file only
 //! applies them.
 
-use super::Lang;
+use crate::lang::Lang;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -51,7 +51,7 @@ pub struct Rules {
 
 static FILE: LazyLock<File> = LazyLock::new(|| {
     // A test parses this file; a broken file fails the build's tests, never a request.
-    serde_json::from_str(include_str!("decision.json")).expect("src/risk/decision.json")
+    serde_json::from_str(include_str!("decision.json")).expect("crates/risk/src/decision.json")
 });
 
 /// The sentences of `lang`: `sentences/<code>.json`, key → sentence, one file per language as
@@ -74,7 +74,7 @@ static TEXT: LazyLock<HashMap<Lang, HashMap<String, String>>> = LazyLock::new(||
         .into_iter()
         .map(|l| {
             let m = serde_json::from_str(sentences_file(l))
-                .unwrap_or_else(|e| panic!("src/risk/sentences/{}.json: {e}", l.code()));
+                .unwrap_or_else(|e| panic!("crates/risk/src/sentences/{}.json: {e}", l.code()));
             (l, m)
         })
         .collect()
@@ -265,8 +265,8 @@ fn river_text(r: &Option<String>, lang: Lang) -> String {
 /// readers of Japanese and said generically in other languages.
 pub(crate) fn scenario_text(s: &Option<String>, lang: Lang) -> String {
     match s.as_deref() {
-        Some(crate::kinds::hazard::SCENARIO_MAX) => text("scenario.max", lang).into(),
-        Some(crate::kinds::hazard::SCENARIO_PLAN) => text("scenario.plan", lang).into(),
+        Some(crate::vocab::SCENARIO_MAX) => text("scenario.max", lang).into(),
+        Some(crate::vocab::SCENARIO_PLAN) => text("scenario.plan", lang).into(),
         Some(other) if matches!(lang, Lang::Ja | Lang::Easy) => other.into(),
         _ => text("scenario.none", lang).into(),
     }
@@ -496,7 +496,7 @@ pub fn decide_landslide(zone: Option<&str>, floors: Option<u32>, lang: Lang) -> 
     let n = floors.unwrap_or(rules().assumed_floors).max(1);
     match zone {
         None => outside(
-            &super::title_in_sentence(crate::dataset::DatasetId::Landslide, lang),
+            &crate::title_in_sentence(crate::Hazard::Landslide, lang),
             n,
             floors,
             lang,
@@ -527,7 +527,7 @@ pub fn decide_tsunami(
     let n = floors.unwrap_or(rules().assumed_floors).max(1);
     if !in_zone {
         return outside(
-            &super::title_in_sentence(crate::dataset::DatasetId::Tsunami, lang),
+            &crate::title_in_sentence(crate::Hazard::Tsunami, lang),
             n,
             floors,
             lang,
@@ -595,10 +595,10 @@ mod tests {
     use super::*;
 
     fn depth_of_rank(rank: i64) -> DepthFact {
-        let (lo, hi) = crate::kinds::hazard::depth_range(rank).unwrap();
+        let (lo, hi) = crate::vocab::depth_range(rank).unwrap();
         DepthFact {
             river: Some("サンプル川".into()),
-            scenario: Some(crate::kinds::hazard::SCENARIO_MAX.into()),
+            scenario: Some(crate::vocab::SCENARIO_MAX.into()),
             min_m: Some(lo),
             max_m: hi,
         }
