@@ -12,8 +12,12 @@
 //! `manifest.json` naming the data versions.
 //!
 //! **Invariant:** readers never see half of two exports. Each export is written into a new
-//! folder under `{out}/releases/`, then the symbolic link `{out}/current` (what the web server
-//! serves) is replaced by a rename, which is atomic; the two newest releases are kept.
+//! folder under `{out}/releases/` (whole by itself: the offline pack is one). The web server
+//! serves `{out}`: its `index.html` is the release's page with `<base href="releases/{name}/">`,
+//! so a page reads every file from the release it was loaded with, and it is replaced by one
+//! rename once the release is in place; the link `{out}/current` (stable download addresses)
+//! likewise. The two newest releases are kept, so a page loaded just before a switch goes on
+//! reading its own.
 
 use crate::catalog::{self, Publisher};
 use crate::dataset::DatasetId;
@@ -275,7 +279,7 @@ pub fn export(
         }
     }
     let mut config = crate::page::config(snap, "ja", &opts.publisher.name, false, None);
-    config["static"] = serde_json::json!({ "exported_at": now });
+    config["static"] = serde_json::json!({ "exported_at": now, "release": name });
     let html = crate::page::render_index(
         &std::fs::read_to_string(&template)?,
         machimap_risk::Lang::Ja,
@@ -356,10 +360,12 @@ pub fn export(
             write_file(&tmp.join(format!("datasets/{d}.geojson")), &gj, &mut stats)?;
         }
     }
+    // Downloads are linked through `current`: addresses that stay the same from release to
+    // release, as harvesters expect.
     let mut cat = catalog::build_catalog(
         snap,
         &opts.publisher,
-        base,
+        &format!("{base}/current"),
         &|_| BTreeMap::new(),
         &|l, f| Some(export::digest(l, f)),
     );
@@ -406,14 +412,36 @@ pub fn export(
     if let Some(zip) = &opts.zip {
         write_zip(&tmp, zip)?;
     }
-    // Publish: the release under its name, then the link replaced in one rename.
+    // Publish: the release under its name; then the root page, which pins it (`<base>`), and
+    // the service worker, each replaced in one rename; then the `current` link (downloads).
     std::fs::rename(&tmp, &stats.release)?;
+    let root_html = html.replacen(
+        "<head>",
+        &format!("<head>\n<base href=\"releases/{name}/\">"),
+        1,
+    );
+    replace_file(&opts.out.join("index.html"), root_html.as_bytes())?;
+    if sw.is_file() {
+        replace_file(&opts.out.join("sw.js"), &std::fs::read(&sw)?)?;
+    }
     let link_tmp = opts.out.join(format!(".current.{}", std::process::id()));
     let _ = std::fs::remove_file(&link_tmp);
     std::os::unix::fs::symlink(Path::new("releases").join(&name), &link_tmp)?;
     std::fs::rename(&link_tmp, opts.out.join("current"))?;
     prune(&releases, &name)?;
     Ok(stats)
+}
+
+/// Write a file whole under a temporary name, then rename it over `path` (readers see the old
+/// file or the new one).
+fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
 }
 
 /// Keep the two newest releases (the current one and the one before, which a reader who

@@ -39,6 +39,17 @@ fn current(out: &Path) -> PathBuf {
     std::fs::read_link(out.join("current")).expect("current is a link")
 }
 
+/// The release the root page pins (its `<base>`) is the one `current` names.
+fn assert_root_page_pins_current(out: &Path) {
+    let name = current(out);
+    let name = name.file_name().unwrap().to_string_lossy();
+    let root = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(
+        root.contains(&format!("<base href=\"releases/{name}/\">")),
+        "{root}"
+    );
+}
+
 /// The request `web/src/offline.js` builds for a point: texts of the point, the hazards of the
 /// manifest with their zone tables and the point's cell (when the export has one), shelters and
 /// status as written.
@@ -105,6 +116,7 @@ fn site_the_copy_answers_as_the_server_and_releases_switch_whole() {
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let site = out.join(current(&out));
+    assert_root_page_pins_current(&out);
     for f in [
         "index.html",
         "risk.wasm",
@@ -185,6 +197,7 @@ fn site_the_copy_answers_as_the_server_and_releases_switch_whole() {
     assert!(export(&db, &out, &web, &[]).status.success());
     let second = current(&out);
     assert_ne!(first, second);
+    assert_root_page_pins_current(&out);
     assert!(out.join(&first).is_dir());
     std::thread::sleep(std::time::Duration::from_millis(1100));
     assert!(export(&db, &out, &web, &[]).status.success());

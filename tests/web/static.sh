@@ -1,6 +1,6 @@
 # Sourced by scripts/test-web and scripts/bench-mirror (bash), after tests/web/server.sh.
 # machimap_static_start: writes the static site of $MACHIMAP_DB (`machimap export-site`) into
-# $MACHIMAP_WORK/site and serves $MACHIMAP_WORK/site/current with nginx on a free loopback port,
+# $MACHIMAP_WORK/site and serves that folder with nginx on a free loopback port,
 # with CORS (the live page reads the mirror from another origin) and range requests (nginx's
 # own). No machimap process is involved in answering it. Exports MACHIMAP_STATIC_BASE and
 # MACHIMAP_STATIC_DIR; nginx is stopped on exit.
@@ -71,16 +71,16 @@ machimap_static_start() {
   # nginx's workers read the files: the temp folder is private by default.
   chmod 755 "$MACHIMAP_WORK"
   local port; port="$(_machimap_free_port)"
-  machimap_nginx_conf "$port" "$MACHIMAP_STATIC_DIR/current" "$MACHIMAP_WORK/nginx"
+  machimap_nginx_conf "$port" "$MACHIMAP_STATIC_DIR" "$MACHIMAP_WORK/nginx"
   nginx -c "$MACHIMAP_WORK/nginx/nginx.conf" -e "$MACHIMAP_WORK/nginx/logs/error.log" &
   MACHIMAP_NGINX_PID=$!
   trap _machimap_static_cleanup EXIT
   MACHIMAP_STATIC_BASE="http://127.0.0.1:$port"
   for _ in $(seq 1 100); do
-    curl -fsS -o /dev/null "$MACHIMAP_STATIC_BASE/manifest.json" 2>/dev/null && break
+    curl -fsS -o /dev/null "$MACHIMAP_STATIC_BASE/current/manifest.json" 2>/dev/null && break
     sleep 0.1
   done
-  curl -fsS -o /dev/null "$MACHIMAP_STATIC_BASE/manifest.json"
+  curl -fsS -o /dev/null "$MACHIMAP_STATIC_BASE/current/manifest.json"
   export MACHIMAP_STATIC_BASE MACHIMAP_STATIC_DIR MACHIMAP_NGINX_PID
   echo "nginx serving the static site on $MACHIMAP_STATIC_BASE" >&2
 }

@@ -63,7 +63,7 @@ test('served by nginx alone: the map draws, search works, and 1,000 answers equa
     // The page says it is a copy, as of when, and that shelter status may be stale.
     const note = await b.page.textContent('#copy-note');
     assert.match(note, /時点の写し.*避難所の開設状況は最新ではない/);
-    const manifest = await (await fetch(`${STATIC}/manifest.json`)).json();
+    const manifest = await (await fetch(`${STATIC}/current/manifest.json`)).json();
     const shelters = await getJson('/api/search?q=' + encodeURIComponent('小学校') + '&limit=8');
     assert.ok(shelters.results.length > 0);
 
@@ -79,6 +79,8 @@ test('served by nginx alone: the map draws, search works, and 1,000 answers equa
     // A tap (a place checked through the page itself) shows the server's decision.
     const cfg = await b.page.evaluate(() => JSON.parse(document.getElementById('machimap-config').textContent));
     assert.equal(cfg.static.exported_at, manifest.exported_at);
+    assert.equal(cfg.static.release, manifest.release, 'the page is the current release');
+    assert.ok(urls.some((u) => u.startsWith(`${STATIC}/releases/${manifest.release}/assets/`)), 'files read from the page\'s own release');
 
     // 1,000 random points over the city and around it, every language, several home heights.
     const [w, s, e, n] = cfg.bounds;
@@ -118,6 +120,31 @@ test('served by nginx alone: the map draws, search works, and 1,000 answers equa
     const at = await b.page.evaluate(() => window.machimap.state.at);
     const truth = await getJson(`/api/risk?lat=${at[1].toFixed(6)}&lon=${at[0].toFixed(6)}&lang=ja`);
     assert.ok((await b.page.textContent('#info-body')).includes(truth.summary));
+
+    // A new export while the page is open: the page goes on reading the release it was loaded
+    // with (a shelter it opens now comes from there), and a new visit gets the new release.
+    execFileSync(BIN, ['export-site', '--db', DB, '--out', process.env.MACHIMAP_STATIC_DIR], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const next = await (await fetch(`${STATIC}/current/manifest.json`)).json();
+    assert.notEqual(next.release, manifest.release);
+    const from = b.log.requests.length;
+    // (the search opened its first result already: another one, read for the first time)
+    const k = live.results.findLastIndex((r) => r.kind === 'shelter');
+    assert.ok(k > 0, 'a second shelter among the results');
+    const fid = live.results[k].fid;
+    await b.page.locator('#search-results .results button').nth(k).click();
+    await b.page.waitForFunction((f) => window.machimap.state.detail?.fid === f, fid, { timeout: 15000 });
+    const after = b.log.requests.slice(from).map((r) => r.url());
+    assert.ok(after.some((u) => u.startsWith(`${STATIC}/releases/${manifest.release}/data/shelters/`)), after.join(' '));
+    assert.ok(!after.some((u) => u.includes(next.release)), 'nothing read from the new release');
+    const fresh = await browser({ width: 800, height: 600 });
+    try {
+      await fresh.page.goto(`${STATIC}/`);
+      await idle(fresh.page);
+      const c2 = await fresh.page.evaluate(() => JSON.parse(document.getElementById('machimap-config').textContent));
+      assert.equal(c2.static.release, next.release);
+    } finally {
+      await fresh.close();
+    }
     assert.deepEqual(b.log.errors, []);
     assert.deepEqual(elsewhere(b.log, STATIC), []);
   } finally {
@@ -157,11 +184,11 @@ test('the live page switches to the mirror by itself when machimap is killed mid
     delete risk.ward;
     assert.deepStrictEqual(risk, truth, 'the mirror gives the server\'s answer');
     assert.match(await b.page.textContent('#copy-note'), /サーバーにつながらないため/);
-    assert.ok(b.log.requests.some((r) => r.url().startsWith(`${STATIC}/risk/`)), 'risk data read from the mirror');
+    assert.ok(b.log.requests.some((r) => r.url().startsWith(`${STATIC}/releases/`) && r.url().includes('/risk/')), 'risk data read from the mirror\'s release');
     // The map keeps drawing, now from the mirror's tiles.
     await b.page.evaluate(() => window.machimap.map.zoomTo(14, { animate: false }));
     await idle(b.page);
-    assert.ok(b.log.requests.some((r) => r.url() === `${STATIC}/data/tiles.pmtiles`), 'tiles read from the mirror');
+    assert.ok(b.log.requests.some((r) => r.url().startsWith(`${STATIC}/releases/`) && r.url().endsWith('/data/tiles.pmtiles')), 'tiles read from the mirror');
     console.log(`switch-over: the first tap after the kill answered from the mirror in ${took} ms`);
     assert.deepEqual(b.log.errors.filter((x) => !/Failed to load resource|ERR_CONNECTION_REFUSED|AJAXError|Failed to fetch/.test(x)), []);
   } finally {

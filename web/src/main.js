@@ -38,7 +38,8 @@ const TSUNAMI_COLOURS = ['#FFFFB3', '#F7F5A9', '#F8E1A6', '#FFD8C0', '#FFB7B7', 
 const reducedMotion = window.matchMedia('(prefers-reduced-motion: reduce)').matches;
 
 const cfg = readConfig();
-if (cfg.static) offline.use(new URL('.', location.href).href);
+// A static copy's files are under its release folder, which the page's <base> names.
+if (cfg.static) offline.use(new URL('.', document.baseURI).href);
 // For scripts and tests: the answer a static copy gives at a point (lat and lon as the texts
 // the live page sends), without drawing it. `window.machimap` gets the map once it is drawn.
 const copyRisk = (lat, lon, lang = 'ja', floors = null) => offline.risk(lat, lon, lang, floors);
@@ -458,14 +459,22 @@ async function fromLiveOrCopy(path, copy, signal) {
       failed = e;
     }
     if (!cfg.mirror) throw failed;
-    switchToMirror();
+    await switchToMirror();
   }
   return copy();
 }
 
 /** Answer from the mirror from now on: its tiles, its risk data, its shelters and search. */
+let switching = null;
 function switchToMirror() {
-  offline.use(cfg.mirror);
+  switching ??= offline.useMirror(cfg.mirror).then(mirrorReady, (e) => {
+    switching = null; // try again at the next failure
+    throw e;
+  });
+  return switching;
+}
+
+function mirrorReady() {
   clearTimeout(statusTimer);
   if (map) map.setStyle(buildStyle());
   showCopyNotice();
@@ -1387,9 +1396,9 @@ function initMap() {
   map.on('error', (e) => {
     if (offline.active() || !cfg.mirror || e.sourceId !== 'machimap') return;
     fetchLive('/healthz').then((r) => {
-      if (!r.ok && r.status >= 500) switchToMirror();
+      if (!r.ok && r.status >= 500) switchToMirror().catch(() => {});
     }, (err) => {
-      if (err.name !== 'AbortError' && !offline.active()) switchToMirror();
+      if (err.name !== 'AbortError' && !offline.active()) switchToMirror().catch(() => {});
     });
   });
   // Show the canvas once the first view is complete (one paint, not one per arriving tile).
@@ -1400,7 +1409,8 @@ function initMap() {
     performance.mark?.('machimap:map-drawn');
     window.machimap = { map, state, copyRisk };
     // Keep what this phone saw for when the connection drops (web/sw.js), once the map is up.
-    navigator.serviceWorker?.register('sw.js').catch(() => {});
+    // At the page's own folder, not under a static copy's <base>: it keeps the whole site.
+    navigator.serviceWorker?.register(new URL('sw.js', location.href).href).catch(() => {});
   });
   map.on('load', () => {
     addIcons(map);

@@ -11,10 +11,31 @@ let cache = new Map(); // path → Promise of its text, bytes or instance
 /** Whether answers come from an export. */
 export const active = () => base !== null;
 
-/** Read from the export at `root` from now on (the page's own folder for a static copy). */
+/** Read from the export at `root` from now on (the page's own release folder). */
 export function use(root) {
   base = new URL(root.endsWith('/') ? root : `${root}/`, location.href).href;
   cache = new Map();
+}
+
+/**
+ * Read from the mirror at `root` from now on: the folder `machimap export-site` wrote (its
+ * current release, pinned for the rest of the visit so a refresh of the mirror meanwhile never
+ * mixes two), or a release served as it is (the offline pack).
+ */
+export async function useMirror(root) {
+  const r = new URL(root.endsWith('/') ? root : `${root}/`, location.href).href;
+  for (const at of [`${r}current/`, r]) {
+    try {
+      const res = await fetch(`${at}manifest.json`, { cache: 'no-store' });
+      if (!res.ok) continue;
+      const m = await res.json();
+      use(at === r ? r : `${r}releases/${encodeURIComponent(m.release)}/`);
+      return;
+    } catch {
+      // try the next form
+    }
+  }
+  throw new Error(`no static copy at ${r}`);
 }
 
 const url = (path) => new URL(path, base).href;
