@@ -5,7 +5,7 @@
 // It controls the pages loaded after it is installed (no claim: a first visit is not changed).
 const CACHE = 'machimap-v1';
 const MAX_ENTRIES = 3000;
-const NEVER = /^\/(admin|api\/admin|api\/shelter-status|api\/3|api\/action|ogc|catalog)/;
+const NEVER = /^\/(admin|api\/admin|api\/shelter-status|api\/3|api\/action|ogc|catalog|healthz|metrics)/;
 
 self.addEventListener('install', () => self.skipWaiting());
 self.addEventListener('activate', (e) => {

@@ -1,0 +1,116 @@
+//! Users, API tokens and the audit log (admins).
+
+use super::*;
+
+pub(super) async fn users_page(State(st): State<Arc<AppState>>, staff: Staff) -> Response {
+    html(
+        StatusCode::OK,
+        pages::users(&staff.viewer(), &st.admin.accounts.users(), None),
+    )
+}
+
+pub(super) async fn user_add(State(st): State<Arc<AppState>>, f: StaffForm) -> Response {
+    let name = f.get("name").trim().to_string();
+    let role: Result<Role, _> = f.get("role").parse();
+    let password = f.get("password").to_string();
+    let st2 = st.clone();
+    let by = f.staff.user.clone();
+    let n2 = name.clone();
+    let res = match role {
+        Ok(role) => blocking(move || st2.admin.accounts.add_user(&n2, role, &password, &by)).await,
+        Err(e) => Err(AdminError::BadInput(e)),
+    };
+    let (status, notice, bad) = match res {
+        Ok(()) => {
+            f.staff.log(&st, "user_add", &name, f.get("role"));
+            (
+                StatusCode::OK,
+                format!("ユーザー「{name}」を追加しました / added user “{name}”"),
+                false,
+            )
+        }
+        Err(e) => {
+            f.staff.log(&st, "user_add_refused", &name, &e.to_string());
+            let msg = format!("ユーザー「{name}」を追加できません / cannot add user “{name}”: {e}");
+            (ApiError::from(e).status(), msg, true)
+        }
+    };
+    html(
+        status,
+        pages::users(
+            &f.staff.viewer(),
+            &st.admin.accounts.users(),
+            Some((&notice, bad)),
+        ),
+    )
+}
+
+pub(super) async fn user_disable(
+    State(st): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    f: StaffForm,
+) -> PageResult {
+    if name == f.staff.user {
+        return Err(AdminError::Conflict(
+            "自分自身は無効にできません / you cannot disable yourself".into(),
+        )
+        .into());
+    }
+    st.admin.accounts.disable(&name, &f.staff.user)?;
+    st.admin.sessions.remove_user(&name);
+    f.staff.log(&st, "user_disable", &name, "");
+    Ok(see_other("/admin/users"))
+}
+
+pub(super) async fn tokens_page(State(st): State<Arc<AppState>>, staff: Staff) -> Response {
+    html(
+        StatusCode::OK,
+        pages::tokens(
+            &staff.viewer(),
+            &st.admin.accounts.tokens(),
+            &st.admin.accounts.users(),
+            None,
+        ),
+    )
+}
+
+pub(super) async fn token_create(State(st): State<Arc<AppState>>, f: StaffForm) -> PageResult {
+    let user = f.get("user").to_string();
+    let (t, secret) = st
+        .admin
+        .accounts
+        .create_token(&user, f.get("label"), &f.staff.user)?;
+    f.staff.log(
+        &st,
+        "token_create",
+        &t.id,
+        &format!("for {user}: {}", t.label),
+    );
+    Ok(html(
+        StatusCode::OK,
+        pages::tokens(
+            &f.staff.viewer(),
+            &st.admin.accounts.tokens(),
+            &st.admin.accounts.users(),
+            Some((&t, &secret)),
+        ),
+    ))
+}
+
+pub(super) async fn token_revoke(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    f: StaffForm,
+) -> PageResult {
+    let t = st.admin.accounts.revoke_token(&id, &f.staff.user)?;
+    f.staff
+        .log(&st, "token_revoke", &t.id, &format!("of {}", t.user));
+    Ok(see_other("/admin/tokens"))
+}
+
+pub(super) async fn audit_page(State(st): State<Arc<AppState>>, staff: Staff) -> Response {
+    html(
+        StatusCode::OK,
+        pages::audit(&staff.viewer(), &st.admin.audit.recent(1000)),
+    )
+}
