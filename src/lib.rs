@@ -33,6 +33,7 @@ pub mod read;
 pub mod report;
 pub mod risk;
 pub mod sample;
+pub mod search;
 pub mod shp;
 pub mod site;
 pub mod store;

@@ -337,7 +337,7 @@ pub fn export(
         &mut stats,
     )?;
     for s in &shelters {
-        if let Some(v) = crate::http::search::shelter_detail(snap, s.fid) {
+        if let Some(v) = crate::search::shelter_detail(snap, s.fid) {
             write_json(
                 &tmp.join(format!("data/shelters/{}.json", s.fid)),
                 &v,
@@ -345,7 +345,7 @@ pub fn export(
             )?;
         }
     }
-    let search = crate::http::search::SearchIndex::build(snap).entries_json();
+    let search = crate::search::SearchIndex::build(snap).entries_json();
     write_json(&tmp.join("data/search.json"), &search, &mut stats)?;
 
     // Downloads and the catalog.

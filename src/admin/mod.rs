@@ -208,36 +208,6 @@ impl Default for AdminConfig {
     }
 }
 
-impl AdminConfig {
-    /// The console settings of a server: its upload and zip limits, `Secure` cookies when the
-    /// public base URL is https, and the session idle time (30 minutes; the environment
-    /// variable `MACHIMAP_SESSION_IDLE_SECS` overrides it, for tests).
-    pub fn for_server(c: &crate::http::ServeConfig) -> AdminConfig {
-        let idle = std::env::var("MACHIMAP_SESSION_IDLE_SECS")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .filter(|v| *v > 0)
-            .map_or(
-                AdminConfig::default().session_idle,
-                std::time::Duration::from_secs,
-            );
-        AdminConfig {
-            upload_limit: c.upload_limit,
-            zip_limits: c.zip_limits,
-            field_limit: c.upload_field_limit,
-            parse_budget: c.upload_parse_budget,
-            secure_cookies: c
-                .base_url
-                .as_deref()
-                .is_some_and(|u| u.to_ascii_lowercase().starts_with("https://")),
-            session_idle: idle,
-            login_rate_per_min: c.login_rate_per_min,
-            password_checks: c.password_checks,
-            trusted_proxies: c.trusted_proxies.clone(),
-        }
-    }
-}
-
 /// Password checks at once by default: one per core, at least two.
 pub fn default_password_checks() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get().max(2))

@@ -118,6 +118,36 @@ impl Default for ServeConfig {
 }
 
 impl ServeConfig {
+    /// The console settings of this server (built here, so `admin` needs nothing of `http`): its upload and zip limits, `Secure` cookies when the
+    /// public base URL is https, and the session idle time (30 minutes; the environment
+    /// variable `MACHIMAP_SESSION_IDLE_SECS` overrides it, for tests).
+    pub fn admin_config(&self) -> crate::admin::AdminConfig {
+        let idle = std::env::var("MACHIMAP_SESSION_IDLE_SECS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|v| *v > 0)
+            .map_or(
+                crate::admin::AdminConfig::default().session_idle,
+                std::time::Duration::from_secs,
+            );
+        crate::admin::AdminConfig {
+            upload_limit: self.upload_limit,
+            zip_limits: self.zip_limits,
+            field_limit: self.upload_field_limit,
+            parse_budget: self.upload_parse_budget,
+            secure_cookies: self
+                .base_url
+                .as_deref()
+                .is_some_and(|u| u.to_ascii_lowercase().starts_with("https://")),
+            session_idle: idle,
+            login_rate_per_min: self.login_rate_per_min,
+            password_checks: self.password_checks,
+            trusted_proxies: self.trusted_proxies.clone(),
+        }
+    }
+}
+
+impl ServeConfig {
     /// Who publishes the catalog, from these settings.
     pub fn publisher(&self) -> crate::catalog::Publisher {
         crate::catalog::Publisher {
@@ -211,7 +241,7 @@ impl AppState {
                 Some(p) => Some(crate::tiles::pmtiles::Archive::open(p)?),
                 None => None,
             },
-            admin: crate::admin::Admin::open(&db, crate::admin::AdminConfig::for_server(&config)),
+            admin: crate::admin::Admin::open(&db, config.admin_config()),
             db,
             config,
         })
