@@ -192,19 +192,11 @@ impl Prepared {
     }
 }
 
-/// Days since 1970-01-01 of a `YYYY-MM-DD` date.
+/// Days since 1970-01-01 of a `YYYY-MM-DD` date (DuckDB's Date32); None for no valid date.
 pub fn date_days(s: &str) -> Option<i32> {
-    let y: i64 = s.get(0..4)?.parse().ok()?;
-    let m: i64 = s.get(5..7)?.parse().ok()?;
-    let d: i64 = s.get(8..10)?.parse().ok()?;
-    // Howard Hinnant's days_from_civil.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    i32::try_from(era * 146_097 + doe - 719_468).ok()
+    let d: jiff::civil::Date = s.get(0..10)?.parse().ok()?;
+    let epoch = jiff::civil::date(1970, 1, 1);
+    Some(d.since((jiff::Unit::Day, epoch)).ok()?.get_days())
 }
 
 impl Store {

@@ -746,30 +746,6 @@ fn in_bbox(l: &Layer, b: [f64; 4]) -> Vec<u32> {
     out
 }
 
-fn now_iso() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 async fn items(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -1077,7 +1053,7 @@ fn render_items(
     let tail = json!({
         "numberMatched": matched,
         "numberReturned": page.len(),
-        "timeStamp": now_iso(),
+        "timeStamp": crate::admin::now_iso(),
         "links": links,
     });
     out.write_all(b"],")?;
@@ -1173,7 +1149,7 @@ mod tests {
 
     #[test]
     fn timestamps_are_iso() {
-        let t = now_iso();
+        let t = crate::admin::now_iso();
         assert_eq!(t.len(), 20, "{t}");
         assert!(t.starts_with("20") && t.ends_with('Z'));
     }

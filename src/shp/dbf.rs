@@ -604,25 +604,13 @@ pub(crate) fn encode_truncated(
 
 /// Today's date as (years since 1900, month, day), UTC.
 fn today() -> (u8, u8, u8) {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    let days = (secs / 86_400) as i64;
-    // Civil-from-days (Howard Hinnant).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let d = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
     (
-        u8::try_from((y - 1900).clamp(0, 255)).unwrap_or(0),
-        u8::try_from(m).unwrap_or(1),
-        u8::try_from(d).unwrap_or(1),
+        u8::try_from((i32::from(d.year()) - 1900).clamp(0, 255)).unwrap_or(0),
+        u8::try_from(d.month()).unwrap_or(1),
+        u8::try_from(d.day()).unwrap_or(1),
     )
 }
 
