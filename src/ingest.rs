@@ -103,11 +103,7 @@ pub fn sha256_file(path: &Path) -> std::io::Result<String> {
         }
         h.update(&buf[..n]);
     }
-    Ok(hex(&h.finalize()))
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+    Ok(hex::encode(h.finalize()))
 }
 
 /// The column mappings an ingest may apply: the one given with it, and those saved for the
@@ -259,7 +255,7 @@ pub fn ingest(
     let sha = if hashes.len() == 1 {
         hashes[0].clone()
     } else {
-        hex(&Sha256::digest(hashes.join("\n").as_bytes()))
+        hex::encode(Sha256::digest(hashes.join("\n").as_bytes()))
     };
     // A new mapping for the same files is a new reading of them: not "unchanged".
     if opts.publish && opts.mapping.is_none() {

@@ -306,23 +306,18 @@ pub fn iso_from_secs(secs: i64) -> String {
         .to_string()
 }
 
-/// Lower-case hex of bytes.
-pub fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 /// `n` random bytes from the operating system, as hex.
 pub fn random_hex(n: usize) -> String {
     use argon2::password_hash::rand_core::{OsRng, RngCore};
     let mut buf = vec![0u8; n];
     OsRng.fill_bytes(&mut buf);
-    hex(&buf)
+    hex::encode(buf)
 }
 
 /// SHA-256 of text, hex.
 pub fn sha256_hex(s: &str) -> String {
     use sha2::{Digest, Sha256};
-    hex(&Sha256::digest(s.as_bytes()))
+    hex::encode(Sha256::digest(s.as_bytes()))
 }
 
 #[cfg(test)]

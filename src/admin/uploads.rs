@@ -294,7 +294,7 @@ pub fn sources_sha256(paths: &[PathBuf]) -> Result<String> {
     Ok(if hashes.len() == 1 {
         hashes.remove(0)
     } else {
-        super::hex(&Sha256::digest(hashes.join("\n").as_bytes()))
+        hex::encode(Sha256::digest(hashes.join("\n").as_bytes()))
     })
 }
 

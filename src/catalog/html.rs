@@ -71,29 +71,14 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:.5r
 
 pub(crate) fn csp() -> String {
     use sha2::{Digest as _, Sha256};
-    let hash = b64(&Sha256::digest(CSS.as_bytes()));
+    let hash = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(CSS.as_bytes()))
+    };
     format!(
         "default-src 'self'; style-src 'sha256-{hash}'; img-src 'self' data:; \
          frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     )
-}
-
-pub(crate) fn b64(bytes: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for ch in bytes.chunks(3) {
-        let n = (u32::from(ch[0]) << 16)
-            | (u32::from(*ch.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*ch.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= ch.len() {
-                out.push(char::from(A[(n >> (18 - 6 * i) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 struct Words {

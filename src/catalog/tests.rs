@@ -297,15 +297,6 @@ fn dcat_has_distributions_with_checksums() {
 }
 
 #[test]
-fn base64_matches_known_vectors() {
-    assert_eq!(b64(b""), "");
-    assert_eq!(b64(b"f"), "Zg==");
-    assert_eq!(b64(b"fo"), "Zm8=");
-    assert_eq!(b64(b"foo"), "Zm9v");
-    assert_eq!(b64(b"foobar"), "Zm9vYmFy");
-}
-
-#[test]
 fn unknown_licence_keeps_its_id() {
     let l = license("my-city-terms");
     assert_eq!(l.title_en, "my-city-terms");
