@@ -346,16 +346,16 @@ struct ServeOpts {
     #[arg(long)]
     draw_on_demand: bool,
     /// Largest file staff may upload in the console, in MB.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = machimap::admin::UPLOAD_LIMIT_MB)]
     upload_limit_mb: u64,
     /// Most entries an uploaded zip may hold.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = machimap::shp::ZIP_MAX_ENTRIES)]
     zip_max_entries: usize,
     /// Most bytes an uploaded zip may uncompress to, in MB.
-    #[arg(long, default_value_t = 2048)]
+    #[arg(long, default_value_t = machimap::shp::ZIP_MAX_TOTAL_MB)]
     zip_max_total_mb: u64,
     /// Highest compression ratio of an entry (over 1 MB) of an uploaded zip.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = machimap::shp::ZIP_MAX_RATIO)]
     zip_max_ratio: u64,
     /// Staff sign-in attempts allowed per client address (IPv6: per /64) per minute.
     #[arg(long, default_value_t = machimap::admin::accounts::LOGIN_RATE_PER_MIN)]
@@ -416,11 +416,11 @@ struct ServeOpts {
     #[arg(long, default_value_t = 1000)]
     max_event_subscribers: usize,
     /// Largest text (non-file) field of an upload form, in KiB.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = machimap::admin::FIELD_LIMIT_KB)]
     upload_field_limit_kb: u64,
     /// Longest an upload's files may take to read and check, in seconds; over it the upload
     /// is refused (the command line has no such limit).
-    #[arg(long, default_value_t = 300.0)]
+    #[arg(long, default_value_t = machimap::admin::PARSE_BUDGET_SECS as f64)]
     upload_parse_secs: f64,
 }
 

@@ -192,13 +192,21 @@ pub struct AdminConfig {
     pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
+/// Largest upload by default, MB (the one place this default is written: `serve
+/// --upload-limit-mb` and the server's settings take it from here).
+pub const UPLOAD_LIMIT_MB: u64 = 200;
+/// Largest text field of an upload form by default, KiB.
+pub const FIELD_LIMIT_KB: u64 = 64;
+/// Longest an upload may take to read and validate by default, seconds.
+pub const PARSE_BUDGET_SECS: u64 = 300;
+
 impl Default for AdminConfig {
     fn default() -> Self {
         AdminConfig {
-            upload_limit: 200 * 1024 * 1024,
+            upload_limit: UPLOAD_LIMIT_MB * 1024 * 1024,
             zip_limits: ZipLimits::default(),
-            field_limit: 64 * 1024,
-            parse_budget: std::time::Duration::from_secs(300),
+            field_limit: FIELD_LIMIT_KB * 1024,
+            parse_budget: std::time::Duration::from_secs(PARSE_BUDGET_SECS),
             secure_cookies: false,
             session_idle: std::time::Duration::from_secs(30 * 60),
             login_rate_per_min: accounts::LOGIN_RATE_PER_MIN,

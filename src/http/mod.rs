@@ -91,6 +91,8 @@ pub struct ServeConfig {
 
 impl Default for ServeConfig {
     fn default() -> Self {
+        // The console's defaults are written once, in `admin`.
+        let admin = crate::admin::AdminConfig::default();
         ServeConfig {
             base_url: None,
             trust_forwarded: false,
@@ -106,13 +108,13 @@ impl Default for ServeConfig {
             gsi_basemap: false,
             mirror_url: None,
             tilesets: true,
-            upload_limit: 200 * 1024 * 1024,
-            zip_limits: crate::shp::ZipLimits::default(),
-            login_rate_per_min: crate::admin::accounts::LOGIN_RATE_PER_MIN,
-            password_checks: crate::admin::default_password_checks(),
+            upload_limit: admin.upload_limit,
+            zip_limits: admin.zip_limits,
+            login_rate_per_min: admin.login_rate_per_min,
+            password_checks: admin.password_checks,
             trusted_proxies: Vec::new(),
-            upload_field_limit: 64 * 1024,
-            upload_parse_budget: Duration::from_secs(300),
+            upload_field_limit: admin.field_limit,
+            upload_parse_budget: admin.parse_budget,
         }
     }
 }

@@ -42,7 +42,7 @@ pub use read::{
     open_files, open_zip, EncodingSource, RepairNote, ShapefileInfo, ShapefileReader, ShpRecord,
 };
 pub use write::{write_zip, OutEncoding};
-pub use zipsafe::ZipLimits;
+pub use zipsafe::{ZipLimits, ZIP_MAX_ENTRIES, ZIP_MAX_RATIO, ZIP_MAX_TOTAL_MB};
 
 /// Everything that can go wrong reading or writing a shapefile.
 ///

@@ -16,6 +16,13 @@ use zip::ZipArchive;
 
 use super::ShpError;
 
+/// Most entries an uploaded zip may hold, by default (`serve --zip-max-entries`).
+pub const ZIP_MAX_ENTRIES: usize = 1000;
+/// Most an uploaded zip may uncompress to by default, MB (`--zip-max-total-mb`).
+pub const ZIP_MAX_TOTAL_MB: u64 = 2048;
+/// Highest compression ratio of a large entry by default (`--zip-max-ratio`).
+pub const ZIP_MAX_RATIO: u64 = 200;
+
 /// Limits applied to an uploaded zip before and while it is decompressed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ZipLimits {
@@ -32,9 +39,9 @@ pub struct ZipLimits {
 impl Default for ZipLimits {
     fn default() -> Self {
         ZipLimits {
-            max_entries: 1000,
-            max_total_uncompressed: 2 * 1024 * 1024 * 1024,
-            max_ratio: 200,
+            max_entries: ZIP_MAX_ENTRIES,
+            max_total_uncompressed: ZIP_MAX_TOTAL_MB * 1024 * 1024,
+            max_ratio: ZIP_MAX_RATIO,
         }
     }
 }
