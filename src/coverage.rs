@@ -6,8 +6,8 @@
 //! newest row per dataset is in force and the older ones are the history (who set what, when).
 
 use crate::dataset::{DatasetId, Kind, Val};
-use crate::index::Snapshot;
-use geo::{Contains, MultiPolygon, Point};
+use crate::index::{Feature, Layer, Snapshot};
+use geo::{Contains, Geometry, MultiPolygon, Point};
 
 /// What staff set as the coverage of one hazard dataset.
 #[derive(Debug, Clone, PartialEq)]
@@ -174,12 +174,35 @@ fn in_wards(snap: &Snapshot, lon: f64, lat: f64, codes: Option<&[String]>) -> bo
     let Some(l) = snap.layer(DatasetId::Wards) else {
         return false;
     };
-    crate::risk::containing(l, lon, lat).into_iter().any(|f| {
-        codes.is_none_or(|codes| match f.get(l.columns(), "code") {
-            Some(Val::Text(c)) => codes.iter().any(|x| x.as_str() == &**c),
-            _ => false,
-        })
+    crate::risk::containing(l, lon, lat)
+        .into_iter()
+        .any(|f| ward_listed(l, f, codes))
+}
+
+/// Whether a ward counts for a coverage: every ward by default, else those whose code is listed.
+fn ward_listed(l: &Layer, f: &Feature, codes: Option<&[String]>) -> bool {
+    codes.is_none_or(|codes| match f.get(l.columns(), "code") {
+        Some(Val::Text(c)) => codes.iter().any(|x| x.as_str() == &**c),
+        _ => false,
     })
+}
+
+/// Every shape [`covers`] tests for hazard `d`, with its fid (0 for the staff's polygon): the
+/// static export writes these, so the browser's answer covers exactly what the server's does.
+pub fn shapes(snap: &Snapshot, d: DatasetId) -> Vec<(i64, Geometry<f64>)> {
+    let codes = match snap.coverage.get(&d).map(|s| s.as_ref()) {
+        Some(Spec::Polygon(mp)) => return vec![(0, Geometry::MultiPolygon(mp.clone()))],
+        Some(Spec::Wards(codes)) => Some(codes.as_slice()),
+        None => None,
+    };
+    let Some(l) = snap.layer(DatasetId::Wards) else {
+        return Vec::new();
+    };
+    l.features
+        .iter()
+        .filter(|f| ward_listed(l, f, codes))
+        .filter_map(|f| Some((f.fid, f.geom.clone()?)))
+        .collect()
 }
 
 /// The published wards as (code, name), by code: the choices of a ward list. Wards without a

@@ -534,19 +534,57 @@ pub struct Digest {
     pub sha256: String,
 }
 
-struct HashingSink {
+/// A writer that passes the bytes on to `inner` and counts and hashes them as they go: the
+/// catalog's digest of a download, and the static export's download files written and hashed
+/// in one pass.
+pub struct DigestWriter<W> {
+    inner: W,
     size: u64,
     hash: Sha256,
 }
 
-impl Write for HashingSink {
+impl<W: Write> DigestWriter<W> {
+    /// Hash what is written to `inner`.
+    pub fn new(inner: W) -> Self {
+        DigestWriter {
+            inner,
+            size: 0,
+            hash: Sha256::new(),
+        }
+    }
+
+    /// The writer back, and the size and SHA-256 of everything written through it.
+    pub fn finish(self) -> (W, Digest) {
+        let d = Digest {
+            size: self.size,
+            sha256: format!("{:x}", self.hash.finalize()),
+        };
+        (self.inner, d)
+    }
+}
+
+impl<W: Write> Write for DigestWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.size += buf.len() as u64;
-        self.hash.update(buf);
-        Ok(buf.len())
+        let n = self.inner.write(buf)?;
+        self.size += n as u64;
+        self.hash.update(&buf[..n]);
+        Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        self.inner.flush()
+    }
+}
+
+/// Write `layer` as a download of `format`, exactly the bytes the catalog's digest is of (the
+/// published CSV layout in UTF-8 with BOM, or GeoJSON).
+pub fn write_download<W: Write + ?Sized>(
+    layer: &Layer,
+    format: Format,
+    out: &mut W,
+) -> io::Result<()> {
+    match format {
+        Format::Csv => write_csv(layer, CsvLayout::Standard, CsvEncoding::Utf8Bom, out).map(|_| ()),
+        Format::GeoJson => write_geojson(layer, out),
     }
 }
 
@@ -684,21 +722,10 @@ pub fn digest_within(layer: &Arc<Layer>, format: Format, wait: Duration) -> Opti
 }
 
 fn compute_digest(layer: &Layer, format: Format) -> Digest {
-    let mut sink = HashingSink {
-        size: 0,
-        hash: Sha256::new(),
-    };
-    // Writing to a hashing sink cannot fail.
-    let _ = match format {
-        Format::Csv => {
-            write_csv(layer, CsvLayout::Standard, CsvEncoding::Utf8Bom, &mut sink).map(|_| ())
-        }
-        Format::GeoJson => write_geojson(layer, &mut sink),
-    };
-    Digest {
-        size: sink.size,
-        sha256: format!("{:x}", sink.hash.finalize()),
-    }
+    let mut w = DigestWriter::new(io::sink());
+    // Writing to a sink cannot fail.
+    let _ = write_download(layer, format, &mut w);
+    w.finish().1
 }
 
 #[cfg(test)]

@@ -684,8 +684,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             minzoom,
             maxzoom,
         } => {
-            if minzoom > maxzoom || maxzoom > 18 {
-                eprintln!("machimap: need minzoom ≤ maxzoom ≤ 18");
+            if !zooms_ok(minzoom, maxzoom) {
                 return Ok(ExitCode::from(2));
             }
             let opts = machimap::site::Options {
@@ -708,6 +707,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The published snapshot of `db`, read without holding the database (a server may be writing).
+fn published(db: &Path) -> anyhow::Result<machimap::index::Snapshot> {
+    let store =
+        machimap::store::Store::open_read_only_retrying(db, std::time::Duration::from_secs(30))?;
+    Ok(machimap::index::Snapshot::load(&store)?)
+}
+
+/// Whether a tile archive's zooms can be written (said on stderr when not).
+fn zooms_ok(minzoom: u8, maxzoom: u8) -> bool {
+    let ok = minzoom <= maxzoom && maxzoom <= 18;
+    if !ok {
+        eprintln!("machimap: need minzoom ≤ maxzoom ≤ 18");
+    }
+    ok
+}
+
 /// `export-site`: load the published snapshot and the shelter status, write a release.
 fn export_site(db: &Path, opts: &machimap::site::Options) -> anyhow::Result<ExitCode> {
     if !db.is_file() {
@@ -715,10 +730,7 @@ fn export_site(db: &Path, opts: &machimap::site::Options) -> anyhow::Result<Exit
         return Ok(ExitCode::from(2));
     }
     let started = std::time::Instant::now();
-    let store =
-        machimap::store::Store::open_read_only_retrying(db, std::time::Duration::from_secs(30))?;
-    let snap = machimap::index::Snapshot::load(&store)?;
-    drop(store);
+    let snap = published(db)?;
     let board = machimap::admin::status::StatusBoard::open(&machimap::admin::admin_dir(db));
     let (status, _) = board.current();
     let stats = machimap::site::export(&snap, &status, opts)?;
@@ -766,18 +778,14 @@ fn refresh_site(db: &Path, site: SiteRefresh) -> bool {
 }
 
 fn export_pmtiles(db: &Path, out: &Path, minzoom: u8, maxzoom: u8) -> anyhow::Result<ExitCode> {
-    if minzoom > maxzoom || maxzoom > 18 {
-        eprintln!("machimap: need minzoom ≤ maxzoom ≤ 18");
+    if !zooms_ok(minzoom, maxzoom) {
         return Ok(ExitCode::from(2));
     }
     if !db.is_file() {
         eprintln!("machimap: no such database: {}", db.display());
         return Ok(ExitCode::from(2));
     }
-    let store =
-        machimap::store::Store::open_read_only_retrying(db, std::time::Duration::from_secs(30))?;
-    let snap = machimap::index::Snapshot::load(&store)?;
-    drop(store);
+    let snap = published(db)?;
     let bar = indicatif::ProgressBar::new(0);
     let stats = machimap::tiles::pmtiles::export(&snap, out, minzoom, maxzoom, |done, total| {
         bar.set_length(total);

@@ -20,8 +20,7 @@
 //! reading its own.
 
 use crate::catalog::{self, Publisher};
-use crate::dataset::DatasetId;
-use crate::export::{self, CsvEncoding, CsvLayout};
+use crate::export::{self, Format};
 use crate::index::Snapshot;
 use crate::risk::{self, SnapshotSource};
 use machimap_risk::cells::{self, Kind};
@@ -101,6 +100,25 @@ fn write_file(path: &Path, bytes: &[u8], stats: &mut Stats) -> std::io::Result<(
     Ok(())
 }
 
+/// Write a layer's download file, counting it; its size and SHA-256.
+fn write_download(
+    layer: &crate::index::Layer,
+    format: Format,
+    path: &Path,
+    stats: &mut Stats,
+) -> Result<export::Digest, SiteError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut w = export::DigestWriter::new(std::io::BufWriter::new(std::fs::File::create(path)?));
+    export::write_download(layer, format, &mut w)?;
+    let (mut file, digest) = w.finish();
+    file.flush()?;
+    stats.files += 1;
+    stats.bytes += digest.size;
+    Ok(digest)
+}
+
 fn copy_dir(from: &Path, to: &Path, stats: &mut Stats) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for e in std::fs::read_dir(from)? {
@@ -114,31 +132,6 @@ fn copy_dir(from: &Path, to: &Path, stats: &mut Stats) -> std::io::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The coverage shapes of a hazard as `coverage::covers` tests them: the staff's polygon, or
-/// the published wards (all, or those of the staff's list).
-fn coverage_shapes(snap: &Snapshot, h: Hazard) -> Vec<(i64, geo::Geometry<f64>)> {
-    use crate::coverage::Spec;
-    let d = risk::dataset(h);
-    let codes = match snap.coverage.get(&d).map(|s| s.as_ref()) {
-        Some(Spec::Polygon(mp)) => return vec![(0, geo::Geometry::MultiPolygon(mp.clone()))],
-        Some(Spec::Wards(codes)) => Some(codes.clone()),
-        None => None,
-    };
-    let Some(l) = snap.layer(DatasetId::Wards) else {
-        return Vec::new();
-    };
-    l.features
-        .iter()
-        .filter(|f| {
-            codes.as_ref().is_none_or(|codes| {
-                matches!(f.get(l.columns(), "code"),
-                    Some(crate::dataset::Val::Text(c)) if codes.iter().any(|x| x.as_str() == &**c))
-            })
-        })
-        .filter_map(|f| Some((f.fid, f.geom.clone()?)))
-        .collect()
 }
 
 /// A zone or coverage shape on its way into the cells its box meets.
@@ -181,7 +174,7 @@ fn write_risk(snap: &Snapshot, h: Hazard, dir: &Path, stats: &mut Stats) -> Resu
             geom: g,
         });
     }
-    let cover = coverage_shapes(snap, h);
+    let cover = crate::coverage::shapes(snap, d);
     for (fid, g) in &cover {
         if let Some(r) = geo::BoundingRect::bounding_rect(g) {
             let b = [r.min().x, r.min().y, r.max().x, r.max().y];
@@ -220,7 +213,7 @@ fn write_risk(snap: &Snapshot, h: Hazard, dir: &Path, stats: &mut Stats) -> Resu
     write_file(&hdir.join("zones.json"), &zones, stats)?;
     stats.risk_bytes += zones.len() as u64;
     // Which cells exist, so the page asks only for those (no 404 for open country).
-    let names: Vec<String> = files.keys().map(|&(x, y)| format!("{x}_{y}")).collect();
+    let names: Vec<String> = files.keys().map(|&c| cells::name(c)).collect();
     let list = serde_json::to_vec(&names)?;
     write_file(&hdir.join("cells.json"), &list, stats)?;
     stats.risk_bytes += list.len() as u64;
@@ -310,12 +303,14 @@ pub fn export(
 
     // Risk: cells per hazard, shelters with the hazards whose zones hold them, status.
     let src = SnapshotSource::new(snap);
-    let mut levels = BTreeMap::new();
     let mut hazards = BTreeMap::new();
     for h in Hazard::ALL {
         if let Some(p) = src.published_at(h) {
-            levels.insert(h, write_risk(snap, h, &tmp.join("risk"), &mut stats)?);
-            hazards.insert(h, p);
+            let level = write_risk(snap, h, &tmp.join("risk"), &mut stats)?;
+            hazards.insert(
+                h.as_str(),
+                serde_json::json!({"published_at": p, "level": level}),
+            );
         }
     }
     let shelters: Vec<machimap_risk::Shelter> = src
@@ -350,14 +345,16 @@ pub fn export(
 
     // Downloads and the catalog.
     let base = opts.base_url.trim_end_matches('/');
+    // Written and hashed in one pass: the catalog's digests are of these very files.
+    let mut digests = std::collections::HashMap::new();
     for (d, l) in &snap.layers {
-        let mut csv = Vec::new();
-        export::write_csv(l, CsvLayout::Standard, CsvEncoding::Utf8Bom, &mut csv)?;
-        write_file(&tmp.join(format!("datasets/{d}.csv")), &csv, &mut stats)?;
+        let mut formats = vec![(Format::Csv, "csv")];
         if d.has_geometry() {
-            let mut gj = Vec::new();
-            export::write_geojson(l, &mut gj)?;
-            write_file(&tmp.join(format!("datasets/{d}.geojson")), &gj, &mut stats)?;
+            formats.push((Format::GeoJson, "geojson"));
+        }
+        for (f, ext) in formats {
+            let path = tmp.join(format!("datasets/{d}.{ext}"));
+            digests.insert((*d, f), write_download(l, f, &path, &mut stats)?);
         }
     }
     // Downloads are linked through `current`: addresses that stay the same from release to
@@ -367,7 +364,14 @@ pub fn export(
         &opts.publisher,
         &format!("{base}/current"),
         &|_| BTreeMap::new(),
-        &|l, f| Some(export::digest(l, f)),
+        &|l, f| {
+            Some(
+                digests
+                    .get(&(l.dataset, f))
+                    .cloned()
+                    .unwrap_or_else(|| export::digest(l, f)),
+            )
+        },
     );
     // Only the files are here: no OGC API and no tile service on a static host.
     for e in &mut cat.entries {
@@ -384,28 +388,14 @@ pub fn export(
         &mut stats,
     )?;
 
-    let datasets: BTreeMap<String, serde_json::Value> = snap
-        .layers
-        .iter()
-        .map(|(d, l)| {
-            (
-                d.to_string(),
-                serde_json::json!({"version": l.version, "published_at": l.published_at,
-                    "features": l.features.len()}),
-            )
-        })
-        .collect();
     let manifest = serde_json::json!({
         "generator": "machimap export-site",
         "exported_at": now,
         "release": name,
         "base_url": base,
-        "datasets": datasets,
+        "datasets": config["datasets"],
         "tiles": {"url": "data/tiles.pmtiles", "minzoom": opts.zooms.0, "maxzoom": opts.zooms.1},
-        "risk": {
-            "hazards": hazards.iter().map(|(h, p)| (h.as_str(), serde_json::json!({
-                "published_at": p, "level": levels.get(h)}))).collect::<BTreeMap<_, _>>(),
-        },
+        "risk": {"hazards": hazards},
     });
     write_json(&tmp.join("manifest.json"), &manifest, &mut stats)?;
 

@@ -26,11 +26,6 @@ pub fn dataset(h: Hazard) -> DatasetId {
     }
 }
 
-/// The hazard of a dataset (None for the datasets that are no hazard).
-pub fn hazard(d: DatasetId) -> Option<Hazard> {
-    Hazard::parse(d.as_str())
-}
-
 fn text(f: &Feature, l: &Layer, c: &str) -> Option<String> {
     match f.get(l.columns(), c) {
         Some(Val::Text(s)) => Some(s.to_string()),

@@ -62,9 +62,14 @@ pub fn cells_of_bbox(b: [f64; 4], level: u8) -> impl Iterator<Item = (i64, i64)>
     (x0..=x1).flat_map(move |x| (y0..=y1).map(move |y| (x, y)))
 }
 
+/// The name of a cell (`{x}_{y}`), as the export's `cells.json` lists it.
+pub fn name(cell: (i64, i64)) -> String {
+    format!("{}_{}", cell.0, cell.1)
+}
+
 /// The file name of a cell.
 pub fn file_name(cell: (i64, i64)) -> String {
-    format!("{}_{}.bin", cell.0, cell.1)
+    format!("{}.bin", name(cell))
 }
 
 /// A new cell file's first bytes.
