@@ -61,6 +61,20 @@ ensure_test_deps() {
     owslib:OWSLib ckanapi:ckanapi openapi_spec_validator:openapi-spec-validator rdflib:rdflib pmtiles:pmtiles
 }
 
+# schemathesis (scripts/test-api), pinned, in a virtual environment of its own: it brings
+# many packages (hypothesis, jsonschema, …) that must not move the system Python's.
+ensure_schemathesis() {
+  apt_install python3-venv
+  local venv="$HOME/.cache/machimap-schemathesis" version="4.32.5"
+  if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$version"; then
+    echo "installing schemathesis $version into $venv" >&2
+    python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install --quiet "schemathesis==$version" >&2
+  fi
+  SCHEMATHESIS="$venv/bin/schemathesis"
+  export SCHEMATHESIS
+}
+
 # The resident map (web/): Node.js + npm build it; headless Chromium tests it.
 ensure_web_deps() {
   if ! command -v npm >/dev/null 2>&1; then apt_install nodejs npm; fi

@@ -68,6 +68,20 @@ impl DatasetId {
         DatasetId::Addresses,
     ];
 
+    /// The ids of [`DatasetId::ALL`], in the same order (the API description's enum).
+    pub const NAMES: [&'static str; 10] = [
+        "wards",
+        "flood",
+        "inland_flood",
+        "landslide",
+        "tsunami",
+        "storm_surge",
+        "roads",
+        "shelters",
+        "stockpile",
+        "addresses",
+    ];
+
     /// The id used in URLs, table names and the CLI.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -554,6 +568,8 @@ mod tests {
             assert_eq!(d.as_str().parse::<DatasetId>().unwrap(), d);
         }
         assert!("parks".parse::<DatasetId>().is_err());
+        let names: Vec<&str> = DatasetId::ALL.iter().map(|d| d.as_str()).collect();
+        assert_eq!(names, DatasetId::NAMES);
     }
 
     #[test]

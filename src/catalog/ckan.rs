@@ -266,17 +266,28 @@ pub(crate) fn text_param<'a>(p: &'a Params, key: &str) -> Option<&'a str> {
     }
 }
 
-fn bool_param(p: &Params, key: &str) -> bool {
-    match p.get(key) {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => {
-            matches!(
-                s.to_ascii_lowercase().as_str(),
-                "true" | "yes" | "t" | "y" | "1"
-            )
-        }
-        Some(Value::Number(n)) => n.as_i64() == Some(1),
-        _ => false,
+/// The words a yes/no parameter takes, as CKAN's `asbool` reads them (and empty, read as
+/// absent). Anything else is refused rather than read as "no".
+pub const FLAG_WORDS: &[&str] = &[
+    "", "true", "false", "True", "False", "yes", "no", "on", "off", "y", "n", "t", "f", "1", "0",
+];
+
+fn flag(p: &Params, key: &str) -> Result<bool, CkanError> {
+    let word = match p.get(key) {
+        None | Some(Value::Null) => return Ok(false),
+        Some(Value::Bool(b)) => return Ok(*b),
+        Some(Value::Number(n)) if n.as_i64() == Some(1) => return Ok(true),
+        Some(Value::Number(n)) if n.as_i64() == Some(0) => return Ok(false),
+        Some(Value::String(s)) => s.as_str(),
+        Some(_) => "?",
+    };
+    match word.to_ascii_lowercase().as_str() {
+        _ if !FLAG_WORDS.contains(&word) => Err(CkanError::validation(
+            key,
+            "Invalid boolean: use true or false",
+        )),
+        "true" | "yes" | "on" | "y" | "t" | "1" => Ok(true),
+        _ => Ok(false),
     }
 }
 
@@ -335,6 +346,19 @@ pub const ACTIONS: &[(&str, &str)] = &[
         "help_show",
         "Return the help of an action. :param name: the action",
     ),
+];
+
+/// The names of [`ACTIONS`], for the API description's enum.
+pub const ACTION_NAMES: &[&str] = &[
+    "package_list",
+    "package_show",
+    "package_search",
+    "current_package_list_with_resources",
+    "organization_list",
+    "organization_show",
+    "license_list",
+    "status_show",
+    "help_show",
 ];
 
 /// Run a CKAN action on the catalog.
@@ -398,7 +422,7 @@ pub fn run_action(cat: &Catalog, action: &str, p: &Params) -> Result<Value, Ckan
         }
         "organization_list" => {
             let [limit, offset] = naturals(p, ["limit", "offset"])?;
-            let all = if bool_param(p, "all_fields") {
+            let all = if flag(p, "all_fields")? {
                 vec![organization(cat, true)]
             } else {
                 vec![json!(cat.org_name())]
@@ -413,7 +437,7 @@ pub fn run_action(cat: &Catalog, action: &str, p: &Params) -> Result<Value, Ckan
                 )));
             }
             let mut o = organization(cat, true);
-            if bool_param(p, "include_datasets") {
+            if flag(p, "include_datasets")? {
                 o["packages"] = Value::Array(cat.entries.iter().map(|e| package(cat, e)).collect());
             }
             Ok(o)

@@ -235,7 +235,31 @@ fn other_actions() {
     .unwrap();
     assert_eq!(o[0]["package_count"], 7);
     assert_eq!(o[0]["title"], "サンプル市");
+    // A yes/no word CKAN does not know is refused, not read as "no".
+    for bad in ["-354840", "maybe", "TRUE "] {
+        assert!(
+            matches!(
+                run_action(&c, "organization_list", &params(json!({"all_fields": bad}))),
+                Err(CkanError::Validation(_))
+            ),
+            "{bad}"
+        );
+    }
+    for (word, dicts) in [("yes", true), ("0", false), ("", false), ("False", false)] {
+        let o = run_action(
+            &c,
+            "organization_list",
+            &params(json!({"all_fields": word})),
+        );
+        assert_eq!(o.unwrap()[0].is_object(), dicts, "{word}");
+    }
     assert!(run_action(&c, "status_show", &Params::new()).unwrap()["site_title"].is_string());
+}
+
+#[test]
+fn action_names_are_the_actions() {
+    let names: Vec<&str> = ACTIONS.iter().map(|(n, _)| *n).collect();
+    assert_eq!(names, ACTION_NAMES);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! `/api/3/action/*` (and `/api/action/*`, which `ckanapi` calls), the CKAN Action API. Handlers
 //! only decode requests and call [`crate::catalog`].
 
-use super::openapi::{In, Param, RouteDoc};
+use super::openapi::{In, Param, RouteDoc, Ty};
 use super::{ApiError, AppState};
 use crate::catalog::*;
 use axum::body::Bytes;
@@ -22,7 +22,7 @@ use std::time::Duration;
 
 const fn q(
     name: &'static str,
-    ty: &'static str,
+    ty: Ty,
     required: bool,
     doc: &'static str,
     example: &'static str,
@@ -41,10 +41,8 @@ const ACTION: Param = Param {
     name: "action",
     at: In::Path,
     required: true,
-    ty: "string",
-    doc: "A CKAN action: package_list, package_show, package_search, \
-          current_package_list_with_resources, organization_list, organization_show, \
-          license_list, status_show, help_show",
+    ty: Ty::OneOf(ACTION_NAMES),
+    doc: "A CKAN action (an unknown one answers 400 with CKAN's message as a JSON string)",
     example: "package_list",
 };
 
@@ -53,16 +51,16 @@ const CKAN_JSON: &[&str] = &["application/json"];
 /// Documented routes (see `openapi`). CKAN errors use CKAN's envelope, not the usual shape.
 pub const ROUTES: &[RouteDoc] = &[
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/catalog",
         tag: "catalog",
         summary: "The dataset catalog as an HTML page (Japanese; ?lang=en for English)",
-        params: &[q("lang", "string", false, "ja (default) or en", "en")],
+        params: &[q("lang", Ty::Str, false, "ja (default) or en", "en")],
         produces: &["text/html"],
         errors: &[],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/catalog.jsonld",
         tag: "catalog",
         summary: "The catalog as DCAT (v3 terms) in JSON-LD",
@@ -71,7 +69,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/api/3",
         tag: "catalog",
         summary: "CKAN API version probe: {\"version\": 3}",
@@ -80,28 +78,28 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get", "post"],
         path: "/api/3/action/package_list",
         tag: "catalog",
         summary: "CKAN: names of the published datasets",
         params: &[
-            q("limit", "integer", false, "At most this many names", "10"),
-            q("offset", "integer", false, "Skip this many names", "0"),
+            q("limit", Ty::Natural, false, "At most this many names", "10"),
+            q("offset", Ty::Natural, false, "Skip this many names", "0"),
         ],
         produces: CKAN_JSON,
         errors: &[409],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get", "post"],
         path: "/api/3/action/package_show",
         tag: "catalog",
         summary: "CKAN: one dataset with its resources (404 in CKAN's envelope when unknown)",
-        params: &[q("id", "string", true, "Dataset id or name", "shelters")],
+        params: &[q("id", Ty::Str, true, "Dataset id or name", "shelters")],
         produces: CKAN_JSON,
         errors: &[404, 409],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get", "post"],
         path: "/api/3/action/package_search",
         tag: "catalog",
         summary:
@@ -109,14 +107,14 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[
             q(
                 "q",
-                "string",
+                Ty::Str,
                 false,
                 "Free text over titles, descriptions and tags",
                 "避難",
             ),
             q(
                 "fq",
-                "string",
+                Ty::Str,
                 false,
                 "Filters: tags:…, res_format:…, organization:…, name:…, license_id:…, \
                  metadata_modified:[FROM TO TO]; -field:… excludes",
@@ -124,15 +122,21 @@ pub const ROUTES: &[RouteDoc] = &[
             ),
             q(
                 "rows",
-                "integer",
+                Ty::Natural,
                 false,
                 "Page size, default 10, capped at 1000",
                 "10",
             ),
-            q("start", "integer", false, "Offset of the first result", "0"),
+            q(
+                "start",
+                Ty::Natural,
+                false,
+                "Offset of the first result",
+                "0",
+            ),
             q(
                 "sort",
-                "string",
+                Ty::Str,
                 false,
                 "score, name, title_string, metadata_modified, metadata_created or id, \
                  with asc/desc",
@@ -140,7 +144,7 @@ pub const ROUTES: &[RouteDoc] = &[
             ),
             q(
                 "facet.field",
-                "string",
+                Ty::Str,
                 false,
                 "JSON list: tags, res_format, organization, license_id",
                 "[\"tags\"]",
@@ -150,43 +154,52 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[409],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get", "post"],
         path: "/api/3/action/current_package_list_with_resources",
         tag: "catalog",
         summary: "CKAN: datasets with resources, most recently modified first",
         params: &[
-            q("limit", "integer", false, "Page size, default 10", "10"),
-            q("offset", "integer", false, "Offset", "0"),
+            q("limit", Ty::Natural, false, "Page size, default 10", "10"),
+            q("offset", Ty::Natural, false, "Offset", "0"),
         ],
         produces: CKAN_JSON,
         errors: &[409],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get", "post"],
         path: "/api/3/action/organization_list",
         tag: "catalog",
         summary: "CKAN: the publishing organisation (names, or dicts with all_fields=true)",
         params: &[q(
             "all_fields",
-            "boolean",
+            Ty::OneOf(FLAG_WORDS),
             false,
             "Full dictionaries instead of names",
             "true",
         )],
         produces: CKAN_JSON,
-        errors: &[],
+        errors: &[409],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get", "post"],
         path: "/api/3/action/organization_show",
         tag: "catalog",
         summary: "CKAN: the publishing organisation",
-        params: &[q("id", "string", true, "Organisation name or id", "339997")],
+        params: &[
+            q("id", Ty::Str, true, "Organisation name or id", "339997"),
+            q(
+                "include_datasets",
+                Ty::OneOf(FLAG_WORDS),
+                false,
+                "With the published datasets",
+                "true",
+            ),
+        ],
         produces: CKAN_JSON,
         errors: &[404, 409],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get", "post"],
         path: "/api/3/action/license_list",
         tag: "catalog",
         summary: "CKAN: the licence the data is published under",
@@ -195,7 +208,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get", "post"],
         path: "/api/3/action/status_show",
         tag: "catalog",
         summary: "CKAN: site title, URL and API compatibility",
@@ -204,37 +217,28 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get", "post"],
         path: "/api/3/action/help_show",
         tag: "catalog",
         summary: "CKAN: what an action does",
-        params: &[q("name", "string", true, "Action name", "package_search")],
+        params: &[q("name", Ty::Str, true, "Action name", "package_search")],
         produces: CKAN_JSON,
         errors: &[404, 409],
     },
     RouteDoc {
-        method: "post",
+        methods: &["get", "post"],
         path: "/api/3/action/{action}",
         tag: "catalog",
-        summary: "CKAN: any action above with its parameters as a JSON object body",
+        summary: "CKAN: any action above (POST: its parameters as a JSON object body)",
         params: &[ACTION],
         produces: CKAN_JSON,
         errors: &[400, 404, 409],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get", "post"],
         path: "/api/action/{action}",
         tag: "catalog",
         summary: "CKAN: the same actions without the version segment (as ckanapi calls them)",
-        params: &[ACTION],
-        produces: CKAN_JSON,
-        errors: &[400, 404, 409],
-    },
-    RouteDoc {
-        method: "post",
-        path: "/api/action/{action}",
-        tag: "catalog",
-        summary: "CKAN: POST form of /api/action/{action} (ckanapi's default)",
         params: &[ACTION],
         produces: CKAN_JSON,
         errors: &[400, 404, 409],

@@ -4,7 +4,7 @@
 //! through a bounded channel, so memory stays flat however big the dataset is and a slow client
 //! slows the writer instead of filling memory. gzip is applied on the fly when the client asks.
 
-use super::openapi::{path_param, query, RouteDoc};
+use super::openapi::{path_typed, query, RouteDoc, Ty};
 use super::{accepts_encoding, not_modified, ApiError, ApiResult, AppState};
 use crate::dataset::DatasetId;
 use crate::export::{write_csv, write_geojson, CsvEncoding, CsvLayout};
@@ -20,24 +20,30 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
+const DATASET: Ty = Ty::OneOf(&DatasetId::NAMES);
+/// `encoding=` of a CSV download (any case).
+const ENCODINGS: &[&str] = &["utf-8", "utf8", "cp932", "shift_jis", "sjis", "windows-31j"];
+/// `layout=` of a CSV download.
+const LAYOUTS: &[&str] = &["standard", "canonical"];
+
 /// Documented routes (see `openapi`).
 pub const ROUTES: &[RouteDoc] = &[
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/datasets/{id}.csv",
         tag: "downloads",
         summary: "A whole dataset as CSV: shelters in the 03 指定緊急避難場所一覧 layout, \
                   stockpile/roads/wards in the layouts of datasets/README.md; UTF-8 with BOM, CRLF",
         params: &[
-            path_param("id", "Dataset id", "shelters"),
+            path_typed("id", DATASET, "Dataset id", "shelters"),
             query(
                 "encoding",
-                "string",
-                "utf-8 (default, with BOM) or cp932 (Shift_JIS, for old Excel)",
+                Ty::OneOf(ENCODINGS),
+                "utf-8 (default, with BOM) or cp932 (Shift_JIS, for old Excel); any case",
             ),
             query(
                 "layout",
-                "string",
+                Ty::OneOf(LAYOUTS),
                 "standard (default) or canonical (every column, English names, fid)",
             ),
         ],
@@ -45,11 +51,16 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[400, 404],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/datasets/{id}.geojson",
         tag: "downloads",
         summary: "A whole dataset as a GeoJSON FeatureCollection (id = feature id)",
-        params: &[path_param("id", "Dataset id with geometry", "wards")],
+        params: &[path_typed(
+            "id",
+            DATASET,
+            "Dataset id with geometry",
+            "wards",
+        )],
         produces: &["application/geo+json"],
         errors: &[404],
     },
@@ -195,7 +206,7 @@ async fn get_download(
     }
     let enc = match q.get("encoding").map(|s| s.to_ascii_lowercase()).as_deref() {
         None | Some("utf-8" | "utf8") => CsvEncoding::Utf8Bom,
-        Some("cp932" | "shift_jis" | "sjis" | "windows-31j") => CsvEncoding::Cp932,
+        Some(e) if ENCODINGS.contains(&e) => CsvEncoding::Cp932,
         Some(other) => {
             return Err(ApiError::BadRequest(format!(
                 "encoding must be utf-8 or cp932, got {other:?}"
@@ -204,7 +215,7 @@ async fn get_download(
     };
     let layout = match q.get("layout").map(String::as_str) {
         None | Some("standard") => CsvLayout::Standard,
-        Some("canonical") => CsvLayout::Canonical,
+        Some(l) if LAYOUTS.contains(&l) => CsvLayout::Canonical,
         Some(other) => {
             return Err(ApiError::BadRequest(format!(
                 "layout must be standard or canonical, got {other:?}"

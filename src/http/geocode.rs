@@ -4,7 +4,7 @@
 //! in [`crate::address`]; this handler only checks the request and runs the lookup off the
 //! request runtime, under the search routes' cap.
 
-use super::openapi::{In, Param, RouteDoc};
+use super::openapi::{In, Param, RouteDoc, Ty};
 use super::{ApiError, ApiResult, AppState};
 use crate::address::MAX_QUERY_CHARS;
 use axum::extract::{Query, State};
@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 /// Documented routes (see `openapi`).
 pub const ROUTES: &[RouteDoc] = &[RouteDoc {
-    method: "get",
+    methods: &["get"],
     path: "/api/geocode",
     tag: "risk",
     summary: "Find an address (住所) offline: the residence, block, 町字 or parcel point, with its precision",
@@ -25,7 +25,9 @@ pub const ROUTES: &[RouteDoc] = &[RouteDoc {
         name: "q",
         at: In::Query,
         required: true,
-        ty: "string",
+        ty: Ty::Text {
+            max: MAX_QUERY_CHARS,
+        },
         doc: "An address as residents write it: 泉町一丁目3-5, 岡山県サンプル市泉町1丁目3番5号, ｲｽﾞﾐﾁｮｳ1-3-5 (kanji or full-width numerals, 番地・号 or hyphens, with or without the prefecture and city). Answers found=false when no 町字 matches",
         example: "サンプル市港町一丁目1-1",
     }],
@@ -42,16 +44,17 @@ async fn get_geocode(
     State(st): State<Arc<AppState>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
-    let text = q.get("q").map(|s| s.trim()).unwrap_or("");
-    if text.is_empty() {
-        return Err(ApiError::BadRequest(
-            "q is required: an address, e.g. 泉町一丁目3-5".into(),
-        ));
-    }
+    let text = q.get("q").map(String::as_str).unwrap_or("");
     if text.chars().count() > MAX_QUERY_CHARS {
         return Err(ApiError::BadRequest(format!(
             "q is too long (at most {MAX_QUERY_CHARS} characters)"
         )));
+    }
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ApiError::BadRequest(
+            "q is required: an address, e.g. 泉町一丁目3-5".into(),
+        ));
     }
     let snap = st.snapshot.load_full();
     let (st2, q2) = (st.clone(), text.to_string());

@@ -27,7 +27,7 @@ use crate::store::Store;
 use crate::tiles::cache::{CachedTile, Encoding, TileCache};
 use arc_swap::ArcSwap;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -36,6 +36,7 @@ pub use error::{ApiError, ApiResult};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tower::Layer as _;
 
 /// Server settings (`machimap serve` flags).
 #[derive(Debug, Clone)]
@@ -420,14 +421,10 @@ async fn track(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Res
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .cloned();
-    let origin = req.headers().get(header::ORIGIN).cloned();
-    let preflight = req.method() == Method::OPTIONS;
     let label = route.as_ref().map_or("unmatched", |m| m.as_str());
     // What the handler logs carries the request it answers.
     let span = tracing::info_span!("request", method = %req.method(), route = label);
-    let resp = if preflight {
-        StatusCode::NO_CONTENT.into_response()
-    } else {
+    let resp = {
         use tracing::Instrument as _;
         let method = req.method().clone();
         st.limits
@@ -443,55 +440,12 @@ async fn track(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Res
             "answered"
         )
     });
-    finish(&st, label, origin, start, resp)
+    finish(&st, label, start, resp)
 }
 
-/// What every response gets on its way out, whoever answered it (the router or
-/// [`FrontDoor`]): CORS headers for an allowed `origin`, and its count in the metrics.
-fn finish(
-    st: &AppState,
-    route: &str,
-    origin: Option<HeaderValue>,
-    start: Instant,
-    mut resp: Response,
-) -> Response {
-    // Every response, JSON and errors included: browsers must not guess another type.
-    resp.headers_mut()
-        .insert(header::X_CONTENT_TYPE_OPTIONS, NOSNIFF);
-    if let Some(o) = origin {
-        let allowed = st
-            .config
-            .cors_origins
-            .iter()
-            .any(|a| a == "*" || a.as_bytes() == o.as_bytes());
-        if allowed {
-            let h = resp.headers_mut();
-            let any = st.config.cors_origins.iter().any(|a| a == "*");
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_ORIGIN,
-                if any {
-                    HeaderValue::from_static("*")
-                } else {
-                    o
-                },
-            );
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static("GET, HEAD, POST, OPTIONS"),
-            );
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static("If-None-Match, Accept, Accept-Encoding, Content-Type"),
-            );
-            h.insert(
-                header::ACCESS_CONTROL_EXPOSE_HEADERS,
-                HeaderValue::from_static("ETag"),
-            );
-            if !any {
-                h.append(header::VARY, HeaderValue::from_static("Origin"));
-            }
-        }
-    }
+/// What every response the router or [`FrontDoor`] answers goes through on its way out: its
+/// count in the metrics. (CORS and `nosniff` are the layers [`service`] puts around both.)
+fn finish(st: &AppState, route: &str, start: Instant, resp: Response) -> Response {
     let bytes = resp
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -501,6 +455,90 @@ fn finish(
     st.metrics
         .record(route, resp.status().as_u16(), start.elapsed(), bytes);
     resp
+}
+
+/// What `serve` runs: the [`FrontDoor`] inside CORS for the configured origins (tower-http:
+/// preflights answered, `Access-Control-*` on the answers, the front door's cached tiles
+/// included) and `X-Content-Type-Options: nosniff` on every response, JSON and errors
+/// included, so that browsers never guess another type.
+///
+/// An `OPTIONS` that is not a CORS preflight (no `Access-Control-Request-Method`) goes past
+/// CORS to the router, which answers 405 with the route's `Allow` (404 on no route) instead
+/// of a 2xx for any path.
+pub fn service(state: Arc<AppState>) -> Outer {
+    let door = FrontDoor::new(state.clone());
+    let door = Door {
+        cors: cors(&state.config.cors_origins).layer(door.clone()),
+        plain: door,
+    };
+    tower_http::set_header::SetResponseHeaderLayer::overriding(
+        header::X_CONTENT_TYPE_OPTIONS,
+        NOSNIFF,
+    )
+    .layer(door)
+}
+
+/// The type of [`service`].
+pub type Outer = tower_http::set_header::SetResponseHeader<Door, HeaderValue>;
+
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let layer = CorsLayer::new()
+        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::OPTIONS])
+        .allow_headers([
+            header::IF_NONE_MATCH,
+            header::ACCEPT,
+            header::ACCEPT_ENCODING,
+            header::CONTENT_TYPE,
+        ])
+        .expose_headers([header::ETAG]);
+    if origins.iter().any(|o| o == "*") {
+        // The same answer for every origin: nothing to vary on, so shared caches keep one
+        // copy of a tile.
+        layer
+            .allow_origin(AllowOrigin::any())
+            .vary(Vec::<HeaderName>::new())
+    } else {
+        layer.allow_origin(AllowOrigin::list(
+            origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()),
+        ))
+    }
+}
+
+/// The future of an answer from [`Door`] or [`FrontDoor`].
+pub type Answer = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Response, std::convert::Infallible>> + Send>,
+>;
+
+/// CORS around the front door for everything but an `OPTIONS` that is no preflight.
+#[derive(Clone)]
+pub struct Door {
+    cors: tower_http::cors::Cors<FrontDoor>,
+    plain: FrontDoor,
+}
+
+impl tower_service::Service<Request> for Door {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = Answer;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        let preflight = req.method() == Method::OPTIONS
+            && req
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        if req.method() == Method::OPTIONS && !preflight {
+            return tower_service::Service::call(&mut self.plain, req);
+        }
+        Box::pin(tower_service::Service::call(&mut self.cors, req))
+    }
 }
 
 /// The service `serve` runs: a tile request the cache can answer is answered here, before
@@ -529,9 +567,7 @@ impl FrontDoor {
 impl tower_service::Service<Request> for FrontDoor {
     type Response = Response;
     type Error = std::convert::Infallible;
-    type Future = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Response, Self::Error>> + Send + 'static>,
-    >;
+    type Future = Answer;
 
     fn poll_ready(
         &mut self,
@@ -543,8 +579,7 @@ impl tower_service::Service<Request> for FrontDoor {
     fn call(&mut self, req: Request) -> Self::Future {
         let start = Instant::now();
         if let Some(resp) = tiles::from_cache(&self.state, &req) {
-            let origin = req.headers().get(header::ORIGIN).cloned();
-            let resp = finish(&self.state, tiles::TILE_ROUTE, origin, start, resp);
+            let resp = finish(&self.state, tiles::TILE_ROUTE, start, resp);
             return Box::pin(std::future::ready(Ok(resp)));
         }
         Box::pin(tower_service::Service::call(&mut self.router, req))
@@ -806,7 +841,7 @@ pub async fn serve(db: PathBuf, bind: &str, config: ServeConfig) -> anyhow::Resu
                     rt.block_on(async move {
                         let l = tokio::net::TcpListener::from_std(l)?;
                         let limits = st.config.limits.clone();
-                        limits::serve(l, FrontDoor::new(st), &limits, connections, stopped).await;
+                        limits::serve(l, service(st), &limits, connections, stopped).await;
                         Ok(())
                     })
                 })?,

@@ -3,7 +3,7 @@
 //! through the layer's R-tree, so `numberMatched` costs a tree query and a filter pass, never a
 //! database count.
 
-use super::openapi::{path_param, query, In, Param, RouteDoc};
+use super::openapi::{path_typed, query, In, Param, RouteDoc, Ty};
 use super::{ApiError, ApiResult, AppState};
 use crate::crs::OgcCrs;
 use crate::dataset::{Column, DatasetId, SqlType, Val};
@@ -46,20 +46,32 @@ pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/cql2/1.0/conf/property-property",
 ];
 
-const COLLECTION: Param = path_param("collectionId", "Dataset id", "flood");
+const COLLECTION: Param = path_typed(
+    "collectionId",
+    Ty::OneOf(&crate::dataset::DatasetId::NAMES),
+    "Dataset id (404 until published)",
+    "flood",
+);
+/// The `f` values [`check_params`] takes.
+const FORMATS: &[&str] = &["json", "geojson", "application/json", GEOJSON];
 const F: Param = Param {
     name: "f",
     at: In::Query,
     required: false,
-    ty: "string",
-    doc: "Response format: json (GeoJSON for items); the only one offered",
+    ty: Ty::OneOf(FORMATS),
+    doc: "Response format: JSON (GeoJSON for items), the only one offered; 406 for others",
     example: "",
 };
+/// A CRS as `OgcCrs::from_uri` reads it: an OGC URI or safe CURIE of CRS84, EPSG 4326, 6668,
+/// 3857 or 6669–6687.
+const CRS: Ty = Ty::Pattern(
+    "^\\s*(https?://www\\.opengis\\.net/def/crs/(OGC/1\\.3/CRS84|EPSG/0/(4326|6668|3857|66(69|7[0-9]|8[0-7])))|\\[(OGC:CRS84|EPSG:(4326|6668|3857|66(69|7[0-9]|8[0-7])))\\])\\s*$",
+);
 
 /// Documented routes (see `openapi`).
 pub const ROUTES: &[RouteDoc] = &[
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/ogc",
         tag: "ogc",
         summary: "Landing page of the OGC API – Features service",
@@ -68,7 +80,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[400],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/ogc/conformance",
         tag: "ogc",
         summary: "Conformance classes implemented",
@@ -77,7 +89,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[400],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/ogc/api",
         tag: "ogc",
         summary: "The API definition (OpenAPI 3.0)",
@@ -86,7 +98,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[400],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/ogc/collections",
         tag: "ogc",
         summary: "Every published dataset as a feature collection",
@@ -95,7 +107,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[400],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/ogc/collections/{collectionId}",
         tag: "ogc",
         summary: "One collection: title, extent, links",
@@ -104,7 +116,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[400, 404],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/ogc/collections/{collectionId}/items",
         tag: "ogc",
         summary: "Features of a collection, paged; any queryable property can be a filter \
@@ -113,49 +125,55 @@ pub const ROUTES: &[RouteDoc] = &[
             COLLECTION,
             query(
                 "limit",
-                "integer",
+                Ty::Int {
+                    min: 1,
+                    max: i64::MAX,
+                },
                 "Page size (values above the maximum are served as the maximum)",
             ),
             query(
                 "offset",
-                "integer",
+                Ty::Int {
+                    min: 0,
+                    max: i64::MAX,
+                },
                 "Features to skip (the next/prev links carry it)",
             ),
             query(
                 "bbox",
-                "string",
+                Ty::Numbers { min: 4, max: 6 },
                 "minLon,minLat,maxLon,maxLat in CRS84, or the corners in bbox-crs (its axis order)",
             ),
             query(
                 "bbox-crs",
-                "string",
+                CRS,
                 "CRS of bbox (OGC URI): CRS84, EPSG 4326, 6668, 3857, 6669–6687",
             ),
             query(
                 "crs",
-                "string",
+                CRS,
                 "CRS of the response (OGC URI, see the collection's crs list); its axis order",
             ),
             query(
                 "datetime",
-                "string",
+                Ty::Pattern("\\S"),
                 "Accepted; no collection has a temporal extent, so it matches all",
             ),
             query(
                 "filter",
-                "string",
+                Ty::Str,
                 "A CQL2 filter (at most 16 KiB): comparisons, AND/OR/NOT, IS NULL, LIKE, \
                  BETWEEN, IN, CASEI, S_INTERSECTS(geometry, POINT|LINESTRING|POLYGON|MULTI…|BBOX), \
                  property-property comparisons; names from the queryables",
             ),
             query(
                 "filter-lang",
-                "string",
+                Ty::OneOf(crate::filter::Lang::NAMES),
                 "Encoding of filter: cql2-text (default) or cql2-json",
             ),
             query(
                 "filter-crs",
-                "string",
+                CRS,
                 "CRS of the filter's geometry literals: CRS84 (default), EPSG 4326 and 6668 \
                  (lat/lon), 3857, JGD2011 plane zones 6669–6687 (northing, easting, as EPSG \
                  orders them and as crs= answers), as \
@@ -163,13 +181,13 @@ pub const ROUTES: &[RouteDoc] = &[
             ),
             query(
                 "sortby",
-                "string",
+                Ty::Str,
                 "Sort keys, comma-separated, each [+|-]property (at most 8); ties keep fid order, \
                  NULLs last",
             ),
             query(
                 "properties",
-                "string",
+                Ty::Str,
                 "Only these properties (comma-separated) in each feature",
             ),
             F,
@@ -178,16 +196,16 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[400, 404, 413, 503],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/ogc/collections/{collectionId}/items/{featureId}",
         tag: "ogc",
         summary: "One feature by its stable integer id",
         params: &[
             COLLECTION,
-            path_param("featureId", "Feature id (fid)", "1"),
+            path_typed("featureId", Ty::Str, "Feature id (fid)", "1"),
             query(
                 "crs",
-                "string",
+                CRS,
                 "CRS of the response (OGC URI, see the collection's crs list); its axis order",
             ),
             F,
@@ -196,7 +214,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[400, 404],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/ogc/collections/{collectionId}/queryables",
         tag: "ogc",
         summary: "Properties usable as filters, as JSON Schema",
@@ -230,10 +248,7 @@ pub(super) fn params(raw: &Option<String>) -> Vec<(String, String)> {
 pub(super) fn check_params(ps: &[(String, String)], allowed: &[&str]) -> ApiResult<()> {
     for (k, v) in ps {
         if k == "f" {
-            if !matches!(
-                v.as_str(),
-                "json" | "geojson" | "application/json" | GEOJSON
-            ) {
+            if !FORMATS.contains(&v.as_str()) {
                 return Err(ApiError::NotAcceptable(format!(
                     "f={v} is not offered; use f=json"
                 )));

@@ -3,7 +3,7 @@
 //! `crate::dataset`, with the `x-ogc-role` of the feature id and the primary geometry.
 
 use super::ogc::{check_params, cols_of, json_type, layer_of, link, params, reply, STATUS};
-use super::openapi::{path_param, Param, RouteDoc};
+use super::openapi::{path_typed, Param, RouteDoc, Ty};
 use super::{ApiResult, AppState};
 use crate::dataset::{DatasetId, Kind, SqlType};
 use axum::extract::{Path, RawQuery, State};
@@ -16,11 +16,16 @@ use std::sync::Arc;
 
 const SCHEMA_JSON: &str = "application/schema+json";
 
-const COLLECTION: Param = path_param("collectionId", "Dataset id", "flood");
+const COLLECTION: Param = path_typed(
+    "collectionId",
+    Ty::OneOf(&crate::dataset::DatasetId::NAMES),
+    "Dataset id",
+    "flood",
+);
 
 /// Documented routes (see `openapi`).
 pub const ROUTES: &[RouteDoc] = &[RouteDoc {
-    method: "get",
+    methods: &["get"],
     path: "/ogc/collections/{collectionId}/schema",
     tag: "ogc",
     summary: "JSON Schema of the collection's features (OGC API – Features Part 5)",

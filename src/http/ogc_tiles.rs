@@ -10,7 +10,7 @@
 //! these URLs.
 
 use super::ogc::{check_params, json_type, link, params, reply};
-use super::openapi::{path_param, Param, RouteDoc};
+use super::openapi::{path_typed, Param, RouteDoc, Ty};
 use super::tiles::{layers_for, tile_response, MAXZOOM};
 use super::{ApiError, ApiResult, AppState};
 use crate::crs::CRS84_URI;
@@ -55,20 +55,49 @@ const MVT: &str = "application/vnd.mapbox-vector-tile";
 /// clients (above it MapLibre overzooms, as with `/tiles/`).
 const MIN_MATRIX: u8 = 0;
 
-const COLLECTION: Param = path_param("collectionId", "Dataset id (with geometry)", "flood");
-const TMS: Param = path_param(
+const COLLECTION: Param = path_typed(
+    "collectionId",
+    Ty::OneOf(&crate::dataset::DatasetId::NAMES),
+    "Dataset id (with geometry)",
+    "flood",
+);
+const TMS: Param = path_typed(
     "tileMatrixSetId",
+    Ty::Str,
     "Tile matrix set: WebMercatorQuad",
     tms::ID,
 );
-const MATRIX: Param = path_param("tileMatrix", "Tile matrix (zoom) 0–16", "12");
-const ROW: Param = path_param("tileRow", "Row (0 at the top; XYZ y)", "1627");
-const COL: Param = path_param("tileCol", "Column (XYZ x)", "3571");
+const MATRIX: Param = path_typed(
+    "tileMatrix",
+    Ty::Int {
+        min: MIN_MATRIX as i64,
+        max: MAXZOOM as i64,
+    },
+    "Tile matrix (zoom)",
+    "12",
+);
+/// A row or column of the deepest tile matrix.
+const INDEX: Ty = Ty::Int {
+    min: 0,
+    max: (1 << MAXZOOM) - 1,
+};
+const ROW: Param = path_typed(
+    "tileRow",
+    INDEX,
+    "Row (0 at the top; XYZ y); 404 outside tileMatrixSetLimits",
+    "1627",
+);
+const COL: Param = path_typed(
+    "tileCol",
+    INDEX,
+    "Column (XYZ x); 404 outside tileMatrixSetLimits",
+    "3571",
+);
 
 /// Documented routes (see `openapi`).
 pub const ROUTES: &[RouteDoc] = &[
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/ogc/tileMatrixSets",
         tag: "ogc",
         summary: "Tile matrix sets offered (OGC API – Tiles)",
@@ -77,7 +106,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[400],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/ogc/tileMatrixSets/{tileMatrixSetId}",
         tag: "ogc",
         summary: "A tile matrix set definition (OGC 2D TMS 2.0, JSON)",
@@ -86,7 +115,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[400, 404],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/ogc/tiles",
         tag: "ogc",
         summary: "Vector tile sets of the whole dataset (every published layer)",
@@ -95,7 +124,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[400],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/ogc/tiles/{tileMatrixSetId}",
         tag: "ogc",
         summary: "Tile set metadata of the whole dataset: layers, limits per tile matrix",
@@ -104,7 +133,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[400, 404],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/ogc/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
         tag: "ogc",
         summary: "A vector tile (MVT) of every published layer; 404 outside the limits",
@@ -113,7 +142,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[400, 404],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/ogc/collections/{collectionId}/tiles",
         tag: "ogc",
         summary: "Vector tile sets of one collection",
@@ -122,7 +151,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[400, 404],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/ogc/collections/{collectionId}/tiles/{tileMatrixSetId}",
         tag: "ogc",
         summary: "Tile set metadata of one collection: layers, limits per tile matrix",
@@ -131,7 +160,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[400, 404],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/ogc/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
         tag: "ogc",
         summary: "A vector tile (MVT) of one collection; 404 outside the limits",
@@ -140,7 +169,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[400, 404],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/ogc/styles/hazard",
         tag: "ogc",
         summary: "The hazard map's MapLibre style, its source the OGC API – Tiles template",

@@ -20,6 +20,78 @@ pub enum In {
     Query,
 }
 
+/// The values a parameter takes. A handler refuses what lies outside with 400 (404 where
+/// the value names something, such as a tile beyond the pyramid) and accepts everything
+/// inside: schemathesis checks both directions.
+#[derive(Debug, Clone, Copy)]
+pub enum Ty {
+    /// Any text.
+    Str,
+    /// Text with at least one character other than a space, at most `max` characters.
+    Text {
+        /// Most characters.
+        max: usize,
+    },
+    /// A whole number from `min` to `max`.
+    Int {
+        /// Smallest.
+        min: i64,
+        /// Largest.
+        max: i64,
+    },
+    /// A decimal number from `min` to `max`.
+    Num {
+        /// Smallest.
+        min: f64,
+        /// Largest.
+        max: f64,
+    },
+    /// `true` or `false`.
+    Bool,
+    /// A whole number ≥ 0, or empty (CKAN reads an empty value as absent).
+    Natural,
+    /// One of these words.
+    OneOf(&'static [&'static str]),
+    /// Text matching this regular expression (anchored with `^…$`).
+    Pattern(&'static str),
+    /// From `min` to `max` numbers joined by commas (OGC `bbox`).
+    Numbers {
+        /// Fewest.
+        min: usize,
+        /// Most.
+        max: usize,
+    },
+}
+
+impl Ty {
+    /// Whether a whole number lies within an `Int` (any number for other kinds).
+    pub fn admits(&self, n: i64) -> bool {
+        match *self {
+            Ty::Int { min, max } => (min..=max).contains(&n),
+            _ => true,
+        }
+    }
+
+    /// The JSON schema of a value.
+    pub fn schema(&self) -> Value {
+        match *self {
+            Ty::Str => json!({"type": "string"}),
+            Ty::Text { max } => {
+                json!({"type": "string", "minLength": 1, "maxLength": max, "pattern": "\\S"})
+            }
+            Ty::Int { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
+            Ty::Num { min, max } => json!({"type": "number", "minimum": min, "maximum": max}),
+            Ty::Bool => json!({"type": "boolean"}),
+            Ty::Natural => json!({"anyOf": [{"type": "integer", "minimum": 0},
+                {"type": "string", "enum": [""]}]}),
+            Ty::OneOf(words) => json!({"type": "string", "enum": words}),
+            Ty::Pattern(p) => json!({"type": "string", "pattern": p}),
+            Ty::Numbers { min, max } => json!({"type": "array", "items": {"type": "number"},
+                "minItems": min, "maxItems": max}),
+        }
+    }
+}
+
 /// One parameter of a documented route.
 #[derive(Debug, Clone, Copy)]
 pub struct Param {
@@ -29,19 +101,21 @@ pub struct Param {
     pub at: In,
     /// Required? (Path parameters always are.)
     pub required: bool,
-    /// JSON schema type: `string`, `integer`, `number`, `boolean`.
-    pub ty: &'static str,
+    /// What values it takes; the document's schema is made from it, so the bounds a handler
+    /// checks and the bounds clients read are the same constants.
+    pub ty: Ty,
     /// What it means.
     pub doc: &'static str,
     /// A value that makes the route answer on the sample city (used by the route test).
     pub example: &'static str,
 }
 
-/// One documented route (GET unless `method` says otherwise).
+/// One documented route.
 #[derive(Debug, Clone, Copy)]
 pub struct RouteDoc {
-    /// HTTP method in lower case (`get`, `post`).
-    pub method: &'static str,
+    /// HTTP methods in lower case (`get`, `post`) that take the same parameters; `HEAD` comes
+    /// with `GET` and `OPTIONS` with every route (CORS), as the router answers them.
+    pub methods: &'static [&'static str],
     /// OpenAPI path template, e.g. `/tiles/{id}/{z}/{x}/{y}.mvt`.
     pub path: &'static str,
     /// Group in the document (`tiles`, `ogc`, `downloads`, `catalog`, `risk`, `ops`).
@@ -62,14 +136,31 @@ pub const fn path_param(name: &'static str, doc: &'static str, example: &'static
         name,
         at: In::Path,
         required: true,
-        ty: "string",
+        ty: Ty::Str,
+        doc,
+        example,
+    }
+}
+
+/// A path parameter with its values.
+pub const fn path_typed(
+    name: &'static str,
+    ty: Ty,
+    doc: &'static str,
+    example: &'static str,
+) -> Param {
+    Param {
+        name,
+        at: In::Path,
+        required: true,
+        ty,
         doc,
         example,
     }
 }
 
 /// Shorthand for an optional query parameter.
-pub const fn query(name: &'static str, ty: &'static str, doc: &'static str) -> Param {
+pub const fn query(name: &'static str, ty: Ty, doc: &'static str) -> Param {
     Param {
         name,
         at: In::Query,
@@ -83,7 +174,7 @@ pub const fn query(name: &'static str, ty: &'static str, doc: &'static str) -> P
 /// Routes of this module and of the server itself.
 pub const ROUTES: &[RouteDoc] = &[
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/openapi.json",
         tag: "ops",
         summary: "This OpenAPI 3.0 document",
@@ -92,7 +183,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/healthz",
         tag: "ops",
         summary: "Liveness and the published version of every dataset",
@@ -101,7 +192,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/metrics",
         tag: "ops",
         summary: "Prometheus metrics: requests by route and status, latency, tile cache, bytes out",
@@ -182,29 +273,18 @@ pub fn document(base: &str) -> Value {
             .params
             .iter()
             .map(|p| {
-                let mut schema = json!({"type": p.ty});
-                if p.name == "limit" && r.path.starts_with("/ogc") {
-                    schema = json!({"type": "integer", "minimum": 1,
-                        "maximum": super::ogc::MAX_LIMIT, "default": super::ogc::DEFAULT_LIMIT});
-                }
-                if p.name == "filter-lang" && r.path.starts_with("/ogc") {
-                    schema = json!({"type": "string", "enum": crate::filter::Lang::NAMES,
-                        "default": "cql2-text"});
-                }
-                if p.name == "lang" && matches!(r.path, "/" | "/api/risk") {
-                    schema = json!({"type": "string", "enum": crate::lang::Lang::CODES});
-                }
-                if p.name == "filter" && r.path.starts_with("/ogc") {
-                    schema = json!({"type": "string",
-                        "maxLength": crate::filter::MAX_FILTER_BYTES});
-                }
                 let mut v = json!({
                     "name": p.name,
                     "in": if p.at == In::Path { "path" } else { "query" },
                     "required": p.at == In::Path || p.required,
                     "description": p.doc,
-                    "schema": schema,
+                    "schema": p.ty.schema(),
                 });
+                if let Ty::Numbers { .. } = p.ty {
+                    // a,b,c,d rather than a=…&a=…
+                    v["style"] = json!("form");
+                    v["explode"] = json!(false);
+                }
                 if !p.example.is_empty() {
                     v["example"] = json!(p.example);
                 }
@@ -236,17 +316,25 @@ pub fn document(base: &str) -> Value {
         } else {
             "#/components/schemas/Error"
         };
-        for e in r.errors {
+        // A route taking `f` answers 406 for a format it does not offer.
+        let takes_f = r.params.iter().any(|p| p.name == "f") && !r.errors.contains(&406);
+        for e in r.errors.iter().chain(takes_f.then_some(&406)) {
+            // CKAN answers a request it cannot read (an unknown action, a body that is not a
+            // JSON object) with its message as a bare JSON string.
+            let schema = if *e == 400 && schema.ends_with("CkanError") {
+                json!({"type": "string"})
+            } else {
+                json!({"$ref": schema})
+            };
             responses.insert(
                 e.to_string(),
                 json!({"description": reason(*e), "content": {"application/json":
-                    {"schema": {"$ref": schema}}}}),
+                    {"schema": schema}}}),
             );
         }
         let mut op = json!({
             "tags": [r.tag],
             "summary": r.summary,
-            "operationId": operation_id(r),
             "parameters": params,
             "responses": responses,
         });
@@ -255,7 +343,11 @@ pub fn document(base: &str) -> Value {
         }
         let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
         if let Some(m) = entry.as_object_mut() {
-            m.insert(r.method.to_string(), op);
+            for method in r.methods {
+                let mut op = op.clone();
+                op["operationId"] = json!(operation_id(method, r.path));
+                m.insert(method.to_string(), op);
+            }
         }
     }
     json!({
@@ -289,9 +381,9 @@ pub fn document(base: &str) -> Value {
     })
 }
 
-fn operation_id(r: &RouteDoc) -> String {
-    let mut id = String::from(r.method);
-    for seg in r.path.split(['/', '.', ',']) {
+fn operation_id(method: &str, path: &str) -> String {
+    let mut id = String::from(method);
+    for seg in path.split(['/', '.', ',']) {
         let seg = seg.trim_matches(|c| c == '{' || c == '}');
         let mut ch = seg.chars();
         if let Some(f) = ch.next() {
@@ -355,7 +447,10 @@ mod tests {
 
     #[test]
     fn operation_ids_are_unique() {
-        let mut ids: Vec<String> = all_routes().iter().map(|r| operation_id(r)).collect();
+        let mut ids: Vec<String> = all_routes()
+            .iter()
+            .flat_map(|r| r.methods.iter().map(|m| operation_id(m, r.path)))
+            .collect();
         let n = ids.len();
         ids.sort();
         ids.dedup();
@@ -366,7 +461,9 @@ mod tests {
     fn document_lists_every_route() {
         let d = document("http://x");
         for r in all_routes() {
-            assert!(d["paths"][r.path][r.method].is_object(), "{}", r.path);
+            for m in r.methods {
+                assert!(d["paths"][r.path][m].is_object(), "{m} {}", r.path);
+            }
         }
     }
 }

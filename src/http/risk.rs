@@ -2,7 +2,7 @@
 //! coverage there, the evacuation decision for a home of N storeys, and the nearest suitable
 //! shelters with their status (logic in `crate::risk`).
 
-use super::openapi::{query, In, Param, RouteDoc};
+use super::openapi::{query, In, Param, RouteDoc, Ty};
 use super::{ApiError, ApiResult, AppState};
 use crate::risk::{assess, Lang};
 use axum::extract::{Query, State};
@@ -12,9 +12,20 @@ use axum::{Json, Router};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+const LAT: Ty = Ty::Num {
+    min: -90.0,
+    max: 90.0,
+};
+const LON: Ty = Ty::Num {
+    min: -180.0,
+    max: 180.0,
+};
+/// Storeys of a home: the decision's question, 1–99.
+const FLOORS: Ty = Ty::Int { min: 1, max: 99 };
+
 /// Documented routes (see `openapi`).
 pub const ROUTES: &[RouteDoc] = &[RouteDoc {
-    method: "get",
+    methods: &["get"],
     path: "/api/risk",
     tag: "risk",
     summary: "Hazard zones at a point, whether to leave or stay upstairs, and the nearest suitable shelters",
@@ -23,7 +34,7 @@ pub const ROUTES: &[RouteDoc] = &[RouteDoc {
             name: "lat",
             at: In::Query,
             required: true,
-            ty: "number",
+            ty: LAT,
             doc: "Latitude (JGD2011/WGS84 decimal degrees)",
             example: "34.61",
         },
@@ -31,20 +42,20 @@ pub const ROUTES: &[RouteDoc] = &[RouteDoc {
             name: "lon",
             at: In::Query,
             required: true,
-            ty: "number",
+            ty: LON,
             doc: "Longitude",
             example: "133.92",
         },
         query(
             "lang",
-            "string",
+            Ty::OneOf(&Lang::CODES),
             "ja, en, easy (やさしい日本語), zh-Hans (简体中文), zh-Hant (繁體中文), ko (한국어), \
              vi (Tiếng Việt) or pt (Português do Brasil); without it, the best of Accept-Language, \
              else ja. Place names stay in Japanese",
         ),
         query(
             "floors",
-            "integer",
+            FLOORS,
             "Storeys of the home, 1–99; without it the decision assumes 2 and says so",
         ),
     ],
@@ -57,7 +68,12 @@ pub fn router() -> Router<Arc<AppState>> {
     Router::new().route("/api/risk", get(get_risk))
 }
 
-fn coord(q: &HashMap<String, String>, name: &str, min: f64, max: f64) -> ApiResult<f64> {
+fn coord(q: &HashMap<String, String>, name: &str, ty: Ty) -> ApiResult<f64> {
+    let Ty::Num { min, max } = ty else {
+        return Err(ApiError::Internal(format!(
+            "{name} is not a number parameter"
+        )));
+    };
     let v = q
         .get(name)
         .ok_or_else(|| ApiError::BadRequest(format!("{name} is required (decimal degrees)")))?;
@@ -78,12 +94,12 @@ async fn get_risk(
     Query(q): Query<HashMap<String, String>>,
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Response> {
-    let lat = coord(&q, "lat", -90.0, 90.0)?;
-    let lon = coord(&q, "lon", -180.0, 180.0)?;
-    // An unknown `lang` is refused (a client asked for something it will not get); no `lang`
-    // negotiates like the page.
+    let lat = coord(&q, "lat", LAT)?;
+    let lon = coord(&q, "lon", LON)?;
+    // An unknown or empty `lang` is refused (a client asked for something it will not get); no
+    // `lang` negotiates like the page.
     let (lang, negotiated) = match q.get("lang").map(String::as_str) {
-        None | Some("") => {
+        None => {
             let accept = headers
                 .get(axum::http::header::ACCEPT_LANGUAGE)
                 .and_then(|v| v.to_str().ok());
@@ -99,12 +115,12 @@ async fn get_risk(
             false,
         ),
     };
-    let floors = match q.get("floors").map(|s| s.trim()) {
-        None | Some("") => None,
+    let floors = match q.get("floors") {
+        None => None,
         Some(f) => Some(
             f.parse::<u32>()
                 .ok()
-                .filter(|n| (1..=99).contains(n))
+                .filter(|n| FLOORS.admits(i64::from(*n)))
                 .ok_or_else(|| {
                     ApiError::BadRequest(format!(
                         "floors must be a whole number of storeys from 1 to 99, got {f:?}"

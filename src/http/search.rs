@@ -4,7 +4,7 @@
 //! The finding and the detail are `crate::search` (no HTTP); these handlers parse the request,
 //! run them off the request runtime and answer.
 
-use super::openapi::{path_param, query, In, Param, RouteDoc};
+use super::openapi::{path_typed, query, In, Param, RouteDoc, Ty};
 use super::{ApiError, ApiResult, AppState};
 pub use crate::search::*;
 use axum::extract::{Path, Query, State};
@@ -22,10 +22,15 @@ pub const MAX_LIMIT: usize = 50;
 /// Longest query accepted, in characters.
 pub const MAX_QUERY_CHARS: usize = 100;
 
+const LIMIT: Ty = Ty::Int {
+    min: 1,
+    max: MAX_LIMIT as i64,
+};
+
 /// Documented routes (see `openapi`).
 pub const ROUTES: &[RouteDoc] = &[
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/api/search",
         tag: "risk",
         summary: "Find wards, shelters and roads by name (width, case and kana insensitive); an address /api/geocode finds to a house, block or parcel comes first (kind address, with its precision)",
@@ -34,25 +39,31 @@ pub const ROUTES: &[RouteDoc] = &[
                 name: "q",
                 at: In::Query,
                 required: true,
-                ty: "string",
+                ty: Ty::Text {
+                    max: MAX_QUERY_CHARS,
+                },
                 doc: "Name, reading or English name to look for (e.g. 小学校, しょうがっこう, ｼｮｳｶﾞｯｺｳ, school)",
                 example: "school",
             },
-            query(
-                "limit",
-                "integer",
-                "Most results to return (1–50, default 10)",
-            ),
+            query("limit", LIMIT, "Most results to return (default 10)"),
         ],
         produces: &["application/json"],
         errors: &[400],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/api/shelters/{fid}",
         tag: "risk",
         summary: "One shelter with the fields residents need and its stockpile rows",
-        params: &[path_param("fid", "Feature id in the shelters dataset", "1")],
+        params: &[path_typed(
+            "fid",
+            Ty::Int {
+                min: i64::MIN,
+                max: i64::MAX,
+            },
+            "Feature id in the shelters dataset (404 when there is none)",
+            "1",
+        )],
         produces: &["application/json"],
         errors: &[400, 404],
     },
@@ -67,9 +78,9 @@ pub fn router() -> Router<Arc<AppState>> {
 
 fn parse_limit(q: &HashMap<String, String>) -> ApiResult<usize> {
     match q.get("limit").map(|s| s.trim()) {
-        None | Some("") => Ok(DEFAULT_LIMIT),
+        None => Ok(DEFAULT_LIMIT),
         Some(s) => match s.parse::<usize>() {
-            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            Ok(n) if LIMIT.admits(n as i64) => Ok(n),
             _ => Err(ApiError::BadRequest(format!(
                 "limit must be an integer from 1 to {MAX_LIMIT}, got {s:?}"
             ))),
@@ -81,16 +92,17 @@ async fn get_search(
     State(st): State<Arc<AppState>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
-    let text = q.get("q").map(|s| s.trim()).unwrap_or("");
-    if text.is_empty() {
-        return Err(ApiError::BadRequest(
-            "q is required: a ward, shelter or road name".into(),
-        ));
-    }
+    let text = q.get("q").map(String::as_str).unwrap_or("");
     if text.chars().count() > MAX_QUERY_CHARS {
         return Err(ApiError::BadRequest(format!(
             "q is too long (at most {MAX_QUERY_CHARS} characters)"
         )));
+    }
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ApiError::BadRequest(
+            "q is required: a ward, shelter or road name".into(),
+        ));
     }
     let limit = parse_limit(&q)?;
     let snap = st.snapshot.load_full();

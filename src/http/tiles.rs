@@ -1,7 +1,7 @@
 //! `/tiles/{ids}/{z}/{x}/{y}.mvt` and `/tiles/{ids}.json` (TileJSON 3.0.0). `ids` is one dataset
 //! or several joined by commas (one source-layer each).
 
-use super::openapi::{path_param, query, Param, RouteDoc};
+use super::openapi::{path_param, path_typed, query, Param, RouteDoc, Ty};
 use super::{send_cached, ApiError, ApiResult, AppState};
 use crate::dataset::{DatasetId, SqlType};
 use crate::index::Layer;
@@ -28,10 +28,18 @@ const IDS: Param = path_param(
     "flood,landslide",
 );
 
+/// The deepest zoom a tile may be asked for (overzoomed from [`MAXZOOM`]).
+const MAX_REQUEST_ZOOM: i64 = crate::tiles::coord::MAX_ZOOM as i64;
+/// A column or row at the deepest zoom.
+const TILE_INDEX: Ty = Ty::Int {
+    min: 0,
+    max: (1 << MAX_REQUEST_ZOOM) - 1,
+};
+
 /// Documented routes (see `openapi`).
 pub const ROUTES: &[RouteDoc] = &[
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/tiles/{ids}.json",
         tag: "tiles",
         summary: "TileJSON 3.0.0 of one dataset or a comma-joined composite",
@@ -40,18 +48,31 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[404],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/tiles/{ids}/{z}/{x}/{y}.mvt",
         tag: "tiles",
         summary: "A Mapbox Vector Tile (MVT 2.1); add ?v=VERSION for an immutable URL",
         params: &[
             IDS,
-            path_param("z", "Zoom 0–22 (overzoomed above 16)", "12"),
-            path_param("x", "Column", "3571"),
-            path_param("y", "Row", "1627"),
+            path_typed(
+                "z",
+                Ty::Int {
+                    min: 0,
+                    max: MAX_REQUEST_ZOOM,
+                },
+                "Zoom (overzoomed above 16)",
+                "12",
+            ),
+            path_typed(
+                "x",
+                TILE_INDEX,
+                "Column (404 beyond the zoom's columns)",
+                "3571",
+            ),
+            path_typed("y", TILE_INDEX, "Row (404 beyond the zoom's rows)", "1627"),
             query(
                 "v",
-                "string",
+                Ty::Str,
                 "Data version token from TileJSON; makes the response immutable",
             ),
         ],
@@ -364,8 +385,16 @@ async fn get_tile(
         .strip_suffix(".mvt")
         .or_else(|| file.strip_suffix(".pbf"))
         .ok_or_else(|| ApiError::NotFound(format!("tiles end in .mvt, got {file:?}")))?;
-    let coord = TileCoord::new(num(&z, "z")?, num(&x, "x")?, num(y, "y")?)
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    // A tile beyond the zoom's rows or columns is not there (404); a zoom past the deepest
+    // is a request that cannot be (400).
+    let z: u32 = num(&z, "z")?;
+    if i64::from(z) > MAX_REQUEST_ZOOM {
+        return Err(ApiError::BadRequest(format!(
+            "z must be from 0 to {MAX_REQUEST_ZOOM}, got {z}"
+        )));
+    }
+    let coord = TileCoord::new(z, num(&x, "x")?, num(y, "y")?)
+        .map_err(|e| ApiError::NotFound(e.to_string()))?;
     let layers = layers_for(&st, &ids)?;
     tile_response(&st, layers, coord, q.get("v").map(String::as_str), &headers).await
 }

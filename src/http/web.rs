@@ -7,7 +7,7 @@
 //! runs with `--gsi-basemap`). Hashed asset names are cached forever; the build writes `.br` and
 //! `.gz` siblings that are sent when the client accepts them.
 
-use super::openapi::{path_param, query, RouteDoc};
+use super::openapi::{path_param, query, RouteDoc, Ty};
 use super::{not_modified, pick_encoding, ApiError, ApiResult, AppState};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -36,13 +36,13 @@ const NO_CACHE: &str = "no-cache";
 /// Documented routes (see `openapi`).
 pub const ROUTES: &[RouteDoc] = &[
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/",
         tag: "web",
         summary: "The resident hazard map (503 until `bash scripts/build-web` has been run)",
         params: &[query(
             "lang",
-            "string",
+            Ty::Str,
             "ja, en, easy (やさしい日本語), zh-Hans, zh-Hant, ko, vi or pt; without it (or with \
              another value) the best of Accept-Language, else ja",
         )],
@@ -50,7 +50,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[503],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/config.json",
         tag: "web",
         summary: "Settings of the resident map: basemap switch, data dates, extent",
@@ -59,7 +59,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/styles/{file}",
         tag: "web",
         summary: "MapLibre style of the hazard map (national hazard-map colours)",
@@ -68,7 +68,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[404],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/assets/{file}",
         tag: "web",
         summary: "Built scripts, stylesheets and images of the resident map (hashed names)",
@@ -77,16 +77,11 @@ pub const ROUTES: &[RouteDoc] = &[
             "Asset file name as written by the build",
             "manifest.json",
         )],
-        produces: &[
-            "application/javascript",
-            "text/css",
-            "image/svg+xml",
-            "application/json",
-        ],
+        produces: MEDIA_TYPES,
         errors: &[404],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/sw.js",
         tag: "web",
         summary:
@@ -115,6 +110,22 @@ pub fn web_dir(st: &AppState) -> PathBuf {
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_WEB_DIR))
 }
+
+/// Every type [`content_type`] answers, without parameters (the API description's).
+const MEDIA_TYPES: &[&str] = &[
+    "text/html",
+    "text/javascript",
+    "text/css",
+    "application/json",
+    "image/svg+xml",
+    "image/png",
+    "image/x-icon",
+    "font/woff2",
+    "application/x-protobuf",
+    "text/plain",
+    "application/manifest+json",
+    "application/octet-stream",
+];
 
 /// Content type by file extension.
 pub fn content_type(path: &str) -> &'static str {
@@ -531,6 +542,15 @@ mod tests {
     #[test]
     fn content_types() {
         assert_eq!(content_type("a.js"), "text/javascript; charset=utf-8");
+        for f in [
+            "a.html", "a.js", "a.css", "a.map", "a.svg", "a.png", "a.ico", "a.woff2",
+        ]
+        .into_iter()
+        .chain(["a.pbf", "a.txt", "a.webmanifest", "a.br", "a.json"])
+        {
+            let t = content_type(f).split(';').next().unwrap_or("");
+            assert!(MEDIA_TYPES.contains(&t), "{f}: {t} is not documented");
+        }
         assert_eq!(content_type("a.css"), "text/css; charset=utf-8");
         assert_eq!(content_type("hazard.json"), "application/json");
     }

@@ -185,7 +185,7 @@ const ADMIN_ERRORS: &[u16] = &[400, 401, 403, 404, 409];
 /// not listed.
 pub const ROUTES: &[RouteDoc] = &[
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/api/shelter-status",
         tag: "shelters",
         summary: "Which shelters are open (開設), full (満員) or closed (閉鎖), with evacuee counts (ETag; SSE at /api/shelter-status/events)",
@@ -194,7 +194,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/api/shelter-status.csv",
         tag: "shelters",
         summary: "Shelter status as CSV (UTF-8 with BOM), with the time of each change",
@@ -203,7 +203,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/api/shelter-status.geojson",
         tag: "shelters",
         summary: "Shelter status as GeoJSON points, with the time of each change",
@@ -212,16 +212,16 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[],
     },
     RouteDoc {
-        method: "post",
+        methods: &["post"],
         path: "/api/admin/datasets/{dataset}/uploads",
         tag: "admin",
         summary: "Upload files (multipart field `file`, repeatable) as an unpublished version; `?publish=true` publishes it. Bearer token. Same files as the published version: no new version. An optional multipart field `mapping` holds a column mapping as JSON (see datasets/README.md), saved for later files with the same headers",
-        params: &[DS, super::openapi::query("publish", "boolean", "Publish at once when accepted")],
+        params: &[DS, super::openapi::query("publish", super::openapi::Ty::Bool, "Publish at once when accepted")],
         produces: &["application/json"],
         errors: &[400, 401, 403, 404, 413, 422],
     },
     RouteDoc {
-        method: "post",
+        methods: &["post"],
         path: "/api/admin/datasets/{dataset}/versions/{version}/publish",
         tag: "admin",
         summary: "Publish a staged version (atomic). Bearer token",
@@ -230,7 +230,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: ADMIN_ERRORS,
     },
     RouteDoc {
-        method: "post",
+        methods: &["post"],
         path: "/api/admin/datasets/{dataset}/versions/{version}/discard",
         tag: "admin",
         summary: "Discard a staged version. Bearer token",
@@ -239,7 +239,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: ADMIN_ERRORS,
     },
     RouteDoc {
-        method: "post",
+        methods: &["post"],
         path: "/api/admin/datasets/{dataset}/versions/{version}/rollback",
         tag: "admin",
         summary: "Make an earlier published version current again (atomic, admins). Bearer token",
@@ -248,7 +248,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: ADMIN_ERRORS,
     },
     RouteDoc {
-        method: "post",
+        methods: &["post"],
         path: "/api/admin/shelters/{fid}/status",
         tag: "admin",
         summary: "Set a shelter's status: JSON {\"status\": \"open|full|closed\", \"evacuees\": 12}. Bearer token",
@@ -257,7 +257,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: ADMIN_ERRORS,
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/api/admin/coverage",
         tag: "admin",
         summary: "The areas the hazard maps cover: every setting, oldest first (the last per dataset is in force; none = the published wards). Bearer token",
@@ -266,7 +266,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[401],
     },
     RouteDoc {
-        method: "post",
+        methods: &["post"],
         path: "/api/admin/coverage/{dataset}",
         tag: "admin",
         summary: "Set the area a hazard map covers (admins): JSON {\"wards\": [\"code\", …]} | {\"polygon\": GeoJSON Polygon/MultiPolygon in lon/lat} | {\"default\": true}. Outside it /api/risk says no_data. Bearer token",
@@ -275,7 +275,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: ADMIN_ERRORS,
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/api/admin/whoami",
         tag: "admin",
         summary: "The account behind the Bearer token",
@@ -284,7 +284,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[401],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/api/admin/datasets",
         tag: "admin",
         summary: "Every dataset with its published version. Bearer token",
@@ -293,7 +293,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[401],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/api/admin/datasets/{dataset}/versions",
         tag: "admin",
         summary: "History: every version with who, when, source files and hash, rows, report summary. Bearer token",
@@ -302,7 +302,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[401, 404],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/api/admin/datasets/{dataset}/versions/{version}",
         tag: "admin",
         summary: "One version: its validation report and the preview against the published one. Bearer token",
@@ -311,7 +311,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[401, 404],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/api/admin/datasets/{dataset}/versions/{version}/csv",
         tag: "admin",
         summary: "Any stored version as CSV (canonical layout). Bearer token",
@@ -320,7 +320,7 @@ pub const ROUTES: &[RouteDoc] = &[
         errors: &[401, 404],
     },
     RouteDoc {
-        method: "get",
+        methods: &["get"],
         path: "/api/admin/audit",
         tag: "admin",
         summary: "The audit log (admins only). Bearer token",
