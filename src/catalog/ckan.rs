@@ -281,14 +281,16 @@ fn flag(p: &Params, key: &str) -> Result<bool, CkanError> {
         Some(Value::String(s)) => s.as_str(),
         Some(_) => "?",
     };
-    match word.to_ascii_lowercase().as_str() {
-        _ if !FLAG_WORDS.contains(&word) => Err(CkanError::validation(
+    if !FLAG_WORDS.contains(&word) {
+        return Err(CkanError::validation(
             key,
             "Invalid boolean: use true or false",
-        )),
-        "true" | "yes" | "on" | "y" | "t" | "1" => Ok(true),
-        _ => Ok(false),
+        ));
     }
+    Ok(matches!(
+        word.to_ascii_lowercase().as_str(),
+        "true" | "yes" | "on" | "y" | "t" | "1"
+    ))
 }
 
 pub(crate) fn required<'a>(p: &'a Params, key: &str) -> Result<&'a str, CkanError> {

@@ -204,24 +204,8 @@ async fn get_download(
             )));
         }
     }
-    let enc = match q.get("encoding").map(|s| s.to_ascii_lowercase()).as_deref() {
-        None | Some("utf-8" | "utf8") => CsvEncoding::Utf8Bom,
-        Some(e) if ENCODINGS.contains(&e) => CsvEncoding::Cp932,
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "encoding must be utf-8 or cp932, got {other:?}"
-            )))
-        }
-    };
-    let layout = match q.get("layout").map(String::as_str) {
-        None | Some("standard") => CsvLayout::Standard,
-        Some(l) if LAYOUTS.contains(&l) => CsvLayout::Canonical,
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "layout must be standard or canonical, got {other:?}"
-            )))
-        }
-    };
+    let enc = encoding_of(q.get("encoding").map(String::as_str))?;
+    let layout = layout_of(q.get("layout").map(String::as_str))?;
     let layer = st
         .snapshot
         .load()
@@ -284,9 +268,44 @@ async fn get_download(
     b.body(body).map_err(|e| ApiError::Internal(e.to_string()))
 }
 
+/// `encoding=` of a CSV download (any case); every word of [`ENCODINGS`].
+fn encoding_of(word: Option<&str>) -> ApiResult<CsvEncoding> {
+    match word.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("utf-8" | "utf8") => Ok(CsvEncoding::Utf8Bom),
+        Some("cp932" | "shift_jis" | "sjis" | "windows-31j") => Ok(CsvEncoding::Cp932),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "encoding must be utf-8 or cp932, got {other:?}"
+        ))),
+    }
+}
+
+/// `layout=` of a CSV download; every word of [`LAYOUTS`].
+fn layout_of(word: Option<&str>) -> ApiResult<CsvLayout> {
+    match word {
+        None | Some("standard") => Ok(CsvLayout::Standard),
+        Some("canonical") => Ok(CsvLayout::Canonical),
+        Some(other) => Err(ApiError::BadRequest(format!(
+            "layout must be standard or canonical, got {other:?}"
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_documented_words_are_the_accepted_ones() {
+        for w in ENCODINGS {
+            assert!(encoding_of(Some(w)).is_ok(), "{w}");
+            assert!(encoding_of(Some(&w.to_uppercase())).is_ok(), "{w}");
+        }
+        for w in LAYOUTS {
+            assert!(layout_of(Some(w)).is_ok(), "{w}");
+        }
+        assert!(encoding_of(Some("latin1")).is_err());
+        assert!(layout_of(Some("")).is_err());
+    }
 
     #[test]
     fn file_names_follow_the_guideline() {

@@ -44,18 +44,7 @@ async fn get_geocode(
     State(st): State<Arc<AppState>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
-    let text = q.get("q").map(String::as_str).unwrap_or("");
-    if text.chars().count() > MAX_QUERY_CHARS {
-        return Err(ApiError::BadRequest(format!(
-            "q is too long (at most {MAX_QUERY_CHARS} characters)"
-        )));
-    }
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(ApiError::BadRequest(
-            "q is required: an address, e.g. 泉町一丁目3-5".into(),
-        ));
-    }
+    let text = super::required_text(&q, "q", MAX_QUERY_CHARS, "an address, e.g. 泉町一丁目3-5")?;
     let snap = st.snapshot.load_full();
     let (st2, q2) = (st.clone(), text.to_string());
     // Off the request runtime: the first request after a publish may build the index.

@@ -530,10 +530,9 @@ impl tower_service::Service<Request> for Door {
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        let preflight = req.method() == Method::OPTIONS
-            && req
-                .headers()
-                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        let preflight = req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
         if req.method() == Method::OPTIONS && !preflight {
             return tower_service::Service::call(&mut self.plain, req);
         }
@@ -584,6 +583,29 @@ impl tower_service::Service<Request> for FrontDoor {
         }
         Box::pin(tower_service::Service::call(&mut self.router, req))
     }
+}
+
+/// A required text parameter as `openapi::Ty::Text { max }` documents it: at most `max`
+/// characters as sent, and something besides spaces; trimmed. `missing` says what to send.
+pub fn required_text<'a>(
+    q: &'a std::collections::HashMap<String, String>,
+    name: &str,
+    max: usize,
+    missing: &str,
+) -> ApiResult<&'a str> {
+    let text = q.get(name).map(String::as_str).unwrap_or("");
+    if text.chars().count() > max {
+        return Err(ApiError::BadRequest(format!(
+            "{name} is too long (at most {max} characters)"
+        )));
+    }
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ApiError::BadRequest(format!(
+            "{name} is required: {missing}"
+        )));
+    }
+    Ok(text)
 }
 
 /// A query string or form body as decoded (name, value) pairs in order (`+` is a space; a

@@ -161,7 +161,9 @@ pub const ROUTES: &[RouteDoc] = &[
             ),
             query(
                 "filter",
-                Ty::Str,
+                Ty::Text {
+                    max: crate::filter::MAX_FILTER_BYTES,
+                },
                 "A CQL2 filter (at most 16 KiB): comparisons, AND/OR/NOT, IS NULL, LIKE, \
                  BETWEEN, IN, CASEI, S_INTERSECTS(geometry, POINT|LINESTRING|POLYGON|MULTI…|BBOX), \
                  property-property comparisons; names from the queryables",

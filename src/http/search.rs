@@ -92,18 +92,7 @@ async fn get_search(
     State(st): State<Arc<AppState>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> ApiResult<Response> {
-    let text = q.get("q").map(String::as_str).unwrap_or("");
-    if text.chars().count() > MAX_QUERY_CHARS {
-        return Err(ApiError::BadRequest(format!(
-            "q is too long (at most {MAX_QUERY_CHARS} characters)"
-        )));
-    }
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(ApiError::BadRequest(
-            "q is required: a ward, shelter or road name".into(),
-        ));
-    }
+    let text = super::required_text(&q, "q", MAX_QUERY_CHARS, "a ward, shelter or road name")?;
     let limit = parse_limit(&q)?;
     let snap = st.snapshot.load_full();
     // Off the request runtime (one per core, shared with cached tiles); how many run at once
