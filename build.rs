@@ -1,5 +1,10 @@
 //! Copies PROJ's `proj.db` (built by proj-sys from source) into OUT_DIR so `crs.rs` can embed it:
 //! a machimap binary copied to another machine then still finds its CRS database.
+#![allow(
+    clippy::print_stdout,
+    reason = "a build script talks to cargo on standard output"
+)]
+
 use std::path::{Path, PathBuf};
 
 fn main() {

@@ -11,6 +11,7 @@
 //! figures are printed as ratios against it.
 //!
 //! `cargo bench --bench geocode` (release profile). Not a test: nothing here asserts a time.
+#![allow(clippy::print_stdout, reason = "a benchmark prints its figures")]
 
 use machimap::address::{AddressIndex, Record};
 use machimap::dataset::{DatasetId, ADDRESS_COLUMNS};

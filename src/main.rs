@@ -1,4 +1,9 @@
 //! The `machimap` command: sample data, ingestion, version management, the demo.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the command line answers on standard output and reports errors on standard error"
+)]
 
 use clap::{Parser, Subcommand, ValueEnum};
 use machimap::crs::{parse_crs_ref, Crs};
@@ -124,10 +129,10 @@ enum Cmd {
     /// Serve the published data: vector tiles, OGC API Features, downloads, catalog, risk API.
     Serve {
         /// DuckDB file.
-        #[arg(long)]
+        #[arg(long, env = "MACHIMAP_DB")]
         db: PathBuf,
         /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        #[arg(long, default_value = DEFAULT_BIND)]
         bind: String,
         #[command(flatten)]
         opts: ServeOpts,
@@ -196,7 +201,7 @@ enum Cmd {
         #[arg(long, default_value = "machimap-demo/sample")]
         data: PathBuf,
         /// Address to serve on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        #[arg(long, default_value = DEFAULT_BIND)]
         bind: String,
         #[command(flatten)]
         opts: ServeOpts,
@@ -269,6 +274,18 @@ enum UserCmd {
         #[arg(long)]
         db: PathBuf,
     },
+    /// Create an API token for a user (scripts calling /api/admin). The secret goes to
+    /// standard output, alone on its line, and is shown only this once.
+    Token {
+        /// Login name of the user the token acts as.
+        name: String,
+        /// What the token is for (shown in the console's token list).
+        #[arg(long, default_value = "")]
+        label: String,
+        /// DuckDB file.
+        #[arg(long)]
+        db: PathBuf,
+    },
     /// List users.
     List {
         /// DuckDB file.
@@ -294,13 +311,13 @@ struct SiteRefresh {
 #[derive(clap::Args)]
 struct PublisherArgs {
     /// Licence of the published data (CKAN licence id).
-    #[arg(long, default_value = "cc-by-4.0")]
+    #[arg(long, default_value_t = defaults().license_id.clone(), env = "MACHIMAP_LICENSE")]
     license: String,
     /// Publisher shown in the catalog.
-    #[arg(long, default_value = "サンプル市")]
+    #[arg(long, default_value_t = defaults().publisher.clone(), env = "MACHIMAP_PUBLISHER")]
     publisher: String,
     /// 全国地方公共団体コード of the city (download file names).
-    #[arg(long, default_value = "339997")]
+    #[arg(long, default_value_t = defaults().city_code.clone(), env = "MACHIMAP_CITY_CODE")]
     city_code: String,
 }
 
@@ -318,110 +335,123 @@ impl PublisherArgs {
 #[derive(clap::Args)]
 struct ServeOpts {
     /// Public base URL for links when behind a reverse proxy (e.g. https://data.example.lg.jp/map).
-    #[arg(long)]
+    #[arg(long, env = "MACHIMAP_BASE_URL")]
     base_url: Option<String>,
     /// Allowed CORS origin (repeatable); `*` allows any.
-    #[arg(long = "cors-origin", default_value = "*")]
+    #[arg(long = "cors-origin", default_values_t = defaults().cors_origins.clone(), env = "MACHIMAP_CORS_ORIGIN")]
     cors_origins: Vec<String>,
     /// Tile cache size in MB (0 disables it).
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = defaults().cache_mb, env = "MACHIMAP_CACHE_MB")]
     cache_mb: usize,
     #[command(flatten)]
     who: PublisherArgs,
     /// Folder of the built resident map (web/dist); defaults to the one beside the sources.
-    #[arg(long)]
+    #[arg(long, env = "MACHIMAP_WEB_DIR")]
     web_dir: Option<PathBuf>,
     /// Also serve this PMTiles archive (from export-pmtiles) under /pmtiles/{z}/{x}/{y}.mvt.
-    #[arg(long)]
+    #[arg(long, env = "MACHIMAP_PMTILES")]
     pmtiles: Option<PathBuf>,
     /// Show GSI 淡色地図 raster tiles under the map (for deployments that are online).
-    #[arg(long)]
+    #[arg(long, env = "MACHIMAP_GSI_BASEMAP")]
     gsi_basemap: bool,
     /// The static mirror of this site (`machimap export-site`, served by any web server or
     /// CDN with CORS); the map switches to it by itself when this server fails or times out.
-    #[arg(long)]
+    #[arg(long, env = "MACHIMAP_MIRROR_URL")]
     mirror_url: Option<String>,
     /// Draw every tile on request, leaving aside the overview tiles drawn at publish (to
     /// compare the two; the tiles are the same).
-    #[arg(long)]
+    #[arg(long, env = "MACHIMAP_DRAW_ON_DEMAND")]
     draw_on_demand: bool,
     /// Largest file staff may upload in the console, in MB.
-    #[arg(long, default_value_t = machimap::admin::UPLOAD_LIMIT_MB)]
+    #[arg(long, default_value_t = machimap::admin::UPLOAD_LIMIT_MB, env = "MACHIMAP_UPLOAD_LIMIT_MB")]
     upload_limit_mb: u64,
     /// Most entries an uploaded zip may hold.
-    #[arg(long, default_value_t = machimap::shp::ZIP_MAX_ENTRIES)]
+    #[arg(long, default_value_t = machimap::shp::ZIP_MAX_ENTRIES, env = "MACHIMAP_ZIP_MAX_ENTRIES")]
     zip_max_entries: usize,
     /// Most bytes an uploaded zip may uncompress to, in MB.
-    #[arg(long, default_value_t = machimap::shp::ZIP_MAX_TOTAL_MB)]
+    #[arg(long, default_value_t = machimap::shp::ZIP_MAX_TOTAL_MB, env = "MACHIMAP_ZIP_MAX_TOTAL_MB")]
     zip_max_total_mb: u64,
     /// Highest compression ratio of an entry (over 1 MB) of an uploaded zip.
-    #[arg(long, default_value_t = machimap::shp::ZIP_MAX_RATIO)]
+    #[arg(long, default_value_t = machimap::shp::ZIP_MAX_RATIO, env = "MACHIMAP_ZIP_MAX_RATIO")]
     zip_max_ratio: u64,
     /// Staff sign-in attempts allowed per client address (IPv6: per /64) per minute.
-    #[arg(long, default_value_t = machimap::admin::accounts::LOGIN_RATE_PER_MIN)]
+    #[arg(long, default_value_t = machimap::admin::accounts::LOGIN_RATE_PER_MIN, env = "MACHIMAP_LOGIN_RATE_PER_MIN")]
     login_rate_per_min: u32,
     /// Staff password checks allowed at once (each holds ~19 MiB); default one per core, at
     /// least 2. Beyond it sign-ins are answered 503 with Retry-After.
-    #[arg(long)]
+    #[arg(long, env = "MACHIMAP_PASSWORD_CHECKS")]
     password_checks: Option<usize>,
     /// A reverse proxy (IP address, repeatable) whose X-Forwarded-For names the client for the
     /// sign-in limits; without one the client is the connection's peer address.
-    #[arg(long = "trusted-proxy")]
+    #[arg(long = "trusted-proxy", env = "MACHIMAP_TRUSTED_PROXY")]
     trusted_proxies: Vec<std::net::IpAddr>,
     /// Believe X-Forwarded-Proto / X-Forwarded-Host for links (only behind a proxy that sets
     /// them; prefer --base-url).
-    #[arg(long)]
+    #[arg(long, env = "MACHIMAP_TRUST_FORWARDED")]
     trust_forwarded: bool,
     /// Seconds a client has to send a request's head; also closes idle keep-alive connections.
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = defaults().limits.header_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..), env = "MACHIMAP_HEADER_TIMEOUT_SECS")]
     header_timeout_secs: u64,
     /// Seconds a response write may make no progress (client not reading) before the
     /// connection is dropped.
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = defaults().limits.write_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..), env = "MACHIMAP_WRITE_TIMEOUT_SECS")]
     write_timeout_secs: u64,
     /// Bytes a second a client must take a response at while the server waits to send it
     /// more, judged over each --write-timeout-secs of waiting (slower: dropped); 0: no floor.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = defaults().limits.min_write_rate, env = "MACHIMAP_MIN_WRITE_RATE")]
     min_write_rate: u64,
     /// Connections open at once in all (also kept below the open-file limit); beyond it a new
     /// connection is answered 503 and closed.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = defaults().limits.max_connections as u64, value_parser = clap::value_parser!(u64).range(1..), env = "MACHIMAP_MAX_CONNECTIONS")]
     max_connections: u64,
     /// Connections open at once from one client address (IPv6: one /64; trusted proxies are
     /// not capped); 0: no cap.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = defaults().limits.max_connections_per_client, env = "MACHIMAP_MAX_CONNECTIONS_PER_CLIENT")]
     max_connections_per_client: usize,
     /// Largest request head (request line and headers) in KiB; longer: 431.
-    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(8..=1024))]
+    #[arg(long, default_value_t = (defaults().limits.max_header_bytes >> 10) as u64, value_parser = clap::value_parser!(u64).range(8..=1024), env = "MACHIMAP_MAX_HEADER_KB")]
     max_header_kb: u64,
     /// Seconds a request body (an upload) may send nothing before the request fails.
-    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = defaults().limits.read_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..), env = "MACHIMAP_READ_TIMEOUT_SECS")]
     read_timeout_secs: u64,
     /// Whole-dataset downloads streaming at once (more: 503 with Retry-After).
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = defaults().limits.downloads, env = "MACHIMAP_MAX_DOWNLOADS")]
     max_downloads: usize,
     /// OGC API items requests at once.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = defaults().limits.items, env = "MACHIMAP_MAX_ITEMS")]
     max_items: usize,
     /// /api/search requests at once.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = defaults().limits.search, env = "MACHIMAP_MAX_SEARCH")]
     max_search: usize,
     /// Catalog requests at once (/catalog, /catalog.jsonld, CKAN API).
-    #[arg(long, default_value_t = 16)]
+    #[arg(long, default_value_t = defaults().limits.catalog, env = "MACHIMAP_MAX_CATALOG")]
     max_catalog: usize,
     /// /api/risk requests at once.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = defaults().limits.risk, env = "MACHIMAP_MAX_RISK")]
     max_risk: usize,
     /// Subscribers of /api/shelter-status/events at once.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = defaults().limits.events, env = "MACHIMAP_MAX_EVENT_SUBSCRIBERS")]
     max_event_subscribers: usize,
     /// Largest text (non-file) field of an upload form, in KiB.
-    #[arg(long, default_value_t = machimap::admin::FIELD_LIMIT_KB)]
+    #[arg(long, default_value_t = machimap::admin::FIELD_LIMIT_KB, env = "MACHIMAP_UPLOAD_FIELD_LIMIT_KB")]
     upload_field_limit_kb: u64,
     /// Longest an upload's files may take to read and check, in seconds; over it the upload
     /// is refused (the command line has no such limit).
-    #[arg(long, default_value_t = machimap::admin::PARSE_BUDGET_SECS as f64)]
+    #[arg(long, default_value_t = machimap::admin::PARSE_BUDGET_SECS as f64, env = "MACHIMAP_UPLOAD_PARSE_SECS")]
     upload_parse_secs: f64,
+    /// Seconds without a request after which a staff console session ends.
+    #[arg(long, default_value_t = defaults().session_idle.as_secs(), value_parser = clap::value_parser!(u64).range(1..), env = "MACHIMAP_SESSION_IDLE_SECS")]
+    session_idle_secs: u64,
+}
+
+/// Where `serve` and `demo` listen unless told.
+const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+/// The server's defaults, written once in the library (`ServeConfig::default`); every flag's
+/// default above reads them, so the CLI and an embedding program agree.
+fn defaults() -> &'static machimap::http::ServeConfig {
+    static D: std::sync::OnceLock<machimap::http::ServeConfig> = std::sync::OnceLock::new();
+    D.get_or_init(machimap::http::ServeConfig::default)
 }
 
 impl ServeOpts {
@@ -466,9 +496,10 @@ impl ServeOpts {
                 .password_checks
                 .unwrap_or_else(machimap::admin::default_password_checks),
             trusted_proxies: self.trusted_proxies,
+            session_idle: std::time::Duration::from_secs(self.session_idle_secs),
             upload_field_limit: self.upload_field_limit_kb.saturating_mul(1024),
             upload_parse_budget: std::time::Duration::try_from_secs_f64(self.upload_parse_secs)
-                .unwrap_or(std::time::Duration::from_secs(300)),
+                .unwrap_or(defaults().upload_parse_budget),
             ..machimap::http::ServeConfig::default()
         }
     }
@@ -936,21 +967,21 @@ fn coverage(cmd: CoverageCmd) -> anyhow::Result<ExitCode> {
 }
 
 fn user(cmd: UserCmd) -> anyhow::Result<ExitCode> {
-    use machimap::admin::{accounts::Accounts, admin_dir, audit::Audit};
+    use machimap::admin::{Actor, Admin, AdminConfig};
     let db = match &cmd {
         UserCmd::Add { db, .. }
         | UserCmd::Passwd { db, .. }
         | UserCmd::Disable { db, .. }
+        | UserCmd::Token { db, .. }
         | UserCmd::List { db } => db.clone(),
     };
-    let dir = admin_dir(&db);
-    let accounts = Accounts::open(&dir);
-    let audit = Audit::open(&dir);
+    // The same actions as the console's, with the same rules and audit entries.
+    let admin = Admin::open(&db, AdminConfig::default());
+    let cli = Actor::cli();
     match cmd {
         UserCmd::Add { name, role, .. } => {
             let pw = read_password()?;
-            accounts.add_user(&name, role, &pw, "cli")?;
-            audit.log("cli", "cli", "user_add", &name, role.as_str());
+            admin.add_user(&cli, &name, role, &pw)?;
             println!(
                 "ユーザー {name}（{}）を追加しました / added {name} as {}",
                 role.ja(),
@@ -963,19 +994,17 @@ fn user(cmd: UserCmd) -> anyhow::Result<ExitCode> {
             ..
         } => {
             let pw = read_password()?;
-            accounts.set_password(&name, &pw, "cli")?;
-            audit.log("cli", "cli", "user_password", &name, "sessions ended");
+            let revoked = admin.set_password(&cli, &name, &pw, revoke_tokens)?;
             println!("{name}: パスワードを変更しました。ログイン中のセッションは終了します / password changed; signed-in sessions end");
-            if revoke_tokens {
-                for t in accounts.revoke_tokens_of(&name, "cli")? {
-                    audit.log("cli", "cli", "token_revoke", &t.id, &format!("of {name}"));
-                    println!(
-                        "トークン {} を失効しました / revoked token {} ({})",
-                        t.id, t.id, t.label
-                    );
-                }
-            } else {
-                for t in accounts
+            for t in revoked {
+                println!(
+                    "トークン {} を失効しました / revoked token {} ({})",
+                    t.id, t.id, t.label
+                );
+            }
+            if !revoke_tokens {
+                for t in admin
+                    .accounts
                     .tokens()
                     .iter()
                     .filter(|t| t.user == name && !t.revoked)
@@ -988,13 +1017,20 @@ fn user(cmd: UserCmd) -> anyhow::Result<ExitCode> {
             }
         }
         UserCmd::Disable { name, .. } => {
-            accounts.disable(&name, "cli")?;
-            audit.log("cli", "cli", "user_disable", &name, "");
+            admin.disable_user(&cli, &name)?;
             println!("{name}: 無効にしました / disabled");
+        }
+        UserCmd::Token { name, label, .. } => {
+            let (t, secret) = admin.create_token(&cli, &name, &label)?;
+            eprintln!(
+                "{name} の APIトークン {} を作りました。秘密の値は今だけ表示します / created API token {} for {name}; its secret is shown only now:",
+                t.id, t.id
+            );
+            println!("{secret}");
         }
         UserCmd::List { .. } => {
             println!("name\trole\tstate\tcreated_at\tcreated_by");
-            for u in accounts.users() {
+            for u in admin.accounts.users() {
                 println!(
                     "{}\t{}\t{}\t{}\t{}",
                     u.name,

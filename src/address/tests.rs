@@ -1,4 +1,8 @@
 //! The search over the sample city's ABR files, read and normalised as an upload is.
+#![allow(
+    clippy::print_stdout,
+    reason = "the 1,000-address test reports its misses"
+)]
 
 use super::*;
 use crate::dataset::ADDRESS_COLUMNS;

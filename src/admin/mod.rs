@@ -1,7 +1,8 @@
 //! The staff console's logic, without HTTP: accounts, sessions and API tokens ([`accounts`]),
 //! the append-only audit log ([`audit`]), uploads staged as unpublished versions and their
 //! publication ([`uploads`]), the preview of what a version changes ([`diff`]), shelter status
-//! on a disaster day ([`status`]) and the server-rendered pages ([`pages`]).
+//! on a disaster day ([`status`]), the server-rendered pages ([`pages`]) and the account
+//! actions that check their rules and write their own audit entries ([`roster`]).
 //!
 //! **Where the state lives.** DuckDB allows one writing process per file and the server only
 //! opens the main database briefly, so staff state is kept beside it in `{db}.admin/` as
@@ -16,10 +17,12 @@ pub mod audit;
 pub mod diff;
 pub mod jsonl;
 pub mod pages;
+pub mod roster;
 pub mod status;
 pub mod uploads;
 
 use crate::shp::ZipLimits;
+pub use roster::Actor;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 

@@ -58,6 +58,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[q("lang", Ty::Str, false, "ja (default) or en", "en")],
         produces: &["text/html"],
         errors: &[],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -67,6 +68,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[],
         produces: &["application/ld+json"],
         errors: &[],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -76,6 +78,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[],
         produces: CKAN_JSON,
         errors: &[],
+        body: None,
     },
     RouteDoc {
         methods: &["get", "post"],
@@ -88,6 +91,7 @@ pub const ROUTES: &[RouteDoc] = &[
         ],
         produces: CKAN_JSON,
         errors: &[409],
+        body: None,
     },
     RouteDoc {
         methods: &["get", "post"],
@@ -97,6 +101,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[q("id", Ty::Str, true, "Dataset id or name", "shelters")],
         produces: CKAN_JSON,
         errors: &[404, 409],
+        body: None,
     },
     RouteDoc {
         methods: &["get", "post"],
@@ -152,6 +157,7 @@ pub const ROUTES: &[RouteDoc] = &[
         ],
         produces: CKAN_JSON,
         errors: &[409],
+        body: None,
     },
     RouteDoc {
         methods: &["get", "post"],
@@ -164,6 +170,7 @@ pub const ROUTES: &[RouteDoc] = &[
         ],
         produces: CKAN_JSON,
         errors: &[409],
+        body: None,
     },
     RouteDoc {
         methods: &["get", "post"],
@@ -179,6 +186,7 @@ pub const ROUTES: &[RouteDoc] = &[
         )],
         produces: CKAN_JSON,
         errors: &[409],
+        body: None,
     },
     RouteDoc {
         methods: &["get", "post"],
@@ -197,6 +205,7 @@ pub const ROUTES: &[RouteDoc] = &[
         ],
         produces: CKAN_JSON,
         errors: &[404, 409],
+        body: None,
     },
     RouteDoc {
         methods: &["get", "post"],
@@ -206,6 +215,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[],
         produces: CKAN_JSON,
         errors: &[],
+        body: None,
     },
     RouteDoc {
         methods: &["get", "post"],
@@ -215,6 +225,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[],
         produces: CKAN_JSON,
         errors: &[],
+        body: None,
     },
     RouteDoc {
         methods: &["get", "post"],
@@ -224,6 +235,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[q("name", Ty::Str, true, "Action name", "package_search")],
         produces: CKAN_JSON,
         errors: &[404, 409],
+        body: None,
     },
     RouteDoc {
         methods: &["get", "post"],
@@ -233,6 +245,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[ACTION],
         produces: CKAN_JSON,
         errors: &[400, 404, 409],
+        body: None,
     },
     RouteDoc {
         methods: &["get", "post"],
@@ -242,6 +255,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[ACTION],
         produces: CKAN_JSON,
         errors: &[400, 404, 409],
+        body: None,
     },
 ];
 

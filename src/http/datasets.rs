@@ -49,6 +49,7 @@ pub const ROUTES: &[RouteDoc] = &[
         ],
         produces: &["text/csv"],
         errors: &[400, 404],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -63,6 +64,7 @@ pub const ROUTES: &[RouteDoc] = &[
         )],
         produces: &["application/geo+json"],
         errors: &[404],
+        body: None,
     },
 ];
 

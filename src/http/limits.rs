@@ -508,6 +508,10 @@ fn is_connection_error(e: &io::Error) -> bool {
 const NOTSENT_LOWAT: u32 = 16 << 10;
 
 #[cfg(target_os = "linux")]
+#[allow(
+    unsafe_code,
+    reason = "no safe wrapper sets TCP_NOTSENT_LOWAT (tokio, socket2); one setsockopt call"
+)]
 fn set_notsent_lowat(s: &tokio::net::TcpStream, bytes: u32) {
     use std::os::fd::AsRawFd;
     let v = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);

@@ -84,6 +84,8 @@ pub struct ServeConfig {
     /// Reverse proxies whose `X-Forwarded-For` names the client; none by default (the client is
     /// the socket peer).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// How long a console session may go without a request before it ends.
+    pub session_idle: Duration,
     /// Largest text (non-file) field of an upload form in bytes (default 64 KiB).
     pub upload_field_limit: u64,
     /// Longest an upload's files may take to read and check (default 300 s).
@@ -114,6 +116,7 @@ impl Default for ServeConfig {
             login_rate_per_min: admin.login_rate_per_min,
             password_checks: admin.password_checks,
             trusted_proxies: Vec::new(),
+            session_idle: admin.session_idle,
             upload_field_limit: admin.field_limit,
             upload_parse_budget: admin.parse_budget,
         }
@@ -121,18 +124,10 @@ impl Default for ServeConfig {
 }
 
 impl ServeConfig {
-    /// The console settings of this server (built here, so `admin` needs nothing of `http`): its upload and zip limits, `Secure` cookies when the
-    /// public base URL is https, and the session idle time (30 minutes; the environment
-    /// variable `MACHIMAP_SESSION_IDLE_SECS` overrides it, for tests).
+    /// The console settings of this server (built here, so `admin` needs nothing of `http`):
+    /// its upload and zip limits, `Secure` cookies when the public base URL is https, and the
+    /// session idle time.
     pub fn admin_config(&self) -> crate::admin::AdminConfig {
-        let idle = std::env::var("MACHIMAP_SESSION_IDLE_SECS")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .filter(|v| *v > 0)
-            .map_or(
-                crate::admin::AdminConfig::default().session_idle,
-                std::time::Duration::from_secs,
-            );
         crate::admin::AdminConfig {
             upload_limit: self.upload_limit,
             zip_limits: self.zip_limits,
@@ -142,7 +137,7 @@ impl ServeConfig {
                 .base_url
                 .as_deref()
                 .is_some_and(|u| u.to_ascii_lowercase().starts_with("https://")),
-            session_idle: idle,
+            session_idle: self.session_idle,
             login_rate_per_min: self.login_rate_per_min,
             password_checks: self.password_checks,
             trusted_proxies: self.trusted_proxies.clone(),

@@ -78,6 +78,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[F],
         produces: &[JSON],
         errors: &[400],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -87,6 +88,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[F],
         produces: &[JSON],
         errors: &[400],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -96,6 +98,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[F],
         produces: &[OAS30],
         errors: &[400],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -105,6 +108,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[F],
         produces: &[JSON],
         errors: &[400],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -114,6 +118,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[COLLECTION, F],
         produces: &[JSON],
         errors: &[400, 404],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -196,6 +201,7 @@ pub const ROUTES: &[RouteDoc] = &[
         ],
         produces: &[GEOJSON],
         errors: &[400, 404, 413, 503],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -214,6 +220,7 @@ pub const ROUTES: &[RouteDoc] = &[
         ],
         produces: &[GEOJSON],
         errors: &[400, 404],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -223,6 +230,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[COLLECTION, F],
         produces: &["application/schema+json"],
         errors: &[400, 404],
+        body: None,
     },
 ];
 

@@ -32,6 +32,7 @@ pub const ROUTES: &[RouteDoc] = &[RouteDoc {
     params: &[COLLECTION],
     produces: &[SCHEMA_JSON],
     errors: &[400, 404],
+    body: None,
 }];
 
 /// Routes of this module.

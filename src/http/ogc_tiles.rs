@@ -104,6 +104,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[],
         produces: &[JSON],
         errors: &[400],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -113,6 +114,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[TMS],
         produces: &[JSON],
         errors: &[400, 404],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -122,6 +124,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[],
         produces: &[JSON],
         errors: &[400],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -131,6 +134,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[TMS],
         produces: &[JSON],
         errors: &[400, 404],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -140,6 +144,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[TMS, MATRIX, ROW, COL],
         produces: &[MVT],
         errors: &[400, 404],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -149,6 +154,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[COLLECTION],
         produces: &[JSON],
         errors: &[400, 404],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -158,6 +164,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[COLLECTION, TMS],
         produces: &[JSON],
         errors: &[400, 404],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -167,6 +174,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[COLLECTION, TMS, MATRIX, ROW, COL],
         produces: &[MVT],
         errors: &[400, 404],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -176,6 +184,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[],
         produces: &[JSON],
         errors: &[404],
+        body: None,
     },
 ];
 

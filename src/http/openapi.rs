@@ -128,6 +128,22 @@ pub struct RouteDoc {
     pub produces: &'static [&'static str],
     /// Error statuses this route can answer with (all use the one JSON error shape).
     pub errors: &'static [u16],
+    /// What the request carries, for routes that take a body.
+    pub body: Option<Body>,
+}
+
+/// The body a route takes: its media type and the JSON schema of its content, written next to
+/// the handler that reads it (a function, as `serde_json` values cannot be constants).
+#[derive(Debug, Clone, Copy)]
+pub struct Body {
+    /// `application/json` or `multipart/form-data`.
+    pub media: &'static str,
+    /// The schema of the content (for a multipart form, of its fields).
+    pub schema: fn() -> Value,
+    /// What it is.
+    pub doc: &'static str,
+    /// Statuses of a successful answer besides 200 (201 when something was created).
+    pub success: &'static [u16],
 }
 
 /// Shorthand for a path parameter.
@@ -181,6 +197,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[],
         produces: &["application/vnd.oai.openapi+json;version=3.0"],
         errors: &[],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -190,6 +207,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[],
         produces: &["application/json"],
         errors: &[],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -199,6 +217,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[],
         produces: &["text/plain; version=0.0.4"],
         errors: &[],
+        body: None,
     },
 ];
 
@@ -257,8 +276,12 @@ fn reason(status: u16) -> &'static str {
         400 => "Bad request (malformed parameter)",
         404 => "Not found (unknown dataset, feature or tile outside the pyramid)",
         406 => "Not acceptable (unsupported format)",
-        409 => "Conflict (CKAN validation or search error)",
-        413 => "Too large (a filter past its length limit)",
+        401 => "Unauthorized (no valid API token)",
+        403 => "Forbidden (the token's role does not allow it)",
+        409 => "Conflict (the action does not fit the state; CKAN validation or search error)",
+        413 => "Too large (past a length or size limit)",
+        422 => "Unprocessable (the files were read and refused: see the report)",
+        429 => "Too many requests (wait for Retry-After)",
         500 => "Internal error",
         503 => "Not ready",
         _ => "Error",
@@ -301,6 +324,12 @@ pub fn document(base: &str) -> Value {
             "200".into(),
             json!({"description": "OK", "content": content}),
         );
+        for ok in r.body.iter().flat_map(|b| b.success) {
+            responses.insert(
+                ok.to_string(),
+                json!({"description": "Created", "content": content}),
+            );
+        }
         if r.path.starts_with("/tiles/")
             || r.path.starts_with("/datasets/")
             || r.path.ends_with("/{tileMatrix}/{tileRow}/{tileCol}")
@@ -340,6 +369,29 @@ pub fn document(base: &str) -> Value {
         });
         if r.path.starts_with("/api/admin") {
             op["security"] = json!([{"bearer": []}]);
+        }
+        if let Some(b) = &r.body {
+            let mut content = json!({"schema": (b.schema)()});
+            if b.media == "multipart/form-data" {
+                // File parts are sent as bytes, whatever their name says.
+                if let Some(props) = content["schema"]["properties"].as_object() {
+                    let files: Map<String, Value> = props
+                        .iter()
+                        .filter(|(_, v)| {
+                            v["format"] == "binary" || v["items"]["format"] == "binary"
+                        })
+                        .map(|(k, _)| {
+                            (
+                                k.clone(),
+                                json!({"contentType": "application/octet-stream"}),
+                            )
+                        })
+                        .collect();
+                    content["encoding"] = Value::Object(files);
+                }
+            }
+            op["requestBody"] = json!({"required": true, "description": b.doc,
+                "content": {b.media: content}});
         }
         let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
         if let Some(m) = entry.as_object_mut() {

@@ -61,6 +61,7 @@ pub const ROUTES: &[RouteDoc] = &[RouteDoc {
     ],
     produces: &["application/json"],
     errors: &[400],
+    body: None,
 }];
 
 /// Routes of this module.

@@ -49,6 +49,7 @@ pub const ROUTES: &[RouteDoc] = &[
         ],
         produces: &["application/json"],
         errors: &[400],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -66,6 +67,7 @@ pub const ROUTES: &[RouteDoc] = &[
         )],
         produces: &["application/json"],
         errors: &[400, 404],
+        body: None,
     },
 ];
 

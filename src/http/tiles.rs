@@ -46,6 +46,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[IDS],
         produces: &["application/json"],
         errors: &[404],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -78,6 +79,7 @@ pub const ROUTES: &[RouteDoc] = &[
         ],
         produces: &["application/vnd.mapbox-vector-tile"],
         errors: &[400, 404],
+        body: None,
     },
 ];
 

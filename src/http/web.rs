@@ -48,6 +48,7 @@ pub const ROUTES: &[RouteDoc] = &[
         )],
         produces: &["text/html"],
         errors: &[503],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -57,6 +58,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[],
         produces: &["application/json"],
         errors: &[],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -66,6 +68,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[path_param("file", "Style file name", "hazard.json")],
         produces: &["application/json"],
         errors: &[404],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -79,6 +82,7 @@ pub const ROUTES: &[RouteDoc] = &[
         )],
         produces: MEDIA_TYPES,
         errors: &[404],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -89,6 +93,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[],
         produces: &["text/javascript"],
         errors: &[404],
+        body: None,
     },
 ];
 

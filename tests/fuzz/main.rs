@@ -11,6 +11,11 @@
 //! same way. The coverage-guided fuzzer over the same parsers (libFuzzer, `crates/fuzz`) needs
 //! a nightly toolchain and its own build, so it runs from `scripts/fuzz` only; this driver runs
 //! in the ordinary `cargo test`.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the fuzz run reports what it tried"
+)]
 
 use machimap::dataset::DatasetId;
 use machimap::report::Report;

@@ -1,6 +1,11 @@
 //! Integration tests: one binary (each file under tests/ would be its own binary to link).
 //! They run the real `machimap` executable on files our own code generates, against a real DuckDB
 //! file in a temporary folder.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "tests report what they measured, and a failing server's log"
+)]
 
 mod support;
 

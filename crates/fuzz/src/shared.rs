@@ -22,9 +22,11 @@ pub static LIVE: AtomicUsize = AtomicUsize::new(0);
 /// The most live at once since [`PEAK`] was last set.
 pub static PEAK: AtomicUsize = AtomicUsize::new(0);
 
+#[allow(unsafe_code, reason = "a global allocator is an unsafe trait")]
 // SAFETY: every call is forwarded to the system allocator unchanged; only counters are added.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        // SAFETY: the caller's layout, passed on unchanged.
         let p = unsafe { System.alloc(l) };
         if !p.is_null() {
             let now = LIVE.fetch_add(l.size(), Ordering::Relaxed) + l.size();
@@ -33,10 +35,12 @@ unsafe impl GlobalAlloc for Counting {
         p
     }
     unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        // SAFETY: `p` came from `System` with this layout (every allocation here does).
         unsafe { System.dealloc(p, l) };
         LIVE.fetch_sub(l.size(), Ordering::Relaxed);
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        // SAFETY: as `dealloc`; the new size is the caller's.
         let q = unsafe { System.realloc(p, l, new) };
         if !q.is_null() {
             if new > l.size() {

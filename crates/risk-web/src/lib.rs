@@ -4,6 +4,10 @@
 //! [`Request`], then the cell files it fetched back to back — calls [`mm_assess`] and reads
 //! the answer it points to: a `u32` length and the JSON of `machimap_risk::Risk` (or
 //! `{"error": …}`), which it frees with [`mm_free`]. `web/src/offline.js` is the other side.
+#![allow(
+    unsafe_code,
+    reason = "the WebAssembly interface: the page passes buffers across it by pointer and length"
+)]
 
 use machimap_risk::cells::{self, Kind};
 use machimap_risk::{Hazard, Lang, Shelter, Source, Statuses, Zone};

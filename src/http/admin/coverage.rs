@@ -59,6 +59,28 @@ pub(super) async fn api_coverage_set(
     Ok(Json(serde_json::json!({"ok": true, "dataset": d, "coverage": what})).into_response())
 }
 
+/// The coverage body, for the API description: exactly one of three forms.
+pub(super) fn coverage_schema() -> serde_json::Value {
+    let ring = serde_json::json!({"type": "array", "minItems": 4, "items": {"type": "array",
+        "minItems": 2, "maxItems": 3, "items": {"type": "number"}}});
+    serde_json::json!({
+        "type": "object",
+        "oneOf": [
+            {"required": ["wards"], "properties": {"wards": {"type": "array", "minItems": 1,
+                "items": {"type": "string", "pattern": "\\S"},
+                "description": "Codes of published wards (町丁・字)"}}},
+            {"required": ["polygon"], "properties": {"polygon": {"type": "object",
+                "required": ["type", "coordinates"],
+                "description": "A GeoJSON Polygon or MultiPolygon in longitude/latitude",
+                "properties": {"type": {"type": "string", "enum": ["Polygon", "MultiPolygon"]},
+                    "coordinates": {"type": "array", "minItems": 1,
+                        "items": {"anyOf": [ring, {"type": "array", "minItems": 1, "items": ring}]}}}}}},
+            {"required": ["default"], "properties": {"default": {"type": "boolean", "enum": [true],
+                "description": "Back to the default: the published wards"}}}
+        ]
+    })
+}
+
 /// A coverage setting as asked, before it is checked.
 pub(super) enum CoverageAsk {
     Default,
@@ -188,16 +210,23 @@ pub(super) async fn coverage_submit(
     }
 }
 
-#[derive(serde::Deserialize)]
-pub(super) struct LimitQuery {
-    limit: Option<usize>,
-}
-
 pub(super) async fn api_audit(
     State(st): State<Arc<AppState>>,
     _staff: Staff,
-    Query(q): Query<LimitQuery>,
-) -> Response {
-    let n = q.limit.unwrap_or(1000).min(100_000);
-    Json(serde_json::json!({"ok": true, "entries": st.admin.audit.recent(n)})).into_response()
+    Query(q): Query<HashMap<String, String>>,
+) -> ApiResult<Response> {
+    let n = match q.get("limit") {
+        None => AUDIT_DEFAULT,
+        Some(s) => s
+            .parse::<i64>()
+            .ok()
+            .filter(|n| AUDIT_LIMIT.admits(*n))
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "limit は 1〜100000 の整数です / limit is a whole number from 1 to 100000, not {s:?}"
+                ))
+            })?,
+    };
+    Ok(Json(serde_json::json!({"ok": true, "entries": st.admin.audit.recent(n)})).into_response())
 }

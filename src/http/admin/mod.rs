@@ -19,7 +19,7 @@
 //! (see `admin::accounts`).
 
 use super::error::{ApiError, ApiResult};
-use super::openapi::{path_param, RouteDoc};
+use super::openapi::{path_typed, query, Body, Param, RouteDoc, Ty};
 use super::AppState;
 use crate::admin::pages::{self, Viewer};
 use crate::admin::status::ShelterState;
@@ -175,8 +175,38 @@ pub const ADMIN_ROUTES: &[AdminRoute] = &[
     r("GET", "/api/admin/audit", Access::Admin),
 ];
 
-const DS: super::openapi::Param = path_param("dataset", "Dataset id", "wards");
-const VER: super::openapi::Param = path_param("version", "Version number", "1");
+const DS: Param = path_typed(
+    "dataset",
+    Ty::OneOf(&DatasetId::NAMES),
+    "Dataset id",
+    "wards",
+);
+/// The hazard datasets, whose coverage staff set (checked against `DatasetId::kind`).
+const HAZARDS: &[&str] = &[
+    "flood",
+    "inland_flood",
+    "landslide",
+    "tsunami",
+    "storm_surge",
+];
+const HAZARD: Param = path_typed("dataset", Ty::OneOf(HAZARDS), "Hazard dataset id", "flood");
+/// Version numbers start at 1.
+const VERSION: Ty = Ty::Int {
+    min: 1,
+    max: i64::MAX,
+};
+const VER: Param = path_typed("version", VERSION, "Version number", "1");
+/// Shelter feature ids.
+const FID: Ty = Ty::Int {
+    min: 0,
+    max: i64::MAX,
+};
+/// Most entries `/api/admin/audit` answers with, and how many without `limit`.
+const AUDIT_LIMIT: Ty = Ty::Int {
+    min: 1,
+    max: 100_000,
+};
+const AUDIT_DEFAULT: usize = 1000;
 const ADMIN_ERRORS: &[u16] = &[400, 401, 403, 404, 409];
 
 /// Documented routes (see `openapi`): the public shelter status and the admin API (Bearer
@@ -192,6 +222,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[],
         produces: &["application/json"],
         errors: &[],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -201,6 +232,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[],
         produces: &["text/csv"],
         errors: &[],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -210,15 +242,22 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[],
         produces: &["application/geo+json"],
         errors: &[],
+        body: None,
     },
     RouteDoc {
         methods: &["post"],
         path: "/api/admin/datasets/{dataset}/uploads",
         tag: "admin",
         summary: "Upload files (multipart field `file`, repeatable) as an unpublished version; `?publish=true` publishes it. Bearer token. Same files as the published version: no new version. An optional multipart field `mapping` holds a column mapping as JSON (see datasets/README.md), saved for later files with the same headers",
-        params: &[DS, super::openapi::query("publish", super::openapi::Ty::Bool, "Publish at once when accepted")],
+        params: &[DS, query("publish", Ty::Bool, "Publish at once when accepted")],
         produces: &["application/json"],
-        errors: &[400, 401, 403, 404, 413, 422],
+        errors: &[400, 401, 403, 404, 409, 413, 422],
+        body: Some(Body {
+            media: "multipart/form-data",
+            schema: upload_schema,
+            doc: "The files of one version, and optionally a column mapping",
+            success: &[201],
+        }),
     },
     RouteDoc {
         methods: &["post"],
@@ -228,6 +267,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[DS, VER],
         produces: &["application/json"],
         errors: ADMIN_ERRORS,
+        body: None,
     },
     RouteDoc {
         methods: &["post"],
@@ -237,6 +277,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[DS, VER],
         produces: &["application/json"],
         errors: ADMIN_ERRORS,
+        body: None,
     },
     RouteDoc {
         methods: &["post"],
@@ -246,15 +287,22 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[DS, VER],
         produces: &["application/json"],
         errors: ADMIN_ERRORS,
+        body: None,
     },
     RouteDoc {
         methods: &["post"],
         path: "/api/admin/shelters/{fid}/status",
         tag: "admin",
         summary: "Set a shelter's status: JSON {\"status\": \"open|full|closed\", \"evacuees\": 12}. Bearer token",
-        params: &[path_param("fid", "Shelter feature id", "1")],
+        params: &[path_typed("fid", FID, "Shelter feature id", "1")],
         produces: &["application/json"],
-        errors: ADMIN_ERRORS,
+        errors: &[400, 401, 403, 404, 409],
+        body: Some(Body {
+            media: "application/json",
+            schema: status_schema,
+            doc: "The shelter's state and, when known, how many evacuees are in it",
+            success: &[],
+        }),
     },
     RouteDoc {
         methods: &["get"],
@@ -264,15 +312,22 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[],
         produces: &["application/json"],
         errors: &[401],
+        body: None,
     },
     RouteDoc {
         methods: &["post"],
         path: "/api/admin/coverage/{dataset}",
         tag: "admin",
         summary: "Set the area a hazard map covers (admins): JSON {\"wards\": [\"code\", …]} | {\"polygon\": GeoJSON Polygon/MultiPolygon in lon/lat} | {\"default\": true}. Outside it /api/risk says no_data. Bearer token",
-        params: &[DS],
+        params: &[HAZARD],
         produces: &["application/json"],
-        errors: ADMIN_ERRORS,
+        errors: &[400, 401, 403, 404, 409],
+        body: Some(Body {
+            media: "application/json",
+            schema: coverage_schema,
+            doc: "Exactly one of: the ward codes covered, a polygon, or the default",
+            success: &[],
+        }),
     },
     RouteDoc {
         methods: &["get"],
@@ -282,6 +337,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[],
         produces: &["application/json"],
         errors: &[401],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -291,6 +347,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[],
         produces: &["application/json"],
         errors: &[401],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -300,6 +357,7 @@ pub const ROUTES: &[RouteDoc] = &[
         params: &[DS],
         produces: &["application/json"],
         errors: &[401, 404],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -308,7 +366,8 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "One version: its validation report and the preview against the published one. Bearer token",
         params: &[DS, VER],
         produces: &["application/json"],
-        errors: &[401, 404],
+        errors: &[400, 401, 404],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
@@ -317,16 +376,22 @@ pub const ROUTES: &[RouteDoc] = &[
         summary: "Any stored version as CSV (canonical layout). Bearer token",
         params: &[DS, VER],
         produces: &["text/csv"],
-        errors: &[401, 404],
+        errors: &[400, 401, 404],
+        body: None,
     },
     RouteDoc {
         methods: &["get"],
         path: "/api/admin/audit",
         tag: "admin",
-        summary: "The audit log (admins only). Bearer token",
-        params: &[],
+        summary: "The audit log, newest first (admins only). Bearer token",
+        params: &[query(
+            "limit",
+            AUDIT_LIMIT,
+            "How many entries (the newest); 1000 when absent",
+        )],
         produces: &["application/json"],
-        errors: &[401, 403],
+        errors: &[400, 401, 403],
+        body: None,
     },
 ];
 
@@ -451,10 +516,12 @@ impl Staff {
             csrf: self.csrf.clone().unwrap_or_default(),
         }
     }
+    /// Who this is, for the audit log.
+    fn actor(&self) -> crate::admin::Actor {
+        crate::admin::Actor::new(&self.user, &self.via)
+    }
     fn log(&self, st: &AppState, action: &str, target: &str, detail: &str) {
-        st.admin
-            .audit
-            .log(&self.user, &self.via, action, target, detail);
+        st.admin.log(&self.actor(), action, target, detail);
     }
 }
 
@@ -680,12 +747,28 @@ fn parse_dataset(s: &str) -> Result<DatasetId, AdminError> {
 
 fn parse_version(s: &str) -> Result<i64, AdminError> {
     s.parse()
-        .map_err(|_| AdminError::BadInput(format!("版番号が正しくありません / bad version {s}")))
+        .ok()
+        .filter(|v| VERSION.admits(*v))
+        .ok_or_else(|| {
+            AdminError::BadInput(format!(
+                "版番号が正しくありません（1以上の整数） / bad version {s} (a whole number from 1)"
+            ))
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hazards_are_the_hazard_datasets() {
+        let want: Vec<&str> = DatasetId::ALL
+            .iter()
+            .filter(|d| d.kind() == crate::dataset::Kind::Hazard)
+            .map(|d| d.as_str())
+            .collect();
+        assert_eq!(HAZARDS, want.as_slice());
+    }
 
     #[test]
     fn every_admin_route_has_a_handler_and_is_unique() {

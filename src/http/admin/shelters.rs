@@ -98,6 +98,18 @@ pub(super) async fn shelter_status_page(
     )))
 }
 
+/// The status body, for the API description (the words `ShelterState` reads).
+pub(super) fn status_schema() -> serde_json::Value {
+    serde_json::json!({
+        "type": "object",
+        "required": ["status"],
+        "properties": {
+            "status": {"type": "string", "enum": ["open", "full", "closed", "開設", "満員", "閉鎖"]},
+            "evacuees": {"type": "integer", "minimum": 0, "maximum": u32::MAX, "nullable": true}
+        }
+    })
+}
+
 #[derive(serde::Deserialize)]
 pub(super) struct StatusBody {
     status: String,

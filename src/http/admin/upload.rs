@@ -390,27 +390,48 @@ pub(super) async fn upload_page(
     })
 }
 
-#[derive(serde::Deserialize)]
-pub(super) struct PublishQuery {
-    publish: Option<String>,
+/// The `publish` flag of an upload (query or form field): `true` or `false`, as documented.
+/// Any other word is refused rather than read as "no" (a flag read wrongly is worse than a
+/// clear refusal).
+pub(super) fn publish_flag(s: Option<&str>) -> Result<bool, AdminError> {
+    match s {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(AdminError::BadInput(format!(
+            "publish は true か false です / publish is true or false, not {other:?}"
+        ))),
+    }
 }
 
-pub(super) fn truthy(s: Option<&str>) -> bool {
-    matches!(s, Some("1" | "true" | "yes" | "on"))
+/// The API upload's form, for the API description.
+pub(super) fn upload_schema() -> serde_json::Value {
+    serde_json::json!({
+        "type": "object",
+        "required": ["file"],
+        "properties": {
+            "file": {"type": "array", "minItems": 1,
+                "items": {"type": "string", "format": "binary"},
+                "description": "A file of the dataset (CSV, GeoJSON, zipped Shapefile); repeat the part for several"},
+            "mapping": {"type": "string",
+                "description": "A column mapping as JSON (see datasets/README.md)"},
+            "publish": {"type": "string", "enum": ["true", "false"],
+                "description": "Publish at once when accepted (as the query parameter)"}
+        }
+    })
 }
 
 pub(super) async fn api_upload(
     State(st): State<Arc<AppState>>,
     staff: Staff,
     Path(ds): Path<String>,
-    Query(q): Query<PublishQuery>,
+    Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
     up: UploadBody,
 ) -> ApiResult<Response> {
     let d = parse_dataset(&ds)?;
+    let in_query = publish_flag(q.get("publish").map(String::as_str))?;
     let rec = receive(&st, &headers, up, None).await?;
-    let want_publish =
-        truthy(q.publish.as_deref()) || truthy(rec.fields.get("publish").map(String::as_str));
+    let want_publish = in_query || publish_flag(rec.fields.get("publish").map(String::as_str))?;
     let (outcome, report, published_now) = stage(&st, &staff, d, rec, want_publish).await?;
     let published = published_now
         || matches!(
@@ -428,7 +449,12 @@ pub(super) async fn api_upload(
     });
     let status = match outcome {
         Staged::Rejected => {
-            body["message"] = "エラーがあるため取り込みませんでした。公開中のデータは変わりません / rejected: the published data is unchanged".into();
+            // The one error shape (status, code, error) beside the report.
+            let msg = "エラーがあるため取り込みませんでした。公開中のデータは変わりません / rejected: the published data is unchanged";
+            body["message"] = msg.into();
+            body["error"] = msg.into();
+            body["status"] = 422.into();
+            body["code"] = "rejected".into();
             StatusCode::UNPROCESSABLE_ENTITY
         }
         Staged::Unchanged {

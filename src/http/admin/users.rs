@@ -14,23 +14,19 @@ pub(super) async fn user_add(State(st): State<Arc<AppState>>, f: StaffForm) -> R
     let role: Result<Role, _> = f.get("role").parse();
     let password = f.get("password").to_string();
     let st2 = st.clone();
-    let by = f.staff.user.clone();
+    let by = f.staff.actor();
     let n2 = name.clone();
     let res = match role {
-        Ok(role) => blocking(move || st2.admin.accounts.add_user(&n2, role, &password, &by)).await,
+        Ok(role) => blocking(move || st2.admin.add_user(&by, &n2, role, &password)).await,
         Err(e) => Err(AdminError::BadInput(e)),
     };
     let (status, notice, bad) = match res {
-        Ok(()) => {
-            f.staff.log(&st, "user_add", &name, f.get("role"));
-            (
-                StatusCode::OK,
-                format!("ユーザー「{name}」を追加しました / added user “{name}”"),
-                false,
-            )
-        }
+        Ok(()) => (
+            StatusCode::OK,
+            format!("ユーザー「{name}」を追加しました / added user “{name}”"),
+            false,
+        ),
         Err(e) => {
-            f.staff.log(&st, "user_add_refused", &name, &e.to_string());
             let msg = format!("ユーザー「{name}」を追加できません / cannot add user “{name}”: {e}");
             (ApiError::from(e).status(), msg, true)
         }
@@ -50,15 +46,7 @@ pub(super) async fn user_disable(
     Path(name): Path<String>,
     f: StaffForm,
 ) -> PageResult {
-    if name == f.staff.user {
-        return Err(AdminError::Conflict(
-            "自分自身は無効にできません / you cannot disable yourself".into(),
-        )
-        .into());
-    }
-    st.admin.accounts.disable(&name, &f.staff.user)?;
-    st.admin.sessions.remove_user(&name);
-    f.staff.log(&st, "user_disable", &name, "");
+    st.admin.disable_user(&f.staff.actor(), &name)?;
     Ok(see_other("/admin/users"))
 }
 
@@ -78,14 +66,7 @@ pub(super) async fn token_create(State(st): State<Arc<AppState>>, f: StaffForm) 
     let user = f.get("user").to_string();
     let (t, secret) = st
         .admin
-        .accounts
-        .create_token(&user, f.get("label"), &f.staff.user)?;
-    f.staff.log(
-        &st,
-        "token_create",
-        &t.id,
-        &format!("for {user}: {}", t.label),
-    );
+        .create_token(&f.staff.actor(), &user, f.get("label"))?;
     Ok(html(
         StatusCode::OK,
         pages::tokens(
@@ -102,9 +83,7 @@ pub(super) async fn token_revoke(
     Path(id): Path<String>,
     f: StaffForm,
 ) -> PageResult {
-    let t = st.admin.accounts.revoke_token(&id, &f.staff.user)?;
-    f.staff
-        .log(&st, "token_revoke", &t.id, &format!("of {}", t.user));
+    st.admin.revoke_token(&f.staff.actor(), &id)?;
     Ok(see_other("/admin/tokens"))
 }
 
