@@ -100,7 +100,7 @@ struct Row {
 // ------------------------------------------------------------------ machimap's reader
 
 fn read_ours(shp: &Path) -> Result<Vec<Row>, String> {
-    let reader = machimap::shp::open_files(shp).map_err(|e| e.to_string())?;
+    let reader = machimap::shp::open_files(shp).map_err(|e| format!("{e} ({})", e.code()))?;
     let mut rows = Vec::with_capacity(reader.info().record_count);
     for rec in reader.records() {
         let rec = rec.map_err(|e| format!("{} ({})", e, e.code()))?;
@@ -132,7 +132,7 @@ fn ours_remarks(shp: &Path) -> String {
     let Ok(reader) = machimap::shp::open_files(shp) else {
         return String::new();
     };
-    let source = format!("{:?}", reader.info().encoding_source);
+    let source = format!(" (encoding: {:?}", reader.info().encoding_source);
     let notes: Vec<String> = reader
         .records()
         .filter_map(Result::ok)
@@ -140,9 +140,9 @@ fn ours_remarks(shp: &Path) -> String {
         .map(|r| format!("record {}: {:?}", r.index, r.notes))
         .collect();
     if notes.is_empty() {
-        source
+        format!("{source})")
     } else {
-        format!("{source}; {}", notes.join(", "))
+        format!("{source}; {})", notes.join(", "))
     }
 }
 
@@ -439,7 +439,8 @@ fn ksj(n: usize) -> Fixture {
                     x: c.x + 0.15 * size * t.cos(),
                     y: c.y + 0.15 * size * t.sin(),
                 };
-                star(rng, hc, 0.04 * size, 0.08 * size, rng.gen_range(12..40))
+                let n = rng.gen_range(12..40);
+                star(rng, hc, 0.04 * size, 0.08 * size, n)
             })
             .collect();
         Polygon::new(shell, holes)
@@ -566,25 +567,35 @@ struct Timing {
     peak_mb: f64,
 }
 
-fn time(runs: usize, mut f: impl FnMut() -> Vec<Row>) -> Timing {
-    std::hint::black_box(f());
-    let mut ms: Vec<f64> = (0..runs)
-        .map(|_| {
+/// Median time and peak heap of each reader; the readers take turns within each run, so that
+/// a change in the machine's load falls on all of them alike.
+fn time<const K: usize>(
+    runs: usize,
+    mut readers: [&mut dyn FnMut() -> Vec<Row>; K],
+) -> [Timing; K] {
+    let mut ms = vec![Vec::with_capacity(runs); K];
+    for run in 0..=runs {
+        for (k, f) in readers.iter_mut().enumerate() {
             let t = Instant::now();
             std::hint::black_box(f());
-            t.elapsed().as_secs_f64() * 1e3
-        })
-        .collect();
-    ms.sort_by(f64::total_cmp);
-    let base = CURRENT.load(Ordering::Relaxed);
-    PEAK.store(base, Ordering::Relaxed);
-    let rows = f();
-    let peak = PEAK.load(Ordering::Relaxed) - base;
-    drop(rows);
-    Timing {
-        median_ms: ms[runs / 2],
-        peak_mb: peak as f64 / (1024.0 * 1024.0),
+            // Run 0 warms the page cache and the allocator.
+            if run > 0 {
+                ms[k].push(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
     }
+    std::array::from_fn(|k| {
+        ms[k].sort_by(f64::total_cmp);
+        let base = CURRENT.load(Ordering::Relaxed);
+        PEAK.store(base, Ordering::Relaxed);
+        let rows = readers[k]();
+        let peak = PEAK.load(Ordering::Relaxed).saturating_sub(base);
+        drop(rows);
+        Timing {
+            median_ms: ms[k][runs / 2],
+            peak_mb: peak as f64 / (1024.0 * 1024.0),
+        }
+    })
 }
 
 fn bench(label: &str, shp: &Path, runs: usize) {
@@ -603,11 +614,14 @@ fn bench(label: &str, shp: &Path, runs: usize) {
         .flat_map(|mp| mp.0.iter())
         .map(|p| p.exterior().0.len() + p.interiors().iter().map(|r| r.0.len()).sum::<usize>())
         .sum();
-    let t_ours = time(runs, || read_ours(shp).expect("ours"));
-    let t_lossy = time(runs, || read_crates(shp, CrateText::Lossy).expect("lossy"));
-    let t_strict = time(runs, || {
-        read_crates(shp, CrateText::Strict).expect("strict")
-    });
+    let [t_ours, t_lossy, t_strict] = time(
+        runs,
+        [
+            &mut || read_ours(shp).expect("ours"),
+            &mut || read_crates(shp, CrateText::Lossy).expect("lossy"),
+            &mut || read_crates(shp, CrateText::Strict).expect("strict"),
+        ],
+    );
     println!(
         "| {label} | {} records, {} fields, {vertices} vertices, {:.1} MB | {:.2} ms, {:.1} MB | {:.2} ms, {:.1} MB | {:.2} | {:.2} ms, {:.1} MB | {:.2} |",
         ours.len(),
@@ -670,15 +684,19 @@ fn key(mp: &MultiPolygon<f64>) -> Option<(u64, u64)> {
     Some((c.x.to_bits(), c.y.to_bits()))
 }
 
-fn describe(result: Result<Vec<Row>, String>, expected: &Expected, n_expected: usize) -> String {
+/// What one reader made of one file, in a table cell (paths shown relative to `root`).
+fn describe(root: &Path, result: Result<Vec<Row>, String>, exp: &Expected, n: usize) -> String {
     let rows = match result {
-        Err(e) => return format!("error: {e}"),
+        Err(e) => {
+            let prefix = format!("{}/", root.display());
+            return format!("error: {}", e.replace(&prefix, ""));
+        }
         Ok(rows) => rows,
     };
     let (mut misaligned, mut wrong, mut holes_out) = (0, 0, 0);
     for r in &rows {
         let Some(mp) = &r.geom else { continue };
-        match key(mp).and_then(|k| expected.get(&k)) {
+        match key(mp).and_then(|k| exp.get(&k)) {
             Some(exp) if exp.first() != r.vals.first() => misaligned += 1,
             Some(exp) if exp != &r.vals => wrong += 1,
             _ => {}
@@ -692,7 +710,7 @@ fn describe(result: Result<Vec<Row>, String>, expected: &Expected, n_expected: u
                 .count();
         }
     }
-    let mut out = format!("{} of {n_expected} records", rows.len());
+    let mut out = format!("{} of {n} records", rows.len());
     for (n, what) in [
         (misaligned, "paired with another record's attributes"),
         (wrong, "with wrong attribute values"),
@@ -702,7 +720,7 @@ fn describe(result: Result<Vec<Row>, String>, expected: &Expected, n_expected: u
             out.push_str(&format!("; {n} {what}"));
         }
     }
-    if rows.len() == n_expected && misaligned + wrong + holes_out == 0 {
+    if rows.len() == n && misaligned + wrong + holes_out == 0 {
         out.push_str(", all correct");
     }
     out
@@ -821,12 +839,12 @@ fn malformed(root: &Path) {
     for (what, shp, n) in &cases {
         let exp = &expected;
         println!(
-            "| {what} | {} ({}) | {} | {} | {} |",
-            describe(read_ours(shp), exp, *n),
+            "| {what} | {}{} | {} | {} | {} |",
+            describe(root, read_ours(shp), exp, *n),
             ours_remarks(shp),
-            describe(read_crates(shp, CrateText::Lossy), exp, *n),
-            describe(read_crates(shp, CrateText::Strict), exp, *n),
-            describe(read_crates(shp, CrateText::Default), exp, *n),
+            describe(root, read_crates(shp, CrateText::Lossy), exp, *n),
+            describe(root, read_crates(shp, CrateText::Strict), exp, *n),
+            describe(root, read_crates(shp, CrateText::Default), exp, *n),
         );
     }
 }
