@@ -11,9 +11,10 @@
 //! Both sides read the same loose `.shp`/`.shx`/`.dbf` to the same result (MultiPolygons and
 //! decoded attribute values, checked equal before timing). The crates are timed twice: with
 //! dbase's own CP932 (encoding_rs, which replaces invalid bytes with U+FFFD) and with the
-//! strict decoding we need — dbase takes no user-written `Encoding` for reading, so the strict
-//! path reads text as windows-1252 (a byte-to-char bijection), encodes it back and decodes the
-//! bytes as CP932 without replacement. Prints the median of N runs, the ratio crates ÷
+//! strict decoding we need — dbase 0.8 takes no decoder of ours (its `Encoding` trait cannot be
+//! implemented outside the crate, see ARCHITECTURE.md), so the strict path reads text as
+//! windows-1252 (a byte-to-char bijection), encodes it back and decodes the bytes as CP932
+//! without replacement. Prints the median of N runs, the ratio crates ÷
 //! machimap, and the peak heap of one run (a counting global allocator over the system one).
 //!
 //! Then the malformed files: a deleted `.dbf` record, a `.dbf` one record short, invalid CP932
