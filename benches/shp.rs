@@ -23,6 +23,7 @@
 //!
 //! `cargo bench --bench shp` (release profile). Not a test: nothing here asserts a time. The
 //! decision and the figures are in ARCHITECTURE.md, "Shapefile and DBF: own reader or crates".
+#![allow(clippy::print_stdout, reason = "a benchmark prints its figures")]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::borrow::Cow;
@@ -50,6 +51,11 @@ fn grew(by: usize) {
     PEAK.fetch_max(now, Ordering::Relaxed);
 }
 
+#[allow(
+    unsafe_code,
+    reason = "a global allocator is an unsafe trait; this one counts bytes"
+)]
+// SAFETY: every call goes to the system allocator unchanged; only counters are added.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded unchanged to the system allocator.
