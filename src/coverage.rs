@@ -52,6 +52,23 @@ pub enum CoverageError {
     Polygon(String),
 }
 
+/// Whether every position of a geometry has at least two numbers.
+fn positions_complete(v: &geojson::GeometryValue) -> bool {
+    use geojson::GeometryValue as G;
+    let ok = |p: &geojson::Position| p.len() >= 2;
+    match v {
+        G::Point { coordinates } => ok(coordinates),
+        G::MultiPoint { coordinates } | G::LineString { coordinates } => coordinates.iter().all(ok),
+        G::MultiLineString { coordinates } | G::Polygon { coordinates } => {
+            coordinates.iter().flatten().all(ok)
+        }
+        G::MultiPolygon { coordinates } => coordinates.iter().flatten().flatten().all(ok),
+        G::GeometryCollection { geometries } => {
+            geometries.iter().all(|g| positions_complete(&g.value))
+        }
+    }
+}
+
 /// Read a coverage polygon from GeoJSON (a Polygon or MultiPolygon geometry, a Feature, or a
 /// FeatureCollection of them, unioned as parts), in lon/lat degrees.
 pub fn polygon_from_geojson(text: &str) -> Result<MultiPolygon<f64>, CoverageError> {
@@ -67,6 +84,14 @@ pub fn polygon_from_geojson(text: &str) -> Result<MultiPolygon<f64>, CoverageErr
     };
     let mut parts = Vec::new();
     for g in geoms {
+        // geojson's conversion indexes a position's first two numbers without looking: a
+        // shorter position must be refused here, not panic there.
+        if !positions_complete(&g.value) {
+            return Err(CoverageError::Polygon(
+                "座標は経度・緯度の2つの数で書いてください / a position needs two numbers (lon, lat)"
+                    .into(),
+            ));
+        }
         match geo::Geometry::<f64>::try_from(g)
             .map_err(|e| CoverageError::Polygon(e.to_string()))?
         {
@@ -247,6 +272,14 @@ mod tests {
         // Plane metres (a file left in EPSG:6673) are refused, not read as degrees.
         let metres = r#"{"type":"Polygon","coordinates":[[[-40000,-150000],[-39000,-150000],[-39000,-149000],[-40000,-150000]]]}"#;
         assert!(polygon_from_geojson(metres).is_err());
+        // A position of one number is refused (geojson's conversion would panic on it).
+        let short =
+            r#"{"type": "Polygon", "coordinates": [[[0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]]}"#;
+        assert!(
+            matches!(polygon_from_geojson(short), Err(CoverageError::Polygon(m)) if m.contains("two numbers"))
+        );
+        let nested = r#"{"type": "GeometryCollection", "geometries": [{"type": "Point", "coordinates": [134.0]}]}"#;
+        assert!(polygon_from_geojson(nested).is_err());
         assert!(polygon_from_geojson(r#"{"type":"Point","coordinates":[133.9,34.6]}"#).is_err());
         assert!(polygon_from_geojson("not json").is_err());
         let published = vec!["a".to_string(), "b".to_string()];
