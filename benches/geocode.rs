@@ -105,9 +105,9 @@ fn kanji_num(n: u32) -> String {
 fn main() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
-    machimap::sample::generate(dir, &Default::default()).expect("sample");
+    machimap_sample::generate(dir, &Default::default()).expect("sample");
     let extra = write_extra(dir);
-    let mut files: Vec<&str> = machimap::sample::addresses::FILES.to_vec();
+    let mut files: Vec<&str> = machimap_sample::addresses::FILES.to_vec();
     files.extend(["extra_rsdt.csv", "extra_rsdt_pos.csv"]);
     let t0 = Instant::now();
     let rows = read_rows(dir, &files);
@@ -120,7 +120,7 @@ fn main() {
     );
     let build_s = t1.elapsed().as_secs_f64();
 
-    let book = machimap::sample::address_book();
+    let book = machimap_sample::address_book();
     let mut rng = StdRng::seed_from_u64(17);
     let mut queries = Vec::with_capacity(QUERIES);
     for k in 0..QUERIES {

@@ -2,12 +2,15 @@
 //!
 //! # Layout
 //! - [`read`]: CSV / GeoJSON / zipped Shapefile readers (encodings, CRS, located errors), built on
-//!   [`shp`] (our Shapefile codec), [`text`] (encodings, full-width, 和暦, codes) and [`crs`] (PROJ).
+//!   [`shp`] (our Shapefile codec, the `machimap-shp` crate), [`text`] (encodings, full-width,
+//!   和暦, codes) and [`crs`] (PROJ).
 //! - [`kinds`]: one normaliser per dataset kind, producing rows of the canonical tables of
 //!   [`dataset`], with every repair and rejection in a [`report::Report`].
 //! - [`store`]: the versioned DuckDB store; [`ingest`] ties readers, normalisers and store together.
 //! - [`geom`]: WKB, bounding boxes, label points, polygon repair.
-//! - [`sample`]: the fictional sample city.
+//!
+//! The fictional sample city is the `machimap-sample` crate, used by the binary's `sample` and
+//! `demo` commands and by the tests, never by this library.
 //!
 //! See ARCHITECTURE.md for the data flow and invariants.
 
@@ -32,9 +35,9 @@ pub mod page;
 pub mod read;
 pub mod report;
 pub mod risk;
-pub mod sample;
 pub mod search;
-pub mod shp;
+/// Our Shapefile codec, reader and writer (in `machimap-shp`).
+pub use machimap_shp as shp;
 pub mod site;
 pub mod store;
 pub mod text;

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use machimap::crs::{parse_crs_ref, Crs};
 use machimap::dataset::DatasetId;
 use machimap::ingest::{self, IngestOptions, Outcome};
-use machimap::sample;
+use machimap_sample as sample;
 
 use machimap::store::Store;
 use std::io::IsTerminal;

@@ -8,7 +8,7 @@ use super::*;
 use crate::dataset::ADDRESS_COLUMNS;
 use crate::kinds::Row;
 use crate::report::Report;
-use crate::sample::addresses::SampleTown;
+use machimap_sample::addresses::SampleTown;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::path::Path;
@@ -54,10 +54,10 @@ fn sample() -> &'static Sample {
     static S: OnceLock<Sample> = OnceLock::new();
     S.get_or_init(|| {
         let dir = tempfile::tempdir().expect("tempdir");
-        crate::sample::generate(dir.path(), &Default::default()).expect("sample");
-        let (rows, report) = normalise(dir.path(), &crate::sample::addresses::FILES);
+        machimap_sample::generate(dir.path(), &Default::default()).expect("sample");
+        let (rows, report) = normalise(dir.path(), &machimap_sample::addresses::FILES);
         Sample {
-            book: crate::sample::address_book(),
+            book: machimap_sample::address_book(),
             index: index_of(&rows),
             report,
         }
@@ -73,7 +73,7 @@ const KANJI: [&str; 11] = [
 ];
 
 fn fw(n: u32) -> String {
-    crate::sample::addresses::fullwidth(n)
+    machimap_sample::addresses::fullwidth(n)
 }
 
 /// A town name written another way: ヶ / ケ / が swapped.

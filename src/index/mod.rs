@@ -458,7 +458,7 @@ pub(crate) fn flood_fixture(dir: &std::path::Path) -> Store {
     static SRC: OnceLock<(tempfile::TempDir, std::path::PathBuf)> = OnceLock::new();
     let (_, src) = SRC.get_or_init(|| {
         let d = tempfile::tempdir().unwrap();
-        let files = crate::sample::generate(d.path(), &Default::default()).unwrap();
+        let files = machimap_sample::generate(d.path(), &Default::default()).unwrap();
         let (_, flood) = files.files.iter().find(|(id, _)| id == "flood").unwrap();
         let db = d.path().join("src.duckdb");
         let mut store = Store::open(&db).unwrap();

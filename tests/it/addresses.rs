@@ -104,7 +104,7 @@ fn abr_points_in_mixed_srids_match_pyproj_within_1_cm() {
 
 #[test]
 fn geocode_over_http_on_the_sample_city() {
-    let book = machimap::sample::address_book();
+    let book = machimap_sample::address_book();
     let (t, b, rn, p) = book
         .iter()
         .filter(|t| t.rsdt_addr && t.chome > 0)
@@ -119,7 +119,7 @@ fn geocode_over_http_on_the_sample_city() {
         "岡山県サンプル市{}{}丁目{}番{}号 ３階",
         t.oaza,
         t.chome,
-        machimap::sample::addresses::fullwidth(b.num),
+        machimap_sample::addresses::fullwidth(b.num),
         rn
     )));
     assert_eq!(r.status, 200);

@@ -115,7 +115,7 @@ pub fn sample_db() -> &'static Path {
                 ],
             ),
             ("stockpile", &["stockpile.csv"]),
-            ("addresses", &machimap::sample::addresses::FILES),
+            ("addresses", &machimap_sample::addresses::FILES),
         ] {
             let paths: Vec<PathBuf> = files.iter().map(|f| s.join(f)).collect();
             let refs: Vec<&Path> = paths.iter().map(PathBuf::as_path).collect();

@@ -43,9 +43,9 @@ fn other(e: impl std::fmt::Display) -> std::io::Error {
 /// The sample city written once per process into a temporary folder: (dataset, file).
 fn sample_files() -> std::io::Result<Vec<(DatasetId, PathBuf)>> {
     let dir = crate::scratch().join("sample");
-    let m = machimap::sample::generate(
+    let m = machimap_sample::generate(
         &dir,
-        &machimap::sample::SampleOptions {
+        &machimap_sample::SampleOptions {
             scale: 0,
             progress: false,
         },

@@ -25,7 +25,7 @@ use geo::{Area, Centroid, Contains, Coord, LineString, Polygon};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use super::tm::Tm;
+use super::plane;
 
 /// A plane point in metres.
 pub type P = Coord<f64>;
@@ -82,7 +82,6 @@ impl Wave {
 /// The fixed geography of the sample city.
 #[derive(Debug, Clone)]
 pub struct Frame {
-    pub tm: Tm,
     /// Nominal west and east city limits (plane x).
     pub x_w: f64,
     pub x_e: f64,
@@ -97,13 +96,12 @@ pub struct Frame {
 
 impl Frame {
     pub fn new(seed: u64) -> Frame {
-        let tm = Tm::zone5();
         let mut rng = StdRng::seed_from_u64(seed);
-        let (x_w, _) = tm.forward(133.866, 34.61);
-        let (x_e, _) = tm.forward(133.974, 34.61);
-        let (_, coast_base) = tm.forward(133.92, 34.570);
-        let (_, north_base) = tm.forward(133.92, 34.655);
-        let (river_x0, _) = tm.forward(133.921, 34.61);
+        let (x_w, _) = plane::forward(133.866, 34.61);
+        let (x_e, _) = plane::forward(133.974, 34.61);
+        let (_, coast_base) = plane::forward(133.92, 34.570);
+        let (_, north_base) = plane::forward(133.92, 34.655);
+        let (river_x0, _) = plane::forward(133.921, 34.61);
         // Coast: ±0.0045° at most; slopes kept below ~0.8 so the river and
         // every band boundary cross it exactly once.
         let coast = Wave::new(&mut rng, &[(260.0, 7000.0), (120.0, 2600.0), (30.0, 800.0)]);
@@ -112,7 +110,6 @@ impl Frame {
         let river = Wave::new(&mut rng, &[(300.0, 6000.0), (90.0, 1500.0), (25.0, 600.0)]);
         let hill = Wave::new(&mut rng, &[(1.0, 2300.0), (0.6, 900.0)]);
         Frame {
-            tm,
             x_w,
             x_e,
             coast_base,
@@ -169,7 +166,7 @@ impl Frame {
 
     /// Plane metres → (longitude, latitude).
     pub fn to_lonlat(&self, p: P) -> P {
-        let (lon, lat) = self.tm.inverse(p.x, p.y);
+        let (lon, lat) = plane::inverse(p.x, p.y);
         Coord { x: lon, y: lat }
     }
 }

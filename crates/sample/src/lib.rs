@@ -3,7 +3,7 @@
 //!
 //! The demo, the tests and the benchmarks all need realistic input, and
 //! real municipal data cannot be redistributed freely or shipped in the
-//! repository. So this module *generates* a city: ~150 町丁・字 wards as an
+//! repository. So this crate *generates* a city: ~150 町丁・字 wards as an
 //! e-Stat 小地域 Shapefile (plane zone V, CP932 DBF), flood / landslide /
 //! tsunami / storm-surge zones in their 国土数値情報 shapes (A31a, A33, A40,
 //! A49), a 道路台帳 調書 as an Excel-style Shift_JIS CSV plus route lines,
@@ -22,15 +22,19 @@
 //!
 //! With `scale > 0` an additional prefecture-wide layer of `scale` small
 //! flood polygons is streamed to disk for load tests (`scale.rs`).
+//!
+//! A data generator only: it depends on `machimap-shp` (the Shapefile writer), PROJ (plane
+//! zone V ↔ lon/lat, `plane.rs`) and the `geojson` crate, not on machimap, whose binary calls it
+//! for `machimap sample` and `machimap demo`.
 
 pub mod addresses;
 mod geometry;
 mod hazards;
 mod names;
+mod plane;
 mod roads;
 mod scale;
 mod shelters;
-mod tm;
 mod wards;
 mod writers;
 
@@ -44,9 +48,9 @@ use geo::{Geometry, LineString, Polygon};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::shp::{DbfField, DbfFieldKind, DbfValue, OutEncoding};
 use geometry::P;
 use hazards::{Hazards, MAXIMUM, PLANNED};
+use machimap_shp::{DbfField, DbfFieldKind, DbfValue, OutEncoding};
 use writers::{
     csv_text, io_err, map_polygon, to_cp932, write_file, write_utf8_bom, GeoJsonWriter, Geom, Prop,
 };
@@ -234,7 +238,7 @@ pub fn generate(out_dir: &Path, opts: &SampleOptions) -> Result<SampleManifest, 
     Ok(SampleManifest { files: manifest })
 }
 
-fn shp_err(file: &str) -> impl FnOnce(crate::shp::ShpError) -> SampleError + '_ {
+fn shp_err(file: &str) -> impl FnOnce(machimap_shp::ShpError) -> SampleError + '_ {
     move |e| SampleError::Shapefile {
         file: file.to_string(),
         message: e.to_string(),
@@ -249,7 +253,7 @@ fn write_wards(city: &wards::City, out: &Path) -> Result<(), SampleError> {
         .map(|(p, _)| Geometry::Polygon(p.clone()))
         .collect();
     let records: Vec<Vec<DbfValue>> = feats.into_iter().map(|(_, r)| r).collect();
-    crate::shp::write_zip(
+    machimap_shp::write_zip(
         out,
         "r2ka33999",
         &geoms,
@@ -290,11 +294,9 @@ fn write_flood(city: &wards::City, hz: &Hazards, out: &Path) -> Result<(), Sampl
             (keys[3].as_str(), Prop::Str(PREF_NAME)),
             (keys[4].as_str(), Prop::Int(f.rank as i64)),
         ];
-        w.feature(&props, Geom::Polygon(&to_lonlat(city, &f.poly)))
-            .map_err(io_err(out))?;
+        w.feature(&props, Geom::Polygon(&to_lonlat(city, &f.poly)))?;
     }
-    w.finish().map_err(io_err(out))?;
-    Ok(())
+    w.finish()
 }
 
 /// The 浸水継続時間 class (A31a_305) of the sample's 想定最大規模 band of depth rank `rank`:
@@ -331,11 +333,9 @@ fn write_flood_family(
             (keys[3].as_str(), Prop::Str(PREF_NAME)),
             (keys[4].as_str(), Prop::Int(code)),
         ];
-        w.feature(&props, Geom::Polygon(&to_lonlat(city, &f.poly)))
-            .map_err(io_err(out))?;
+        w.feature(&props, Geom::Polygon(&to_lonlat(city, &f.poly)))?;
     }
-    w.finish().map_err(io_err(out))?;
-    Ok(())
+    w.finish()
 }
 
 /// A40: depth bands written as prefectures write them, deliberately mixing
@@ -365,11 +365,9 @@ fn write_tsunami(city: &wards::City, hz: &Hazards, out: &Path) -> Result<(), Sam
             ("A40_002", Prop::Int(33)),
             ("A40_003", Prop::Str(TSUNAMI_TEXT[b.section][b.band])),
         ];
-        w.feature(&props, Geom::Polygon(&to_lonlat(city, &b.poly)))
-            .map_err(io_err(out))?;
+        w.feature(&props, Geom::Polygon(&to_lonlat(city, &b.poly)))?;
     }
-    w.finish().map_err(io_err(out))?;
-    Ok(())
+    w.finish()
 }
 
 const SURGE_TEXT: [&str; 4] = [
@@ -393,11 +391,9 @@ fn write_surge(hz: &Hazards, out: &Path) -> Result<(), SampleError> {
             ("A49_002", Prop::Str("33")),
             ("A49_003", Prop::Str(SURGE_TEXT[b.band])),
         ];
-        w.feature(&props, Geom::Polygon(&b.poly))
-            .map_err(io_err(out))?;
+        w.feature(&props, Geom::Polygon(&b.poly))?;
     }
-    w.finish().map_err(io_err(out))?;
-    Ok(())
+    w.finish()
 }
 
 /// A33: JGD2011 geographic, CP932 with a `.cpg` and LDID 0.
@@ -474,7 +470,7 @@ fn write_landslide(city: &wards::City, hz: &Hazards, out: &Path) -> Result<(), S
         ]);
         geoms.push(Geometry::Polygon(to_lonlat(city, &z.poly)));
     }
-    crate::shp::write_zip(
+    machimap_shp::write_zip(
         out,
         "A33-24_33",
         &geoms,
@@ -516,10 +512,9 @@ fn write_road_lines(
         } else {
             Geom::MultiLineString(&parts)
         };
-        w.feature(&props, geom).map_err(io_err(out))?;
+        w.feature(&props, geom)?;
     }
-    w.finish().map_err(io_err(out))?;
-    Ok(())
+    w.finish()
 }
 
 fn readme() -> String {

@@ -12,7 +12,7 @@ use rand::{Rng, SeedableRng};
 
 use super::geometry::{layout_wards, Frame, Partition, P};
 use super::names::{kansuji, Base, NamePool, Setting};
-use crate::shp::{DbfField, DbfFieldKind, DbfValue};
+use machimap_shp::{DbfField, DbfFieldKind, DbfValue};
 
 /// One 町丁・字 (one KEY_CODE), possibly in several parts.
 #[derive(Debug, Clone)]

@@ -4,10 +4,8 @@
 //!
 //! It exists to load-test ingestion, tiling and serving, so it must scale
 //! to a million polygons (~500 MB) on a small machine: every feature is
-//! generated, serialised into one reused line buffer and written through a
-//! `BufWriter`, and nothing but the river courses is kept in memory.
-//! Numbers are formatted by [`push_fixed`] rather than `format!`, which is
-//! several times faster.
+//! generated, written through the streaming [`GeoJsonWriter`] and dropped,
+//! and nothing but the river courses is kept in memory.
 
 use std::path::Path;
 
@@ -15,8 +13,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, Normal};
 
+use geojson::{Feature, Geometry, GeometryValue, JsonObject, JsonValue, Position};
+
 use super::names::scale_river_name;
-use super::writers::{io_err, push_fixed, push_json_str, push_u64, GeoJsonWriter};
+use super::writers::GeoJsonWriter;
 use super::{SampleError, PREF_NAME};
 
 const RIVERS: usize = 40;
@@ -29,8 +29,8 @@ const LAT_MAX: f64 = 35.3;
 
 struct River {
     course: Vec<(f64, f64)>,
-    /// Properties JSON up to the rank value, per scenario (計画規模, 想定最大規模).
-    head: [Vec<u8>; 2],
+    /// Properties but the rank (A31a_105 or 205), per scenario (計画規模, 想定最大規模).
+    props: [JsonObject; 2],
 }
 
 fn rivers(rng: &mut StdRng) -> Vec<River> {
@@ -58,25 +58,18 @@ fn rivers(rng: &mut StdRng) -> Vec<River> {
                 .collect();
             let code = format!("88060{:05}", 101 + i);
             let name = scale_river_name(i);
-            let head = [1, 2].map(|s| {
-                let mut b = Vec::new();
-                for (k, v) in [
+            let props = [1, 2].map(|s| {
+                [
                     (1, code.as_str()),
                     (2, name.as_str()),
                     (3, "33"),
                     (4, PREF_NAME),
-                ] {
-                    b.extend_from_slice(if k == 1 { b"{" } else { b"," });
-                    push_json_str(&mut b, &format!("A31a_{s}0{k}"));
-                    b.push(b':');
-                    push_json_str(&mut b, v);
-                }
-                b.push(b',');
-                push_json_str(&mut b, &format!("A31a_{s}05"));
-                b.push(b':');
-                b
+                ]
+                .into_iter()
+                .map(|(k, v)| (format!("A31a_{s}0{k}"), JsonValue::from(v)))
+                .collect()
             });
-            River { course, head }
+            River { course, props }
         })
         .collect()
 }
@@ -90,7 +83,6 @@ pub fn write(path: &Path, n: usize, progress: bool, seed: u64) -> Result<(), Sam
     let mut out = GeoJsonWriter::create(path, &name, None, 7)?;
     let per_river = n.div_ceil(RIVERS).max(1);
     let step = (n / 20).max(1);
-    let mut line: Vec<u8> = Vec::with_capacity(8192);
     let mut ring: Vec<(f64, f64)> = Vec::with_capacity(64);
     for i in 0..n {
         let river = &rivers[i % RIVERS];
@@ -151,31 +143,29 @@ pub fn write(path: &Path, n: usize, progress: bool, seed: u64) -> Result<(), Sam
         }
         let hole = rng.gen_bool(0.12);
 
-        line.clear();
-        line.extend_from_slice(b"{\"type\":\"Feature\",\"properties\":");
-        line.extend_from_slice(&river.head[scenario]);
-        push_u64(&mut line, rank);
-        line.extend_from_slice(b"},\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[");
-        push_ring(&mut line, &ring, lon0, lat0, m_lon, m_lat, 1.0, false);
+        let mut props = river.props[scenario].clone();
+        props.insert(format!("A31a_{}05", scenario + 1), JsonValue::from(rank));
+        let mut rings = vec![ring_at(&out, &ring, lon0, lat0, m_lon, m_lat, 1.0, false)];
         if hole {
-            line.push(b',');
             // Clockwise, a scaled copy: strictly inside the star-shaped shell.
-            push_ring(&mut line, &ring, lon0, lat0, m_lon, m_lat, 0.35, true);
+            rings.push(ring_at(&out, &ring, lon0, lat0, m_lon, m_lat, 0.35, true));
         }
-        line.extend_from_slice(b"]}}");
-        out.raw_feature(&line).map_err(io_err(path))?;
+        out.write(&Feature {
+            geometry: Some(Geometry::new(GeometryValue::Polygon { coordinates: rings })),
+            properties: Some(props),
+            ..Feature::default()
+        })?;
         if progress && (i + 1) % step == 0 {
             tracing::info!("flood_scale: {:3}% ({}/{})", (i + 1) * 100 / n, i + 1, n);
         }
     }
-    out.finish().map_err(io_err(path))?;
-    Ok(())
+    out.finish()
 }
 
-/// Appends one closed ring given in local metres around (lon0, lat0).
+/// One closed ring given in local metres around (lon0, lat0), as positions of `out`.
 #[allow(clippy::too_many_arguments)]
-fn push_ring(
-    buf: &mut Vec<u8>,
+fn ring_at(
+    out: &GeoJsonWriter,
     ring: &[(f64, f64)],
     lon0: f64,
     lat0: f64,
@@ -183,20 +173,13 @@ fn push_ring(
     m_lat: f64,
     scale: f64,
     reverse: bool,
-) {
-    buf.push(b'[');
+) -> Vec<Position> {
     let n = ring.len();
-    for j in 0..=n {
-        let idx = if reverse { (n - j % n) % n } else { j % n };
-        let (x, y) = ring[idx];
-        if j > 0 {
-            buf.push(b',');
-        }
-        buf.push(b'[');
-        push_fixed(buf, lon0 + scale * x / m_lon, 7);
-        buf.push(b',');
-        push_fixed(buf, lat0 + scale * y / m_lat, 7);
-        buf.push(b']');
-    }
-    buf.push(b']');
+    (0..=n)
+        .map(|j| {
+            let idx = if reverse { (n - j % n) % n } else { j % n };
+            let (x, y) = ring[idx];
+            out.position(lon0 + scale * x / m_lon, lat0 + scale * y / m_lat)
+        })
+        .collect()
 }

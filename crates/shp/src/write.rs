@@ -303,7 +303,12 @@ fn build_shp(geoms: &[Geometry<f64>]) -> Result<(Vec<u8>, Vec<u8>, u32), ShpErro
         if let Some(b) = b {
             bbox = Some(match bbox {
                 None => b,
-                Some(a) => crate::geom::union_bbox(a, b),
+                Some(a) => [
+                    a[0].min(b[0]),
+                    a[1].min(b[1]),
+                    a[2].max(b[2]),
+                    a[3].max(b[3]),
+                ],
             });
         }
         let too_big = || ShpError::InvalidInput {
@@ -426,7 +431,7 @@ pub fn write_zip(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shp::{DbfFieldKind, ZipLimits};
+    use crate::{DbfFieldKind, ZipLimits};
     use geo::{line_string, point, polygon, GeometryCollection, MultiPolygon, Rect};
 
     fn unzip(path: &Path) -> Vec<(String, Vec<u8>)> {
@@ -652,7 +657,7 @@ mod tests {
             OutEncoding::Utf8 { cpg: true },
         )
         .unwrap();
-        let r = crate::shp::open_zip(&p, &ZipLimits::default()).unwrap();
+        let r = crate::open_zip(&p, &ZipLimits::default()).unwrap();
         assert_eq!(r.info().shape_type, 0);
         assert_eq!(r.info().record_count, 0);
         assert_eq!(r.records().count(), 0);

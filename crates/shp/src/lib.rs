@@ -1,8 +1,9 @@
-//! Zipped ESRI Shapefile reader and writer.
+//! Zipped ESRI Shapefile reader and writer (machimap's own codec; re-exported as
+//! `machimap::shp`).
 //!
 //! Municipal open data in Japan is mostly published as a zip holding one
 //! shapefile (`.shp` geometry, `.shx` index, `.dbf` attributes, `.prj`
-//! coordinate system, sometimes `.cpg` code page). This module reads such a
+//! coordinate system, sometimes `.cpg` code page). This crate reads such a
 //! zip (or a loose `.shp` with its siblings) into [`geo`] geometries and typed
 //! attribute values, and writes the same format back.
 //!
@@ -120,7 +121,7 @@ pub enum ShpError {
         record: usize,
         detail: String,
     },
-    /// A shape type code this module does not handle (e.g. 31, MultiPatch).
+    /// A shape type code this crate does not handle (e.g. 31, MultiPatch).
     #[error("{file}{}: unsupported shape type {code}", record.map(|r| format!(": record {r}")).unwrap_or_default())]
     UnsupportedShapeType {
         file: String,
