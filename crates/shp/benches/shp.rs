@@ -21,7 +21,7 @@
 //! bytes, no `.cpg`, a shell wound counter-clockwise, a hole stored after another shell, a
 //! truncated `.shp` — what each reader does with each.
 //!
-//! `cargo bench --bench shp` (release profile). Not a test: nothing here asserts a time. The
+//! `cargo bench -p machimap-shp --bench shp` (release profile). Not a test: nothing here asserts a time. The
 //! decision and the figures are in ARCHITECTURE.md, "Shapefile and DBF: own reader or crates".
 #![allow(clippy::print_stdout, reason = "a benchmark prints its figures")]
 
@@ -35,7 +35,7 @@ use std::time::Instant;
 
 use encoding_rs::{SHIFT_JIS, WINDOWS_1252};
 use geo::{Contains, Coord, Geometry, LineString, MultiPolygon, Point, Polygon};
-use machimap::shp::{DbfField, DbfFieldKind, DbfValue, OutEncoding};
+use machimap_shp::{DbfField, DbfFieldKind, DbfValue, OutEncoding};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -107,7 +107,7 @@ struct Row {
 // ------------------------------------------------------------------ machimap's reader
 
 fn read_ours(shp: &Path) -> Result<Vec<Row>, String> {
-    let reader = machimap::shp::open_files(shp).map_err(|e| format!("{e} ({})", e.code()))?;
+    let reader = machimap_shp::open_files(shp).map_err(|e| format!("{e} ({})", e.code()))?;
     let mut rows = Vec::with_capacity(reader.info().record_count);
     for rec in reader.records() {
         let rec = rec.map_err(|e| format!("{} ({})", e, e.code()))?;
@@ -136,7 +136,7 @@ fn read_ours(shp: &Path) -> Result<Vec<Row>, String> {
 
 /// What machimap's reader reports besides the rows: the encoding rule and the repair notes.
 fn ours_remarks(shp: &Path) -> String {
-    let Ok(reader) = machimap::shp::open_files(shp) else {
+    let Ok(reader) = machimap_shp::open_files(shp) else {
         return String::new();
     };
     let source = format!(" (encoding: {:?}", reader.info().encoding_source);
@@ -542,7 +542,7 @@ fn large(n: usize) -> Fixture {
 fn write(dir: &Path, stem: &str, f: &Fixture) -> PathBuf {
     std::fs::create_dir_all(dir).expect("mkdir");
     let zip_path = dir.join(format!("{stem}.zip"));
-    machimap::shp::write_zip(
+    machimap_shp::write_zip(
         &zip_path,
         stem,
         &f.geoms,
