@@ -39,3 +39,4 @@ pub mod site;
 pub mod store;
 pub mod text;
 pub mod tiles;
+pub mod views;
