@@ -8,6 +8,7 @@
 //! - [`store`]: the versioned DuckDB store; [`ingest`] ties readers, normalisers and store together.
 //! - [`geom`]: WKB, bounding boxes, label points, polygon repair.
 //! - [`sample`]: the fictional sample city.
+//! - [`views`]: every HTML page, as askama templates that escape every value by default.
 //!
 //! See ARCHITECTURE.md for the data flow and invariants.
 
