@@ -8,6 +8,7 @@
 //!   [`dataset`], with every repair and rejection in a [`report::Report`].
 //! - [`store`]: the versioned DuckDB store; [`ingest`] ties readers, normalisers and store together.
 //! - [`geom`]: WKB, bounding boxes, label points, polygon repair.
+//! - [`views`]: every HTML page, as askama templates that escape every value by default.
 //!
 //! The fictional sample city is the `machimap-sample` crate, used by the binary's `sample` and
 //! `demo` commands and by the tests, never by this library.
@@ -42,3 +43,4 @@ pub mod site;
 pub mod store;
 pub mod text;
 pub mod tiles;
+pub mod views;

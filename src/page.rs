@@ -1,6 +1,6 @@
-//! The resident map's page as the server and the static export both write it: the settings the
-//! page reads (`config`) and `index.html` with them and the language filled in. No HTTP here,
-//! so `http::web` and `site` share one copy.
+//! The settings the resident map's page reads (`config`), as the server and the static export
+//! both write them (into `index.html` by `views::site`). No HTTP here, so `http::web` and `site`
+//! share one copy.
 
 use crate::dataset::DatasetId;
 use crate::index::Snapshot;
@@ -53,32 +53,4 @@ pub fn config(
         v["mirror"] = serde_json::Value::from(m.trim_end_matches('/'));
     }
     v
-}
-
-/// Text escaped for HTML.
-pub fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// `index.html` with the language, the city name (`{city}`) and the config filled in.
-pub fn render_index(template: &str, lang: crate::lang::Lang, config: &serde_json::Value) -> String {
-    let html_lang = lang.html_lang();
-    let city = html_escape(config["publisher"].as_str().unwrap_or(""));
-    // `<` escaped so the JSON can never close the script element.
-    let json = config.to_string().replace('<', "\\u003c");
-    template
-        .replace("{city}", &city)
-        .replacen(
-            "<html lang=\"ja\"",
-            &format!("<html lang=\"{html_lang}\""),
-            1,
-        )
-        .replacen(
-            "<!--MACHIMAP_CONFIG-->",
-            &format!("<script type=\"application/json\" id=\"machimap-config\">{json}</script>"),
-            1,
-        )
 }

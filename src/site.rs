@@ -273,7 +273,7 @@ pub fn export(
     }
     let mut config = crate::page::config(snap, "ja", &opts.publisher.name, false, None);
     config["static"] = serde_json::json!({ "exported_at": now, "release": name });
-    let html = crate::page::render_index(
+    let html = crate::views::site::render_index(
         &std::fs::read_to_string(&template)?,
         machimap_risk::Lang::Ja,
         &config,
@@ -379,7 +379,7 @@ pub fn export(
     }
     write_file(
         &tmp.join("catalog/index.html"),
-        catalog::html(&cat, catalog::Lang::Ja).as_bytes(),
+        crate::views::catalog::html(&cat, catalog::Lang::Ja).as_bytes(),
         &mut stats,
     )?;
     write_json(
@@ -405,11 +405,7 @@ pub fn export(
     // Publish: the release under its name; then the root page, which pins it (`<base>`), and
     // the service worker, each replaced in one rename; then the `current` link (downloads).
     std::fs::rename(&tmp, &stats.release)?;
-    let root_html = html.replacen(
-        "<head>",
-        &format!("<head>\n<base href=\"releases/{name}/\">"),
-        1,
-    );
+    let root_html = crate::views::site::pin_release(&html, &name);
     replace_file(&opts.out.join("index.html"), root_html.as_bytes())?;
     if sw.is_file() {
         replace_file(&opts.out.join("sw.js"), &std::fs::read(&sw)?)?;

@@ -262,8 +262,33 @@ fn ward_at(wards: Option<&Layer>, p: [f64; 2]) -> Option<(String, String)> {
     None
 }
 
-/// A small SVG map of the changes over the outline of the wards (no script, no remote tiles).
-pub fn svg_map(diff: &Diff, wards: Option<&Layer>) -> String {
+/// A small map of the changes over the outline of the wards, in the coordinates of its drawing
+/// (`width` × `height`, y down); the console draws it as SVG (no script, no remote tiles).
+#[derive(Debug, Clone)]
+pub struct MapSketch {
+    /// Width of the drawing.
+    pub width: u32,
+    /// Height of the drawing.
+    pub height: u32,
+    /// Each ward's outer ring as the points of an SVG polygon (`x,y x,y …`, one decimal).
+    pub outlines: Vec<String>,
+    /// Where the changes are.
+    pub dots: Vec<Dot>,
+}
+
+/// One change on a [`MapSketch`].
+#[derive(Debug, Clone)]
+pub struct Dot {
+    /// x, one decimal.
+    pub x: String,
+    /// y, one decimal.
+    pub y: String,
+    /// Green for added, red for removed, amber for changed.
+    pub color: &'static str,
+}
+
+/// The map of the changes of `diff` over `wards`; none when there is nothing to place.
+pub fn map_sketch(diff: &Diff, wards: Option<&Layer>) -> Option<MapSketch> {
     let mut b = [
         f64::INFINITY,
         f64::INFINITY,
@@ -281,17 +306,16 @@ pub fn svg_map(diff: &Diff, wards: Option<&Layer>) -> String {
         grow(m.lon, m.lat);
     }
     if b[0] > b[2] {
-        return String::new();
+        return None;
     }
-    let (w, h) = (320.0, 240.0);
+    let (width, height) = (320u32, 240u32);
+    let (w, h) = (f64::from(width), f64::from(height));
     let span_x = (b[2] - b[0]).max(1e-6);
     let span_y = (b[3] - b[1]).max(1e-6);
     let s = (w / span_x).min(h / span_y) * 0.95;
     let tx = |x: f64| (x - b[0]) * s + (w - span_x * s) / 2.0;
     let ty = |y: f64| h - ((y - b[1]) * s + (h - span_y * s) / 2.0);
-    let mut svg = format!(
-        "<svg class=\"map\" viewBox=\"0 0 {w} {h}\" role=\"img\" aria-label=\"変更の地図 / map of the changes\" xmlns=\"http://www.w3.org/2000/svg\">"
-    );
+    let mut outlines = Vec::new();
     if let Some(l) = wards {
         for f in &l.features {
             let Some(g) = &f.geom else { continue };
@@ -307,27 +331,29 @@ pub fn svg_map(diff: &Diff, wards: Option<&Layer>) -> String {
                     .iter()
                     .map(|c| format!("{:.1},{:.1}", tx(c.x), ty(c.y)))
                     .collect();
-                svg.push_str(&format!(
-                    "<polygon points=\"{}\" fill=\"#f4f4f4\" stroke=\"#999\" stroke-width=\"0.5\"/>",
-                    pts.join(" ")
-                ));
+                outlines.push(pts.join(" "));
             }
         }
     }
-    for m in &diff.markers {
-        let color = match m.kind {
-            "added" => "#1a7f37",
-            "removed" => "#cf222e",
-            _ => "#9a6700",
-        };
-        svg.push_str(&format!(
-            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3\" fill=\"{color}\"/>",
-            tx(m.lon),
-            ty(m.lat)
-        ));
-    }
-    svg.push_str("</svg>");
-    svg
+    let dots = diff
+        .markers
+        .iter()
+        .map(|m| Dot {
+            x: format!("{:.1}", tx(m.lon)),
+            y: format!("{:.1}", ty(m.lat)),
+            color: match m.kind {
+                "added" => "#1a7f37",
+                "removed" => "#cf222e",
+                _ => "#9a6700",
+            },
+        })
+        .collect();
+    Some(MapSketch {
+        width,
+        height,
+        outlines,
+        dots,
+    })
 }
 
 #[cfg(test)]
@@ -360,6 +386,7 @@ mod tests {
         );
         assert_eq!(d.by_ward.len(), 1);
         assert_eq!(d.markers.len(), 3);
-        assert!(svg_map(&d, None).starts_with("<svg"));
+        let map = map_sketch(&d, None).expect("a map of three changes");
+        assert_eq!(map.dots.len(), 3);
     }
 }

@@ -1,8 +1,9 @@
 //! The staff console's logic, without HTTP: accounts, sessions and API tokens ([`accounts`]),
 //! the append-only audit log ([`audit`]), uploads staged as unpublished versions and their
 //! publication ([`uploads`]), the preview of what a version changes ([`diff`]), shelter status
-//! on a disaster day ([`status`]), the server-rendered pages ([`pages`]) and the account
-//! actions that check their rules and write their own audit entries ([`roster`]).
+//! on a disaster day ([`status`]), who a page is drawn for ([`Viewer`]) and the account
+//! actions that check their rules and write their own audit entries ([`roster`]). The pages
+//! themselves are templates in `crate::views::console`.
 //!
 //! **Where the state lives.** DuckDB allows one writing process per file and the server only
 //! opens the main database briefly, so staff state is kept beside it in `{db}.admin/` as
@@ -16,7 +17,6 @@ pub mod accounts;
 pub mod audit;
 pub mod diff;
 pub mod jsonl;
-pub mod pages;
 pub mod roster;
 pub mod status;
 pub mod uploads;
@@ -150,6 +150,24 @@ impl Role {
             Role::Editor => "編集者",
             Role::Admin => "管理者",
         }
+    }
+}
+
+/// The signed-in staff member a console page is drawn for.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    /// User name.
+    pub user: String,
+    /// Role.
+    pub role: Role,
+    /// The session's CSRF token, put in every form.
+    pub csrf: String,
+}
+
+impl Viewer {
+    /// Whether the menu and actions of admins are shown.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! - an HTML page for people (Japanese by default, English on request) with the licence,
 //!   publisher, last update, record count, formats, links and download counts of every
-//!   published dataset ([`html`]);
+//!   published dataset (its template is `crate::views::catalog`; the texts are here, in
+//!   [`title`], [`description`] …);
 //! - DCAT (v3 terms) as JSON-LD, for DCAT harvesters ([`dcat`]);
 //! - the read-only subset of the CKAN Action API that portals harvest from, with CKAN's
 //!   envelope and CKAN's error shapes ([`run_action`]; its `package_search` query engine in
@@ -16,14 +17,12 @@
 mod ckan;
 mod dates;
 mod dcat;
-mod html;
 mod query;
 mod texts;
 
 pub use ckan::*;
 pub use dates::*;
 pub use dcat::*;
-pub use html::*;
 pub use query::*;
 pub use texts::*;
 
@@ -32,7 +31,6 @@ use crate::export::{Digest, Format};
 use crate::index::{Layer, Snapshot};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 /// Who publishes the catalog and under which licence (from the server's settings).

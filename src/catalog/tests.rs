@@ -285,19 +285,6 @@ fn dates() {
 }
 
 #[test]
-fn html_escapes_and_labels() {
-    let c = catalog("<script>alert('x')</script>&");
-    let h = html(&c, Lang::Ja);
-    assert!(h.contains("<html lang=\"ja\">"));
-    assert!(!h.contains("<script>"));
-    assert!(h.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;"));
-    assert!(h.contains("<th scope=\"row\">"));
-    let e = html(&c, Lang::En);
-    assert!(e.contains("<html lang=\"en\">"));
-    assert!(e.contains("Evacuation sites and shelters"));
-}
-
-#[test]
 fn dcat_has_distributions_with_checksums() {
     let c = catalog("サンプル市");
     let d = dcat(&c);

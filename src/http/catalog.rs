@@ -377,9 +377,12 @@ async fn get_html(
         Ok(c) => c,
         Err(e) => return ApiError::Internal(e).into_response(),
     };
-    let mut resp = with_headers(html(&cat, lang).into_response(), "text/html; charset=utf-8");
+    let mut resp = with_headers(
+        crate::views::catalog::html(&cat, lang).into_response(),
+        "text/html; charset=utf-8",
+    );
     let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&csp()) {
+    if let Ok(v) = HeaderValue::from_str(&crate::views::catalog::csp()) {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     h.insert(

@@ -373,7 +373,7 @@ async fn get_config(
     res
 }
 
-pub use crate::page::{html_escape, render_index};
+pub use crate::views::site::render_index;
 
 async fn get_index(
     State(st): State<Arc<AppState>>,
@@ -535,13 +535,13 @@ mod tests {
             crate::lang::Lang::Ja,
             &serde_json::json!({"publisher": "<b>市"}),
         );
-        assert_eq!(city, "<h1>&lt;b&gt;市 map</h1>");
+        assert_eq!(city, "<h1>&#60;b&#62;市 map</h1>");
         assert!(out.contains("<html lang=\"en\""));
         let pt = render_index(t, crate::lang::Lang::Pt, &serde_json::json!({}));
         assert!(pt.contains("<html lang=\"pt-BR\""), "{pt}");
         assert!(out.contains("id=\"machimap-config\""));
         assert!(!out.contains("</script></script>"));
-        assert!(out.contains("\\u003c/script>"));
+        assert!(out.contains("\\u003c/script\\u003e"));
     }
 
     #[test]

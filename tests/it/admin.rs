@@ -76,7 +76,7 @@ fn make_token(admin: &Client, user: &str) -> String {
     );
     assert_eq!(r.status, 200, "{}", r.text());
     let body = r.text();
-    assert!(body.contains("nightly &lt;refresh&gt;"), "label escaped");
+    assert!(body.contains("nightly &#60;refresh&#62;"), "label escaped");
     between(&body, "id=\"new-token\">", "</p>")
         .expect("the new token is shown")
         .to_string()
@@ -287,9 +287,9 @@ fn admin_console_upload_preview_publish_rollback_history_audit() {
     assert!(changes.contains("<tr><td>"), "{changes}");
     assert!(page.contains("地区別 / By ward"));
     assert!(page.contains("<svg class=\"map\""));
-    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;避難所"));
+    assert!(page.contains("&#60;script&#62;alert(1)&#60;/script&#62;避難所"));
     assert!(!page.contains("<script"), "user text is escaped");
-    assert!(page.contains("&lt;img src=x onerror=alert(1)&gt;.csv"));
+    assert!(page.contains("&#60;img src=x onerror=alert(1)&#62;.csv"));
     assert!(!page.contains("<img"));
     let api = s.get_with("/api/admin/datasets/shelters/versions/2", &[]);
     assert_eq!(api.status, 401);
@@ -313,7 +313,7 @@ fn admin_console_upload_preview_publish_rollback_history_audit() {
     assert_eq!(sh.status, 200);
     let sh = sh.text();
     assert!(
-        sh.contains("&lt;script&gt;alert(1)&lt;/script&gt;避難所"),
+        sh.contains("&#60;script&#62;alert(1)&#60;/script&#62;避難所"),
         "{sh}"
     );
     assert!(!sh.contains("<script"));
@@ -322,7 +322,7 @@ fn admin_console_upload_preview_publish_rollback_history_audit() {
     let h = editor.get("/admin/datasets/shelters").text();
     assert!(h.contains("公開中 / published") && h.contains("過去に公開 / superseded"));
     assert!(h.contains(EDITOR));
-    assert!(h.contains("&lt;img src=x onerror=alert(1)&gt;.csv") && !h.contains("<img"));
+    assert!(h.contains("&#60;img src=x onerror=alert(1)&#62;.csv") && !h.contains("<img"));
     assert!(
         !h.contains("/versions/2/rollback"),
         "editors are offered no rollback"
@@ -609,7 +609,7 @@ fn admin_users_and_markup_in_names() {
     assert_eq!(r.status, 400);
     let body = r.text();
     assert!(
-        body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        body.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
         "{body}"
     );
     assert!(!body.contains("<script"));

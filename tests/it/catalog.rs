@@ -224,7 +224,7 @@ fn catalog_escapes_configured_text_everywhere() {
     let html = r.text();
     assert!(!html.contains("<script>"), "unescaped publisher");
     assert!(!html.contains("<b>odd"), "unescaped licence");
-    assert!(html.contains("&lt;script&gt;x&lt;/script&gt;&quot;&#39;&amp;"));
+    assert!(html.contains("&#60;script&#62;x&#60;/script&#62;&#34;&#39;&#38;"));
     py(HTML_CHECK, html.as_bytes(), &["ja"]);
     // JSON carries the same text as data.
     let p = ok_result(&s.get("/api/3/action/package_show?id=shelters"));

@@ -21,12 +21,13 @@
 use super::error::{ApiError, ApiResult};
 use super::openapi::{path_typed, query, Body, Param, RouteDoc, Ty};
 use super::AppState;
-use crate::admin::pages::{self, Viewer};
 use crate::admin::status::ShelterState;
 use crate::admin::uploads::{self, PublishKind, Staged, UploadDir};
+use crate::admin::Viewer;
 use crate::admin::{accounts, audit, diff, AdminError, Role};
 use crate::dataset::{DatasetId, Val};
 use crate::store::Store;
+use crate::views::console as pages;
 use axum::extract::{
     DefaultBodyLimit, FromRequest, FromRequestParts, MatchedPath, Path, Query, Request, State,
 };

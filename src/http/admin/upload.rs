@@ -124,7 +124,7 @@ pub(super) const DRAIN_CAP: u64 = 64 * 1024 * 1024;
 pub(super) const FORM_SLACK: u64 = 64 * 1024;
 
 /// Most text (non-file) fields of an upload form: the column-mapping form sends five per
-/// column of the file (at most 200 columns, `admin::pages`).
+/// column of the file (at most 200 columns, `views::console`).
 pub(super) const MAX_TEXT_FIELDS: usize = 1024;
 
 /// Most bytes the multipart parser may hold without handing them on as field data: a

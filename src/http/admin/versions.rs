@@ -36,12 +36,12 @@ pub(super) async fn dataset_page(
     ))
 }
 
-/// Preview of `version` against the published layer: (diff, svg map).
+/// Preview of `version` against the published layer: (diff, map of the changes).
 pub(super) fn preview(
     st: &AppState,
     d: DatasetId,
     version: i64,
-) -> Result<(diff::Diff, String), AdminError> {
+) -> Result<(diff::Diff, Option<diff::MapSketch>), AdminError> {
     let new = {
         let _g = st.admin.lock_db();
         let store = Store::open_read_only_retrying(&st.db, Duration::from_secs(30))?;
@@ -57,8 +57,8 @@ pub(super) fn preview(
         &new,
         wards,
     );
-    let svg = diff::svg_map(&df, wards);
-    Ok((df, svg))
+    let map = diff::map_sketch(&df, wards);
+    Ok((df, map))
 }
 
 #[derive(serde::Deserialize)]
@@ -86,9 +86,6 @@ pub(super) async fn version_page(
         Ok((info, report, pv))
     })
     .await?;
-    let body = pv
-        .map(|(df, svg)| pages::preview(&df, &svg))
-        .unwrap_or_default();
     let notice = match q.done.as_deref() {
         Some("published") => Some("公開しました / published"),
         Some("rollback") => Some("この版に戻しました / rolled back to this version"),
@@ -99,7 +96,14 @@ pub(super) async fn version_page(
     };
     Ok(html(
         StatusCode::OK,
-        pages::version(&staff.viewer(), d, &info, report.as_ref(), &body, notice),
+        pages::version(
+            &staff.viewer(),
+            d,
+            &info,
+            report.as_ref(),
+            pv.as_ref().map(|(df, map)| (df, map.as_ref())),
+            notice,
+        ),
     ))
 }
 
