@@ -526,15 +526,17 @@ impl Staff {
     }
 }
 
+/// The value of the request's cookie `name` (every `Cookie` header, parsed by the `cookie` crate;
+/// a malformed pair is skipped, not fatal).
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_string())
 }
 
 /// Tokens compared in constant time (a CSRF token must not leak through timing).
@@ -760,6 +762,23 @@ fn parse_version(s: &str) -> Result<i64, AdminError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cookies_are_found_in_every_cookie_header() {
+        let mut h = HeaderMap::new();
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; mm_session=abc"),
+        );
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("broken; mm_csrf=def"),
+        );
+        assert_eq!(cookie(&h, "mm_session").as_deref(), Some("abc"));
+        assert_eq!(cookie(&h, "mm_csrf").as_deref(), Some("def"));
+        assert_eq!(cookie(&h, "a").as_deref(), Some("1"));
+        assert_eq!(cookie(&h, "mm"), None);
+    }
 
     #[test]
     fn hazards_are_the_hazard_datasets() {

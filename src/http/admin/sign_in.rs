@@ -49,14 +49,17 @@ pub(super) fn cookie_header(
     path: &str,
     max_age: Option<u64>,
 ) -> String {
-    let mut c = format!("{name}={value}; Path={path}; HttpOnly; SameSite=Strict");
-    if st.admin.config.secure_cookies || arrived_over_https(headers) {
-        c.push_str("; Secure");
-    }
+    let mut c = cookie::Cookie::build((name, value))
+        .path(path)
+        .http_only(true)
+        .same_site(cookie::SameSite::Strict)
+        .secure(st.admin.config.secure_cookies || arrived_over_https(headers));
     if let Some(a) = max_age {
-        c.push_str(&format!("; Max-Age={a}"));
+        c = c.max_age(cookie::time::Duration::seconds(
+            i64::try_from(a).unwrap_or(i64::MAX),
+        ));
     }
-    c
+    c.build().to_string()
 }
 
 pub(super) fn login_form(
