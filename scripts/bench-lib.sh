@@ -21,8 +21,9 @@ sample_with_scale() { # N
   if [ ! -s "$FLOOD_N" ]; then "$BIN" sample --out "$SAMPLE" --scale "$1" >/dev/null; fi
 }
 
-# Every kind of the sample city into DB, with the N-polygon layer added to flood.
-ingest_sample_city() { # DB
+# Every kind of the sample city into DB, with the N-polygon layer added to flood; with
+# `no-addresses`, all but the address base registry (for revisions from before it existed).
+ingest_sample_city() { # DB [no-addresses]
   local ing=("$BIN" ingest --db "$1" --dataset)
   "${ing[@]}" wards "$SAMPLE/wards_r2ka33999.zip" >/dev/null
   "${ing[@]}" flood "$SAMPLE/flood_A31a.geojson" "$FLOOD_N" >/dev/null
@@ -32,6 +33,7 @@ ingest_sample_city() { # DB
   "${ing[@]}" roads "$SAMPLE/roads_ledger.csv" "$SAMPLE/roads_lines.geojson" >/dev/null
   "${ing[@]}" shelters "$SAMPLE/shelters_339997_evacuation_space.csv" "$SAMPLE/shelters_gsi_33999_1.csv" >/dev/null
   "${ing[@]}" stockpile "$SAMPLE/stockpile.csv" >/dev/null
+  if [ "${2:-}" = no-addresses ]; then return 0; fi
   "${ing[@]}" addresses "$SAMPLE"/mt_town_city339997.csv "$SAMPLE"/mt_town_pos_city339997.csv \
     "$SAMPLE"/mt_rsdtdsp_blk_city339997.csv "$SAMPLE"/mt_rsdtdsp_blk_pos_city339997.csv \
     "$SAMPLE"/mt_rsdtdsp_rsdt_city339997.csv "$SAMPLE"/mt_rsdtdsp_rsdt_pos_city339997.csv \
@@ -66,6 +68,46 @@ pg_start() {
 }
 pg_stop() { if [ -n "${PGDIR:-}" ]; then as_pg "$PGBIN/pg_ctl" -D "$PGDIR/data" -m fast stop >/dev/null 2>&1 || true; fi; }
 PG_DSN="PG:host=127.0.0.1 port=$PGPORT dbname=bench user=postgres"
+
+# The request lists of the tile benchmarks, in DIR: list.txt (20,000 requests around the city,
+# z12–z16 weighted 5/15/35/30/15 %), distinct.txt (its tiles once each), low.txt (z8–z11 over
+# the prefecture) and bboxes.txt (200 item queries of 0.1° around the rivers). Seeded: the same
+# lists on every run.
+write_tile_lists() { # dir
+  python3 - "$1" <<'PY'
+import math, random, sys
+work = sys.argv[1]
+def tile(lon, lat, z):
+    n = 2 ** z
+    return (int((lon + 180) / 360 * n),
+            int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n))
+def tiles(z, w, s, e, n):
+    x0, y0 = tile(w, n, z); x1, y1 = tile(e, s, z)
+    return [(z, x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+# The city and the river plains around it.
+city = (133.78, 34.50, 134.06, 34.74)
+weights = {12: 5, 13: 15, 14: 35, 15: 30, 16: 15}
+per_zoom = {z: tiles(z, *city) for z in weights}
+rng = random.Random(7)
+req = []
+for z, w in weights.items():
+    req += [rng.choice(per_zoom[z]) for _ in range(w * 200)]
+rng.shuffle(req)
+with open(f"{work}/list.txt", "w") as f:
+    for z, x, y in req: f.write(f"{z}/{x}/{y}\n")
+with open(f"{work}/distinct.txt", "w") as f:
+    for z, x, y in sorted(set(req)): f.write(f"{z}/{x}/{y}\n")
+# Low zooms over the whole prefecture.
+with open(f"{work}/low.txt", "w") as f:
+    for z in range(8, 12):
+        for z_, x, y in tiles(z, 133.3, 34.4, 134.4, 35.3): f.write(f"{z}/{x}/{y}\n")
+# Items: 1000-feature pages of bboxes of 0.1° around the rivers of the prefecture.
+with open(f"{work}/bboxes.txt", "w") as f:
+    for i in range(200):
+        w = 133.35 + rng.random() * 0.95; s = 34.45 + rng.random() * 0.75
+        f.write(f"{w:.4f},{s:.4f},{w + 0.1:.4f},{s + 0.1:.4f}\n")
+PY
+}
 
 # wrk script: random paths from a list file (one per line), gzip accepted, and one RESULT line
 # "req/s p50_ms p99_ms errors bytes" at the end.

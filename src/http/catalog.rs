@@ -2,7 +2,8 @@
 //! `/api/3/action/*` (and `/api/action/*`, which `ckanapi` calls), the CKAN Action API. Handlers
 //! only decode requests and call [`crate::catalog`].
 
-use super::openapi::{In, Param, RouteDoc, Ty};
+use super::limits::Class;
+use super::route::{In, Param, Route, Serve, Ty, ROUTE};
 use super::{ApiError, AppState};
 use crate::catalog::*;
 use axum::body::Bytes;
@@ -10,7 +11,6 @@ use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -48,41 +48,44 @@ const ACTION: Param = Param {
 
 const CKAN_JSON: &[&str] = &["application/json"];
 
-/// Documented routes (see `openapi`). CKAN errors use CKAN's envelope, not the usual shape.
-pub const ROUTES: &[RouteDoc] = &[
-    RouteDoc {
-        methods: &["get"],
+/// Routes of this module (see `route`). CKAN errors use CKAN's envelope, not the usual shape.
+pub const ROUTES: &[Route] = &[
+    Route {
         path: "/catalog",
+        serve: Serve::Here(|| get(get_html)),
+        class: Some(Class::Catalog),
         tag: "catalog",
         summary: "The dataset catalog as an HTML page (Japanese; ?lang=en for English)",
         params: &[q("lang", Ty::Str, false, "ja (default) or en", "en")],
         produces: &["text/html"],
         errors: &[],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/catalog.jsonld",
+        serve: Serve::Here(|| get(get_jsonld)),
+        class: Some(Class::Catalog),
         tag: "catalog",
         summary: "The catalog as DCAT (v3 terms) in JSON-LD",
         params: &[],
         produces: &["application/ld+json"],
         errors: &[],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/api/3",
+        serve: Serve::Here(|| get(get_api_version)),
         tag: "catalog",
         summary: "CKAN API version probe: {\"version\": 3}",
         params: &[],
         produces: CKAN_JSON,
         errors: &[],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
+    Route {
         methods: &["get", "post"],
         path: "/api/3/action/package_list",
+        serve: Serve::Within("/api/3/action/{action}"),
         tag: "catalog",
         summary: "CKAN: names of the published datasets",
         params: &[
@@ -91,21 +94,23 @@ pub const ROUTES: &[RouteDoc] = &[
         ],
         produces: CKAN_JSON,
         errors: &[409],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
+    Route {
         methods: &["get", "post"],
         path: "/api/3/action/package_show",
+        serve: Serve::Within("/api/3/action/{action}"),
         tag: "catalog",
         summary: "CKAN: one dataset with its resources (404 in CKAN's envelope when unknown)",
         params: &[q("id", Ty::Str, true, "Dataset id or name", "shelters")],
         produces: CKAN_JSON,
         errors: &[404, 409],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
+    Route {
         methods: &["get", "post"],
         path: "/api/3/action/package_search",
+        serve: Serve::Within("/api/3/action/{action}"),
         tag: "catalog",
         summary:
             "CKAN: search datasets (q over title/notes/tags, fq filters, rows ≤ 1000, start, sort)",
@@ -157,11 +162,12 @@ pub const ROUTES: &[RouteDoc] = &[
         ],
         produces: CKAN_JSON,
         errors: &[409],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
+    Route {
         methods: &["get", "post"],
         path: "/api/3/action/current_package_list_with_resources",
+        serve: Serve::Within("/api/3/action/{action}"),
         tag: "catalog",
         summary: "CKAN: datasets with resources, most recently modified first",
         params: &[
@@ -170,11 +176,12 @@ pub const ROUTES: &[RouteDoc] = &[
         ],
         produces: CKAN_JSON,
         errors: &[409],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
+    Route {
         methods: &["get", "post"],
         path: "/api/3/action/organization_list",
+        serve: Serve::Within("/api/3/action/{action}"),
         tag: "catalog",
         summary: "CKAN: the publishing organisation (names, or dicts with all_fields=true)",
         params: &[q(
@@ -186,11 +193,12 @@ pub const ROUTES: &[RouteDoc] = &[
         )],
         produces: CKAN_JSON,
         errors: &[409],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
+    Route {
         methods: &["get", "post"],
         path: "/api/3/action/organization_show",
+        serve: Serve::Within("/api/3/action/{action}"),
         tag: "catalog",
         summary: "CKAN: the publishing organisation",
         params: &[
@@ -205,69 +213,67 @@ pub const ROUTES: &[RouteDoc] = &[
         ],
         produces: CKAN_JSON,
         errors: &[404, 409],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
+    Route {
         methods: &["get", "post"],
         path: "/api/3/action/license_list",
+        serve: Serve::Within("/api/3/action/{action}"),
         tag: "catalog",
         summary: "CKAN: the licence the data is published under",
         params: &[],
         produces: CKAN_JSON,
         errors: &[],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
+    Route {
         methods: &["get", "post"],
         path: "/api/3/action/status_show",
+        serve: Serve::Within("/api/3/action/{action}"),
         tag: "catalog",
         summary: "CKAN: site title, URL and API compatibility",
         params: &[],
         produces: CKAN_JSON,
         errors: &[],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
+    Route {
         methods: &["get", "post"],
         path: "/api/3/action/help_show",
+        serve: Serve::Within("/api/3/action/{action}"),
         tag: "catalog",
         summary: "CKAN: what an action does",
         params: &[q("name", Ty::Str, true, "Action name", "package_search")],
         produces: CKAN_JSON,
         errors: &[404, 409],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
+    Route {
         methods: &["get", "post"],
         path: "/api/3/action/{action}",
+        serve: Serve::Here(|| get(ckan_action).post(ckan_action)),
+        class: Some(Class::Catalog),
         tag: "catalog",
         summary: "CKAN: any action above (POST: its parameters as a JSON object body)",
         params: &[ACTION],
         produces: CKAN_JSON,
         errors: &[400, 404, 409],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
+    Route {
         methods: &["get", "post"],
         path: "/api/action/{action}",
+        serve: Serve::Here(|| get(ckan_action).post(ckan_action)),
+        class: Some(Class::Catalog),
         tag: "catalog",
         summary: "CKAN: the same actions without the version segment (as ckanapi calls them)",
         params: &[ACTION],
         produces: CKAN_JSON,
         errors: &[400, 404, 409],
-        body: None,
+        ..ROUTE
     },
 ];
 
-/// Routes of this module.
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/catalog", get(get_html))
-        .route("/catalog.jsonld", get(get_jsonld))
-        .route("/api/3", get(get_api_version))
-        .route("/api/3/action/{action}", get(ckan_action).post(ckan_action))
-        .route("/api/action/{action}", get(ckan_action).post(ckan_action))
-}
 // ---------------------------------------------------------------------------------------------
 // Request decoding
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@
 //! through a bounded channel, so memory stays flat however big the dataset is and a slow client
 //! slows the writer instead of filling memory. gzip is applied on the fly when the client asks.
 
-use super::openapi::{path_typed, query, RouteDoc, Ty};
+use super::limits::Class;
+use super::route::{path_typed, query, Route, Serve, Ty, ROUTE};
 use super::{accepts_encoding, not_modified, ApiError, ApiResult, AppState};
 use crate::dataset::DatasetId;
 use crate::export::{write_csv, write_geojson, CsvEncoding, CsvLayout};
@@ -13,7 +14,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,11 +26,12 @@ const ENCODINGS: &[&str] = &["utf-8", "utf8", "cp932", "shift_jis", "sjis", "win
 /// `layout=` of a CSV download.
 const LAYOUTS: &[&str] = &["standard", "canonical"];
 
-/// Documented routes (see `openapi`).
-pub const ROUTES: &[RouteDoc] = &[
-    RouteDoc {
-        methods: &["get"],
+/// Routes of this module (see `route`).
+pub const ROUTES: &[Route] = &[
+    Route {
         path: "/datasets/{id}.csv",
+        serve: Serve::At("/datasets/{file}", || get(get_download)),
+        class: Some(Class::Downloads),
         tag: "downloads",
         summary: "A whole dataset as CSV: shelters in the 03 指定緊急避難場所一覧 layout, \
                   stockpile/roads/wards in the layouts of datasets/README.md; UTF-8 with BOM, CRLF",
@@ -49,11 +50,11 @@ pub const ROUTES: &[RouteDoc] = &[
         ],
         produces: &["text/csv"],
         errors: &[400, 404],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/datasets/{id}.geojson",
+        serve: Serve::Within("/datasets/{file}"),
         tag: "downloads",
         summary: "A whole dataset as a GeoJSON FeatureCollection (id = feature id)",
         params: &[path_typed(
@@ -64,14 +65,9 @@ pub const ROUTES: &[RouteDoc] = &[
         )],
         produces: &["application/geo+json"],
         errors: &[404],
-        body: None,
+        ..ROUTE
     },
 ];
-
-/// Routes of this module.
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new().route("/datasets/{file}", get(get_download))
-}
 
 /// A `Write` that sends 64 KB chunks into a channel (blocking when the client is slow).
 struct ChannelWriter {

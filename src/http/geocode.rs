@@ -4,21 +4,23 @@
 //! in [`crate::address`]; this handler only checks the request and runs the lookup off the
 //! request runtime, under the search routes' cap.
 
-use super::openapi::{In, Param, RouteDoc, Ty};
+use super::limits::Class;
+use super::route::{In, Param, Route, Serve, Ty, ROUTE};
 use super::{ApiError, ApiResult, AppState};
 use crate::address::MAX_QUERY_CHARS;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Documented routes (see `openapi`).
-pub const ROUTES: &[RouteDoc] = &[RouteDoc {
-    methods: &["get"],
+/// Routes of this module (see `route`).
+pub const ROUTES: &[Route] = &[Route {
     path: "/api/geocode",
+    serve: Serve::Here(|| get(get_geocode)),
+    class: Some(Class::Search),
     tag: "risk",
     summary: "Find an address (住所) offline: the residence, block, 町字 or parcel point, with its precision",
     params: &[Param {
@@ -33,13 +35,8 @@ pub const ROUTES: &[RouteDoc] = &[RouteDoc {
     }],
     produces: &["application/json"],
     errors: &[400],
-    body: None,
+    ..ROUTE
 }];
-
-/// Routes of this module.
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new().route("/api/geocode", get(get_geocode))
-}
 
 async fn get_geocode(
     State(st): State<Arc<AppState>>,

@@ -87,7 +87,7 @@ impl Default for Limits {
     }
 }
 
-/// A route with a cap of its own.
+/// A cap that costly routes share; each route names its class in its table (`route::Route::class`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Class {
     /// `/datasets/{file}`
@@ -113,21 +113,6 @@ impl Class {
         Class::Risk,
         Class::Events,
     ];
-
-    /// The class of a matched route, if it has a cap.
-    pub fn of(route: &str) -> Option<Class> {
-        Some(match route {
-            "/datasets/{file}" => Class::Downloads,
-            "/ogc/collections/{id}/items" => Class::Items,
-            "/api/search" | "/api/geocode" => Class::Search,
-            "/catalog" | "/catalog.jsonld" | "/api/3/action/{action}" | "/api/action/{action}" => {
-                Class::Catalog
-            }
-            "/api/risk" => Class::Risk,
-            "/api/shelter-status/events" => Class::Events,
-            _ => return None,
-        })
-    }
 
     /// The name in metrics.
     pub fn name(self) -> &'static str {
@@ -201,12 +186,12 @@ impl RouteLimits {
     /// Answer `req` with `run` within the cap of its class (none for other routes): 503 with
     /// `Retry-After` when the class is full. For streamed classes the turn is held until the
     /// body ends or the client is gone.
-    pub async fn run<F, Fut>(&self, route: Option<&str>, method: &Method, run: F) -> Response
+    pub async fn run<F, Fut>(&self, class: Option<Class>, method: &Method, run: F) -> Response
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Response>,
     {
-        let class = match route.and_then(Class::of) {
+        let class = match class {
             Some(c) if method != Method::OPTIONS => c,
             _ => return run().await,
         };

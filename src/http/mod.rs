@@ -18,6 +18,7 @@ pub mod ogc_schema;
 pub mod ogc_tiles;
 pub mod openapi;
 pub mod risk;
+pub mod route;
 pub mod search;
 pub mod tiles;
 pub mod web;
@@ -33,6 +34,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 pub use error::{ApiError, ApiResult};
+use route::{Route, Serve, ROUTE};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -367,22 +369,31 @@ fn valid_host(h: &str) -> bool {
     port_ok && name_ok
 }
 
-/// The whole application router.
+/// The server's own routes: health and metrics.
+pub const ROUTES: &[Route] = &[
+    Route {
+        path: "/healthz",
+        serve: Serve::Here(|| get(healthz)),
+        tag: "ops",
+        summary: "Liveness and the published version of every dataset",
+        produces: &["application/json"],
+        ..ROUTE
+    },
+    Route {
+        path: "/metrics",
+        serve: Serve::Here(|| get(metrics::get_metrics)),
+        tag: "ops",
+        summary: "Prometheus metrics: requests by route and status, latency, tile cache, bytes out",
+        produces: &["text/plain; version=0.0.4"],
+        ..ROUTE
+    },
+];
+
+/// The whole application router: every table of [`route::PUBLIC`], then the staff console.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics::get_metrics))
-        .merge(tiles::router())
-        .merge(ogc::router())
-        .merge(ogc_schema::router())
-        .merge(ogc_tiles::router())
-        .merge(datasets::router())
-        .merge(catalog::router())
-        .merge(openapi::router())
-        .merge(risk::router())
-        .merge(search::router())
-        .merge(geocode::router())
-        .merge(web::router())
+    route::PUBLIC
+        .iter()
+        .fold(Router::new(), |r, table| r.merge(route::mount(table)))
         .merge(admin::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
@@ -422,10 +433,9 @@ async fn track(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Res
     let resp = {
         use tracing::Instrument as _;
         let method = req.method().clone();
+        let class = route.as_ref().and_then(|m| self::route::class(m.as_str()));
         st.limits
-            .run(route.as_ref().map(|m| m.as_str()), &method, || {
-                next.run(req).instrument(span.clone())
-            })
+            .run(class, &method, || next.run(req).instrument(span.clone()))
             .await
     };
     span.in_scope(|| {

@@ -3,7 +3,8 @@
 //! through the layer's R-tree, so `numberMatched` costs a tree query and a filter pass, never a
 //! database count.
 
-use super::openapi::{path_typed, query, In, Param, RouteDoc, Ty};
+use super::limits::Class;
+use super::route::{path_typed, query, In, Param, Route, Serve, Ty, ROUTE};
 use super::{ApiError, ApiResult, AppState};
 use crate::crs::OgcCrs;
 use crate::dataset::{Column, DatasetId, SqlType, Val};
@@ -12,7 +13,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use geo::{Intersects, Rect};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -68,61 +68,62 @@ const CRS: Ty = Ty::Pattern(
     "^\\s*(https?://www\\.opengis\\.net/def/crs/(OGC/1\\.3/CRS84|EPSG/0/(4326|6668|3857|66(69|7[0-9]|8[0-7])))|\\[(OGC:CRS84|EPSG:(4326|6668|3857|66(69|7[0-9]|8[0-7])))\\])\\s*$",
 );
 
-/// Documented routes (see `openapi`).
-pub const ROUTES: &[RouteDoc] = &[
-    RouteDoc {
-        methods: &["get"],
+/// Routes of this module (see `route`).
+pub const ROUTES: &[Route] = &[
+    Route {
         path: "/ogc",
+        serve: Serve::Here(|| get(landing)),
         tag: "ogc",
         summary: "Landing page of the OGC API – Features service",
         params: &[F],
         produces: &[JSON],
         errors: &[400],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/ogc/conformance",
+        serve: Serve::Here(|| get(conformance)),
         tag: "ogc",
         summary: "Conformance classes implemented",
         params: &[F],
         produces: &[JSON],
         errors: &[400],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/ogc/api",
+        serve: Serve::Here(|| get(api)),
         tag: "ogc",
         summary: "The API definition (OpenAPI 3.0)",
         params: &[F],
         produces: &[OAS30],
         errors: &[400],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/ogc/collections",
+        serve: Serve::Here(|| get(collections)),
         tag: "ogc",
         summary: "Every published dataset as a feature collection",
         params: &[F],
         produces: &[JSON],
         errors: &[400],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/ogc/collections/{collectionId}",
+        serve: Serve::Here(|| get(collection)),
         tag: "ogc",
         summary: "One collection: title, extent, links",
         params: &[COLLECTION, F],
         produces: &[JSON],
         errors: &[400, 404],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/ogc/collections/{collectionId}/items",
+        serve: Serve::Here(|| get(items)),
+        class: Some(Class::Items),
         tag: "ogc",
         summary: "Features of a collection, paged; any queryable property can be a filter \
                   (property=value)",
@@ -201,11 +202,11 @@ pub const ROUTES: &[RouteDoc] = &[
         ],
         produces: &[GEOJSON],
         errors: &[400, 404, 413, 503],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/ogc/collections/{collectionId}/items/{featureId}",
+        serve: Serve::Here(|| get(item)),
         tag: "ogc",
         summary: "One feature by its stable integer id",
         params: &[
@@ -220,33 +221,25 @@ pub const ROUTES: &[RouteDoc] = &[
         ],
         produces: &[GEOJSON],
         errors: &[400, 404],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/ogc/collections/{collectionId}/queryables",
+        serve: Serve::Here(|| get(queryables)),
         tag: "ogc",
         summary: "Properties usable as filters, as JSON Schema",
         params: &[COLLECTION, F],
         produces: &["application/schema+json"],
         errors: &[400, 404],
-        body: None,
+        ..ROUTE
+    },
+    Route {
+        path: "/ogc/",
+        serve: Serve::Here(|| get(landing)),
+        unlisted: Some("the landing page with a trailing slash, as some OGC clients ask for it"),
+        ..ROUTE
     },
 ];
-
-/// Routes of this module.
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/ogc", get(landing))
-        .route("/ogc/", get(landing))
-        .route("/ogc/conformance", get(conformance))
-        .route("/ogc/api", get(api))
-        .route("/ogc/collections", get(collections))
-        .route("/ogc/collections/{id}", get(collection))
-        .route("/ogc/collections/{id}/items", get(items))
-        .route("/ogc/collections/{id}/items/{fid}", get(item))
-        .route("/ogc/collections/{id}/queryables", get(queryables))
-}
 
 /// Query parameters as decoded pairs, in order.
 pub(super) fn params(raw: &Option<String>) -> Vec<(String, String)> {

@@ -3,14 +3,13 @@
 //! `crate::dataset`, with the `x-ogc-role` of the feature id and the primary geometry.
 
 use super::ogc::{check_params, cols_of, json_type, layer_of, link, params, reply, STATUS};
-use super::openapi::{path_typed, Param, RouteDoc, Ty};
+use super::route::{path_typed, Param, Route, Serve, Ty, ROUTE};
 use super::{ApiResult, AppState};
 use crate::dataset::{DatasetId, Kind, SqlType};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -23,22 +22,17 @@ const COLLECTION: Param = path_typed(
     "flood",
 );
 
-/// Documented routes (see `openapi`).
-pub const ROUTES: &[RouteDoc] = &[RouteDoc {
-    methods: &["get"],
+/// Routes of this module (see `route`).
+pub const ROUTES: &[Route] = &[Route {
     path: "/ogc/collections/{collectionId}/schema",
+    serve: Serve::Here(|| get(schema)),
     tag: "ogc",
     summary: "JSON Schema of the collection's features (OGC API – Features Part 5)",
     params: &[COLLECTION],
     produces: &[SCHEMA_JSON],
     errors: &[400, 404],
-    body: None,
+    ..ROUTE
 }];
-
-/// Routes of this module.
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new().route("/ogc/collections/{id}/schema", get(schema))
-}
 
 /// The links from a collection to its schema.
 pub fn links(b: &str, id: &str) -> Vec<Value> {

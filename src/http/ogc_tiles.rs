@@ -10,7 +10,7 @@
 //! these URLs.
 
 use super::ogc::{check_params, json_type, link, params, reply};
-use super::openapi::{path_typed, Param, RouteDoc, Ty};
+use super::route::{path_typed, Param, Route, Serve, Ty, ROUTE};
 use super::tiles::{layers_for, tile_response, MAXZOOM};
 use super::{ApiError, ApiResult, AppState};
 use crate::crs::CRS84_URI;
@@ -22,7 +22,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
@@ -94,116 +93,99 @@ const COL: Param = path_typed(
     "3571",
 );
 
-/// Documented routes (see `openapi`).
-pub const ROUTES: &[RouteDoc] = &[
-    RouteDoc {
-        methods: &["get"],
+/// Routes of this module (see `route`).
+pub const ROUTES: &[Route] = &[
+    Route {
         path: "/ogc/tileMatrixSets",
+        serve: Serve::Here(|| get(matrix_sets)),
         tag: "ogc",
         summary: "Tile matrix sets offered (OGC API – Tiles)",
         params: &[],
         produces: &[JSON],
         errors: &[400],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/ogc/tileMatrixSets/{tileMatrixSetId}",
+        serve: Serve::Here(|| get(matrix_set)),
         tag: "ogc",
         summary: "A tile matrix set definition (OGC 2D TMS 2.0, JSON)",
         params: &[TMS],
         produces: &[JSON],
         errors: &[400, 404],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/ogc/tiles",
+        serve: Serve::Here(|| get(dataset_tilesets)),
         tag: "ogc",
         summary: "Vector tile sets of the whole dataset (every published layer)",
         params: &[],
         produces: &[JSON],
         errors: &[400],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/ogc/tiles/{tileMatrixSetId}",
+        serve: Serve::Here(|| get(dataset_tileset)),
         tag: "ogc",
         summary: "Tile set metadata of the whole dataset: layers, limits per tile matrix",
         params: &[TMS],
         produces: &[JSON],
         errors: &[400, 404],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/ogc/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+        serve: Serve::Here(|| get(dataset_tile)),
         tag: "ogc",
         summary: "A vector tile (MVT) of every published layer; 404 outside the limits",
         params: &[TMS, MATRIX, ROW, COL],
         produces: &[MVT],
         errors: &[400, 404],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/ogc/collections/{collectionId}/tiles",
+        serve: Serve::Here(|| get(collection_tilesets)),
         tag: "ogc",
         summary: "Vector tile sets of one collection",
         params: &[COLLECTION],
         produces: &[JSON],
         errors: &[400, 404],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/ogc/collections/{collectionId}/tiles/{tileMatrixSetId}",
+        serve: Serve::Here(|| get(collection_tileset)),
         tag: "ogc",
         summary: "Tile set metadata of one collection: layers, limits per tile matrix",
         params: &[COLLECTION, TMS],
         produces: &[JSON],
         errors: &[400, 404],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/ogc/collections/{collectionId}/tiles/{tileMatrixSetId}/{tileMatrix}/{tileRow}/{tileCol}",
+        serve: Serve::Here(|| get(collection_tile)),
         tag: "ogc",
         summary: "A vector tile (MVT) of one collection; 404 outside the limits",
         params: &[COLLECTION, TMS, MATRIX, ROW, COL],
         produces: &[MVT],
         errors: &[400, 404],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/ogc/styles/hazard",
+        serve: Serve::Here(|| get(style)),
         tag: "ogc",
         summary: "The hazard map's MapLibre style, its source the OGC API – Tiles template",
         params: &[],
         produces: &[JSON],
         errors: &[404],
-        body: None,
+        ..ROUTE
     },
 ];
-
-/// Routes of this module.
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/ogc/tileMatrixSets", get(matrix_sets))
-        .route("/ogc/tileMatrixSets/{tms}", get(matrix_set))
-        .route("/ogc/tiles", get(dataset_tilesets))
-        .route("/ogc/tiles/{tms}", get(dataset_tileset))
-        .route("/ogc/tiles/{tms}/{z}/{row}/{col}", get(dataset_tile))
-        .route("/ogc/collections/{id}/tiles", get(collection_tilesets))
-        .route("/ogc/collections/{id}/tiles/{tms}", get(collection_tileset))
-        .route(
-            "/ogc/collections/{id}/tiles/{tms}/{z}/{row}/{col}",
-            get(collection_tile),
-        )
-        .route("/ogc/styles/hazard", get(style))
-}
 
 fn json_reply(v: &Value) -> Response {
     reply(JSON, v.to_string().into_bytes(), "public, max-age=60")

@@ -1,243 +1,29 @@
 //! `/openapi.json`: the OpenAPI 3.0 document of every endpoint, generated from the route tables
-//! that each HTTP module declares next to its handlers ([`RouteDoc`]), so the document cannot
-//! drift from the code: a test requests every documented path and checks it is routed.
+//! that each HTTP module declares next to its handlers ([`Route`]) and from which the router is
+//! mounted, so the document cannot drift from the code.
 
+use super::route::{self, Access, In, Route, Serve, Ty, ROUTE};
 use super::AppState;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
-/// Where a parameter goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum In {
-    /// A `{name}` segment of the path.
-    Path,
-    /// A query-string parameter.
-    Query,
-}
+/// Routes of this module.
+pub const ROUTES: &[Route] = &[Route {
+    path: "/openapi.json",
+    serve: Serve::Here(|| get(get_openapi)),
+    tag: "ops",
+    summary: "This OpenAPI 3.0 document",
+    produces: &["application/vnd.oai.openapi+json;version=3.0"],
+    ..ROUTE
+}];
 
-/// The values a parameter takes. A handler refuses what lies outside with 400 (404 where
-/// the value names something, such as a tile beyond the pyramid) and accepts everything
-/// inside: schemathesis checks both directions.
-#[derive(Debug, Clone, Copy)]
-pub enum Ty {
-    /// Any text.
-    Str,
-    /// Text with at least one character other than a space, at most `max` characters.
-    Text {
-        /// Most characters.
-        max: usize,
-    },
-    /// A whole number from `min` to `max`.
-    Int {
-        /// Smallest.
-        min: i64,
-        /// Largest.
-        max: i64,
-    },
-    /// A decimal number from `min` to `max`.
-    Num {
-        /// Smallest.
-        min: f64,
-        /// Largest.
-        max: f64,
-    },
-    /// `true` or `false`.
-    Bool,
-    /// A whole number ≥ 0, or empty (CKAN reads an empty value as absent).
-    Natural,
-    /// One of these words.
-    OneOf(&'static [&'static str]),
-    /// Text matching this regular expression (anchored with `^…$`).
-    Pattern(&'static str),
-    /// From `min` to `max` numbers joined by commas (OGC `bbox`).
-    Numbers {
-        /// Fewest.
-        min: usize,
-        /// Most.
-        max: usize,
-    },
-}
-
-impl Ty {
-    /// Whether a whole number lies within an `Int` (any number for other kinds).
-    pub fn admits(&self, n: i64) -> bool {
-        match *self {
-            Ty::Int { min, max } => (min..=max).contains(&n),
-            _ => true,
-        }
-    }
-
-    /// The JSON schema of a value.
-    pub fn schema(&self) -> Value {
-        match *self {
-            Ty::Str => json!({"type": "string"}),
-            Ty::Text { max } => {
-                json!({"type": "string", "minLength": 1, "maxLength": max, "pattern": "\\S"})
-            }
-            Ty::Int { min, max } => json!({"type": "integer", "minimum": min, "maximum": max}),
-            Ty::Num { min, max } => json!({"type": "number", "minimum": min, "maximum": max}),
-            Ty::Bool => json!({"type": "boolean"}),
-            Ty::Natural => json!({"anyOf": [{"type": "integer", "minimum": 0},
-                {"type": "string", "enum": [""]}]}),
-            Ty::OneOf(words) => json!({"type": "string", "enum": words}),
-            Ty::Pattern(p) => json!({"type": "string", "pattern": p}),
-            Ty::Numbers { min, max } => json!({"type": "array", "items": {"type": "number"},
-                "minItems": min, "maxItems": max}),
-        }
-    }
-}
-
-/// One parameter of a documented route.
-#[derive(Debug, Clone, Copy)]
-pub struct Param {
-    /// Name as it appears in the path template or query string.
-    pub name: &'static str,
-    /// Path or query.
-    pub at: In,
-    /// Required? (Path parameters always are.)
-    pub required: bool,
-    /// What values it takes; the document's schema is made from it, so the bounds a handler
-    /// checks and the bounds clients read are the same constants.
-    pub ty: Ty,
-    /// What it means.
-    pub doc: &'static str,
-    /// A value that makes the route answer on the sample city (used by the route test).
-    pub example: &'static str,
-}
-
-/// One documented route.
-#[derive(Debug, Clone, Copy)]
-pub struct RouteDoc {
-    /// HTTP methods in lower case (`get`, `post`) that take the same parameters; `HEAD` comes
-    /// with `GET` and `OPTIONS` with every route (CORS), as the router answers them.
-    pub methods: &'static [&'static str],
-    /// OpenAPI path template, e.g. `/tiles/{id}/{z}/{x}/{y}.mvt`.
-    pub path: &'static str,
-    /// Group in the document (`tiles`, `ogc`, `downloads`, `catalog`, `risk`, `ops`).
-    pub tag: &'static str,
-    /// One line.
-    pub summary: &'static str,
-    /// Parameters.
-    pub params: &'static [Param],
-    /// Media types of a successful answer.
-    pub produces: &'static [&'static str],
-    /// Error statuses this route can answer with (all use the one JSON error shape).
-    pub errors: &'static [u16],
-    /// What the request carries, for routes that take a body.
-    pub body: Option<Body>,
-}
-
-/// The body a route takes: its media type and the JSON schema of its content, written next to
-/// the handler that reads it (a function, as `serde_json` values cannot be constants).
-#[derive(Debug, Clone, Copy)]
-pub struct Body {
-    /// `application/json` or `multipart/form-data`.
-    pub media: &'static str,
-    /// The schema of the content (for a multipart form, of its fields).
-    pub schema: fn() -> Value,
-    /// What it is.
-    pub doc: &'static str,
-    /// Statuses of a successful answer besides 200 (201 when something was created).
-    pub success: &'static [u16],
-}
-
-/// Shorthand for a path parameter.
-pub const fn path_param(name: &'static str, doc: &'static str, example: &'static str) -> Param {
-    Param {
-        name,
-        at: In::Path,
-        required: true,
-        ty: Ty::Str,
-        doc,
-        example,
-    }
-}
-
-/// A path parameter with its values.
-pub const fn path_typed(
-    name: &'static str,
-    ty: Ty,
-    doc: &'static str,
-    example: &'static str,
-) -> Param {
-    Param {
-        name,
-        at: In::Path,
-        required: true,
-        ty,
-        doc,
-        example,
-    }
-}
-
-/// Shorthand for an optional query parameter.
-pub const fn query(name: &'static str, ty: Ty, doc: &'static str) -> Param {
-    Param {
-        name,
-        at: In::Query,
-        required: false,
-        ty,
-        doc,
-        example: "",
-    }
-}
-
-/// Routes of this module and of the server itself.
-pub const ROUTES: &[RouteDoc] = &[
-    RouteDoc {
-        methods: &["get"],
-        path: "/openapi.json",
-        tag: "ops",
-        summary: "This OpenAPI 3.0 document",
-        params: &[],
-        produces: &["application/vnd.oai.openapi+json;version=3.0"],
-        errors: &[],
-        body: None,
-    },
-    RouteDoc {
-        methods: &["get"],
-        path: "/healthz",
-        tag: "ops",
-        summary: "Liveness and the published version of every dataset",
-        params: &[],
-        produces: &["application/json"],
-        errors: &[],
-        body: None,
-    },
-    RouteDoc {
-        methods: &["get"],
-        path: "/metrics",
-        tag: "ops",
-        summary: "Prometheus metrics: requests by route and status, latency, tile cache, bytes out",
-        params: &[],
-        produces: &["text/plain; version=0.0.4"],
-        errors: &[],
-        body: None,
-    },
-];
-
-/// Every documented route of the server, from each module's table.
-pub fn all_routes() -> Vec<&'static RouteDoc> {
-    let tables: &[&[RouteDoc]] = &[
-        ROUTES,
-        super::tiles::ROUTES,
-        super::ogc::ROUTES,
-        super::ogc_schema::ROUTES,
-        super::ogc_tiles::ROUTES,
-        super::datasets::ROUTES,
-        super::catalog::ROUTES,
-        super::risk::ROUTES,
-        super::search::ROUTES,
-        super::geocode::ROUTES,
-        super::web::ROUTES,
-        super::admin::ROUTES,
-    ];
-    tables.iter().flat_map(|t| t.iter()).collect()
+/// Every route the document lists.
+pub fn listed() -> impl Iterator<Item = &'static Route> {
+    route::all().filter(|r| r.unlisted.is_none())
 }
 
 fn error_schema() -> Value {
@@ -291,7 +77,7 @@ fn reason(status: u16) -> &'static str {
 /// The OpenAPI 3.0 document for every endpoint, with the server URL `base`.
 pub fn document(base: &str) -> Value {
     let mut paths: Map<String, Value> = Map::new();
-    for r in all_routes() {
+    for r in listed() {
         let params: Vec<Value> = r
             .params
             .iter()
@@ -367,7 +153,7 @@ pub fn document(base: &str) -> Value {
             "parameters": params,
             "responses": responses,
         });
-        if r.path.starts_with("/api/admin") {
+        if r.access != Access::Public {
             op["security"] = json!([{"bearer": []}]);
         }
         if let Some(b) = &r.body {
@@ -446,15 +232,6 @@ fn operation_id(method: &str, path: &str) -> String {
     id
 }
 
-/// The path with every parameter replaced by its example (for tests and docs).
-pub fn example_path(r: &RouteDoc) -> String {
-    let mut p = r.path.to_string();
-    for prm in r.params.iter().filter(|p| p.at == In::Path) {
-        p = p.replace(&format!("{{{}}}", prm.name), prm.example);
-    }
-    p
-}
-
 async fn get_openapi(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let doc = document(&st.base_url(&headers));
     (
@@ -467,18 +244,14 @@ async fn get_openapi(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Res
         .into_response()
 }
 
-/// Routes of this module.
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new().route("/openapi.json", get(get_openapi))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::route::example_path;
 
     #[test]
     fn every_path_parameter_is_declared_and_has_an_example() {
-        for r in all_routes() {
+        for r in listed() {
             let declared: Vec<&str> = r
                 .params
                 .iter()
@@ -499,8 +272,7 @@ mod tests {
 
     #[test]
     fn operation_ids_are_unique() {
-        let mut ids: Vec<String> = all_routes()
-            .iter()
+        let mut ids: Vec<String> = listed()
             .flat_map(|r| r.methods.iter().map(|m| operation_id(m, r.path)))
             .collect();
         let n = ids.len();
@@ -512,7 +284,7 @@ mod tests {
     #[test]
     fn document_lists_every_route() {
         let d = document("http://x");
-        for r in all_routes() {
+        for r in listed() {
             for m in r.methods {
                 assert!(d["paths"][r.path][m].is_object(), "{m} {}", r.path);
             }

@@ -2,13 +2,14 @@
 //! coverage there, the evacuation decision for a home of N storeys, and the nearest suitable
 //! shelters with their status (logic in `crate::risk`).
 
-use super::openapi::{query, In, Param, RouteDoc, Ty};
+use super::limits::Class;
+use super::route::{query, In, Param, Route, Serve, Ty, ROUTE};
 use super::{ApiError, ApiResult, AppState};
 use crate::risk::{assess, Lang};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -23,10 +24,11 @@ const LON: Ty = Ty::Num {
 /// Storeys of a home: the decision's question, 1–99.
 const FLOORS: Ty = Ty::Int { min: 1, max: 99 };
 
-/// Documented routes (see `openapi`).
-pub const ROUTES: &[RouteDoc] = &[RouteDoc {
-    methods: &["get"],
+/// Routes of this module (see `route`).
+pub const ROUTES: &[Route] = &[Route {
     path: "/api/risk",
+    serve: Serve::Here(|| get(get_risk)),
+    class: Some(Class::Risk),
     tag: "risk",
     summary: "Hazard zones at a point, whether to leave or stay upstairs, and the nearest suitable shelters",
     params: &[
@@ -61,13 +63,8 @@ pub const ROUTES: &[RouteDoc] = &[RouteDoc {
     ],
     produces: &["application/json"],
     errors: &[400],
-    body: None,
+    ..ROUTE
 }];
-
-/// Routes of this module.
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new().route("/api/risk", get(get_risk))
-}
 
 fn coord(q: &HashMap<String, String>, name: &str, ty: Ty) -> ApiResult<f64> {
     let Ty::Num { min, max } = ty else {

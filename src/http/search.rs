@@ -4,14 +4,15 @@
 //! The finding and the detail are `crate::search` (no HTTP); these handlers parse the request,
 //! run them off the request runtime and answer.
 
-use super::openapi::{path_typed, query, In, Param, RouteDoc, Ty};
+use super::limits::Class;
+use super::route::{path_typed, query, In, Param, Route, Serve, Ty, ROUTE};
 use super::{ApiError, ApiResult, AppState};
 pub use crate::search::*;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -27,11 +28,12 @@ const LIMIT: Ty = Ty::Int {
     max: MAX_LIMIT as i64,
 };
 
-/// Documented routes (see `openapi`).
-pub const ROUTES: &[RouteDoc] = &[
-    RouteDoc {
-        methods: &["get"],
+/// Routes of this module (see `route`).
+pub const ROUTES: &[Route] = &[
+    Route {
         path: "/api/search",
+        serve: Serve::Here(|| get(get_search)),
+        class: Some(Class::Search),
         tag: "risk",
         summary: "Find wards, shelters and roads by name (width, case and kana insensitive); an address /api/geocode finds to a house, block or parcel comes first (kind address, with its precision)",
         params: &[
@@ -49,11 +51,11 @@ pub const ROUTES: &[RouteDoc] = &[
         ],
         produces: &["application/json"],
         errors: &[400],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/api/shelters/{fid}",
+        serve: Serve::Here(|| get(get_shelter)),
         tag: "risk",
         summary: "One shelter with the fields residents need and its stockpile rows",
         params: &[path_typed(
@@ -67,16 +69,9 @@ pub const ROUTES: &[RouteDoc] = &[
         )],
         produces: &["application/json"],
         errors: &[400, 404],
-        body: None,
+        ..ROUTE
     },
 ];
-
-/// Routes of this module.
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/api/search", get(get_search))
-        .route("/api/shelters/{fid}", get(get_shelter))
-}
 
 fn parse_limit(q: &HashMap<String, String>) -> ApiResult<usize> {
     match q.get("limit").map(|s| s.trim()) {

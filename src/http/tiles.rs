@@ -1,7 +1,7 @@
 //! `/tiles/{ids}/{z}/{x}/{y}.mvt` and `/tiles/{ids}.json` (TileJSON 3.0.0). `ids` is one dataset
 //! or several joined by commas (one source-layer each).
 
-use super::openapi::{path_param, path_typed, query, Param, RouteDoc, Ty};
+use super::route::{path_param, path_typed, query, Param, Route, Serve, Ty, ROUTE};
 use super::{send_cached, ApiError, ApiResult, AppState};
 use crate::dataset::{DatasetId, SqlType};
 use crate::index::Layer;
@@ -12,7 +12,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -36,21 +36,21 @@ const TILE_INDEX: Ty = Ty::Int {
     max: (1 << MAX_REQUEST_ZOOM) - 1,
 };
 
-/// Documented routes (see `openapi`).
-pub const ROUTES: &[RouteDoc] = &[
-    RouteDoc {
-        methods: &["get"],
+/// Routes of this module (see `route`).
+pub const ROUTES: &[Route] = &[
+    Route {
         path: "/tiles/{ids}.json",
+        serve: Serve::At("/tiles/{file}", || get(get_tilejson)),
         tag: "tiles",
         summary: "TileJSON 3.0.0 of one dataset or a comma-joined composite",
         params: &[IDS],
         produces: &["application/json"],
         errors: &[404],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/tiles/{ids}/{z}/{x}/{y}.mvt",
+        serve: Serve::At(TILE_ROUTE, || get(get_tile)),
         tag: "tiles",
         summary: "A Mapbox Vector Tile (MVT 2.1); add ?v=VERSION for an immutable URL",
         params: &[
@@ -79,20 +79,21 @@ pub const ROUTES: &[RouteDoc] = &[
         ],
         produces: &["application/vnd.mapbox-vector-tile"],
         errors: &[400, 404],
-        body: None,
+        ..ROUTE
+    },
+    Route {
+        path: "/pmtiles/{z}/{x}/{file}",
+        serve: Serve::Here(|| get(get_pmtile)),
+        unlisted: Some(
+            "only with `serve --pmtiles FILE`, and it answers 204 for a tile the archive lacks \
+             (as static tile servers do), which the description's success shapes do not cover",
+        ),
+        ..ROUTE
     },
 ];
 
 /// The tile route, as the router matches it and as metrics label it.
 pub const TILE_ROUTE: &str = "/tiles/{ids}/{z}/{x}/{file}";
-
-/// Routes of this module.
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/tiles/{file}", get(get_tilejson))
-        .route(TILE_ROUTE, get(get_tile))
-        .route("/pmtiles/{z}/{x}/{file}", get(get_pmtile))
-}
 
 /// Where tile renders wait their turn: at most one per core at a time, first come first
 /// served, and one render per tile however many ask for it at once.

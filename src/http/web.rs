@@ -7,14 +7,13 @@
 //! runs with `--gsi-basemap`). Hashed asset names are cached forever; the build writes `.br` and
 //! `.gz` siblings that are sent when the client accepts them.
 
-use super::openapi::{path_param, query, RouteDoc, Ty};
+use super::route::{path_param, query, Route, Serve, Ty, ROUTE};
 use super::{not_modified, pick_encoding, ApiError, ApiResult, AppState};
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::io::Write;
@@ -33,11 +32,11 @@ pub const SOURCE_STYLES_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/styles
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const NO_CACHE: &str = "no-cache";
 
-/// Documented routes (see `openapi`).
-pub const ROUTES: &[RouteDoc] = &[
-    RouteDoc {
-        methods: &["get"],
+/// Routes of this module (see `route`).
+pub const ROUTES: &[Route] = &[
+    Route {
         path: "/",
+        serve: Serve::Here(|| get(get_index)),
         tag: "web",
         summary: "The resident hazard map (503 until `bash scripts/build-web` has been run)",
         params: &[query(
@@ -48,31 +47,31 @@ pub const ROUTES: &[RouteDoc] = &[
         )],
         produces: &["text/html"],
         errors: &[503],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/config.json",
+        serve: Serve::Here(|| get(get_config)),
         tag: "web",
         summary: "Settings of the resident map: basemap switch, data dates, extent",
         params: &[],
         produces: &["application/json"],
         errors: &[],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/styles/{file}",
+        serve: Serve::At("/styles/{*path}", || get(get_style)),
         tag: "web",
         summary: "MapLibre style of the hazard map (national hazard-map colours)",
         params: &[path_param("file", "Style file name", "hazard.json")],
         produces: &["application/json"],
         errors: &[404],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/assets/{file}",
+        serve: Serve::At("/assets/{*path}", || get(get_asset)),
         tag: "web",
         summary: "Built scripts, stylesheets and images of the resident map (hashed names)",
         params: &[path_param(
@@ -82,31 +81,26 @@ pub const ROUTES: &[RouteDoc] = &[
         )],
         produces: MEDIA_TYPES,
         errors: &[404],
-        body: None,
+        ..ROUTE
     },
-    RouteDoc {
-        methods: &["get"],
+    Route {
         path: "/sw.js",
+        serve: Serve::Here(|| get(get_service_worker)),
         tag: "web",
         summary:
             "The map's service worker: keeps what a phone last saw for when the connection drops",
         params: &[],
         produces: &["text/javascript"],
         errors: &[404],
-        body: None,
+        ..ROUTE
+    },
+    Route {
+        path: "/index.html",
+        serve: Serve::Here(|| get(get_index)),
+        unlisted: Some("the same page as `/`, for links that name the file"),
+        ..ROUTE
     },
 ];
-
-/// Routes of this module.
-pub fn router() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/", get(get_index))
-        .route("/index.html", get(get_index))
-        .route("/config.json", get(get_config))
-        .route("/assets/{*path}", get(get_asset))
-        .route("/styles/{*path}", get(get_style))
-        .route("/sw.js", get(get_service_worker))
-}
 
 /// The folder of the built front end.
 pub fn web_dir(st: &AppState) -> PathBuf {

@@ -4,7 +4,7 @@
 
 use crate::support::*;
 use machimap::dataset::DatasetId;
-use machimap::http::admin::{Access, ADMIN_ROUTES};
+use machimap::http::route::{Access, STAFF};
 use machimap::store::Store;
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
@@ -161,8 +161,11 @@ fn admin_every_route_requires_authentication() {
     let admin = login(&s.base, ADMIN, ADMIN_PW);
     let editor = login(&s.base, EDITOR, EDITOR_PW);
     let editor_token = make_token(&admin, EDITOR);
-    assert!(ADMIN_ROUTES.len() >= 30);
-    for r in ADMIN_ROUTES {
+    assert!(STAFF.len() >= 30);
+    for (r, method) in STAFF
+        .iter()
+        .flat_map(|r| r.methods.iter().map(move |m| (r, *m)))
+    {
         let path = r
             .path
             .replace("{dataset}", "shelters")
@@ -172,7 +175,7 @@ fn admin_every_route_requires_authentication() {
             .replace("{id}", "abc");
         let api = path.starts_with("/api/");
         let call = |c: &Client, headers: &[(&str, &str)]| -> Resp {
-            if r.method == "GET" {
+            if method == "get" {
                 c.get_with(&path, headers)
             } else {
                 c.try_post(&path, "application/x-www-form-urlencoded", b"", headers)
@@ -180,27 +183,27 @@ fn admin_every_route_requires_authentication() {
             }
         };
         if r.access == Access::Public {
-            if r.method == "GET" {
+            if method == "get" {
                 assert_eq!(call(&anon, &[]).status, 200, "{path}");
             }
             continue;
         }
         let resp = call(&anon, &[]);
         if api {
-            assert_eq!(resp.status, 401, "{} {path}", r.method);
+            assert_eq!(resp.status, 401, "{method} {path}");
             let j = resp.json();
             assert_eq!(j["ok"], false);
             assert_eq!(j["code"], "unauthorized");
             let bad = call(&anon, &[("authorization", "Bearer mmt_0000")]);
-            assert_eq!(bad.status, 401, "{} {path} with a bad token", r.method);
+            assert_eq!(bad.status, 401, "{method} {path} with a bad token");
             if r.access == Access::Admin {
                 let auth = format!("Bearer {editor_token}");
                 let e = call(&anon, &[("authorization", &auth)]);
-                assert_eq!(e.status, 403, "{} {path} as editor", r.method);
+                assert_eq!(e.status, 403, "{method} {path} as editor");
                 assert_eq!(e.json()["code"], "forbidden");
             }
         } else {
-            assert_eq!(resp.status, 303, "{} {path}", r.method);
+            assert_eq!(resp.status, 303, "{method} {path}");
             assert!(
                 resp.header("location")
                     .unwrap_or("")
@@ -209,7 +212,7 @@ fn admin_every_route_requires_authentication() {
             );
             if r.access == Access::Admin {
                 let e = call(&editor, &[]);
-                assert_eq!(e.status, 403, "{} {path} as editor", r.method);
+                assert_eq!(e.status, 403, "{method} {path} as editor");
                 assert_html_headers(&e);
             }
         }

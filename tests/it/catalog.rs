@@ -286,6 +286,28 @@ print(len(g))
 #[test]
 fn dcat_jsonld_parses_as_rdf_with_the_expected_triples() {
     let s = Server::start(sample_db());
+    // Files are hashed in the background and a request waits for them only so long: on a busy
+    // machine the first answers may lack a size and hash that later ones have. Wait until every
+    // download is hashed, so the document and the CKAN answers below describe the same state.
+    let hashed = |s: &Server| {
+        ALL.iter().all(|id| {
+            let p = ok_result(&s.get(&format!("/api/3/action/package_show?id={id}")));
+            p["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["resource_type"] == "file")
+                .all(|r| r["size"].is_u64())
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !hashed(&s) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "downloads never hashed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     let r = s.get("/catalog.jsonld");
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("application/ld+json"));
