@@ -3,6 +3,7 @@
 //! only decode requests and call [`crate::catalog`].
 
 use super::limits::Class;
+use super::replies;
 use super::route::{In, Param, Route, Serve, Ty, ROUTE};
 use super::{ApiError, AppState};
 use crate::catalog::*;
@@ -75,6 +76,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/api/3",
         serve: Serve::Here(|| get(get_api_version)),
+        returns: Some(replies::ckan_version),
         tag: "catalog",
         summary: "CKAN API version probe: {\"version\": 3}",
         params: &[],
@@ -86,6 +88,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get", "post"],
         path: "/api/3/action/package_list",
         serve: Serve::Within("/api/3/action/{action}"),
+        returns: Some(replies::ckan),
         tag: "catalog",
         summary: "CKAN: names of the published datasets",
         params: &[
@@ -100,6 +103,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get", "post"],
         path: "/api/3/action/package_show",
         serve: Serve::Within("/api/3/action/{action}"),
+        returns: Some(replies::ckan),
         tag: "catalog",
         summary: "CKAN: one dataset with its resources (404 in CKAN's envelope when unknown)",
         params: &[q("id", Ty::Str, true, "Dataset id or name", "shelters")],
@@ -111,6 +115,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get", "post"],
         path: "/api/3/action/package_search",
         serve: Serve::Within("/api/3/action/{action}"),
+        returns: Some(replies::ckan),
         tag: "catalog",
         summary:
             "CKAN: search datasets (q over title/notes/tags, fq filters, rows ≤ 1000, start, sort)",
@@ -168,6 +173,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get", "post"],
         path: "/api/3/action/current_package_list_with_resources",
         serve: Serve::Within("/api/3/action/{action}"),
+        returns: Some(replies::ckan),
         tag: "catalog",
         summary: "CKAN: datasets with resources, most recently modified first",
         params: &[
@@ -182,6 +188,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get", "post"],
         path: "/api/3/action/organization_list",
         serve: Serve::Within("/api/3/action/{action}"),
+        returns: Some(replies::ckan),
         tag: "catalog",
         summary: "CKAN: the publishing organisation (names, or dicts with all_fields=true)",
         params: &[q(
@@ -199,6 +206,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get", "post"],
         path: "/api/3/action/organization_show",
         serve: Serve::Within("/api/3/action/{action}"),
+        returns: Some(replies::ckan),
         tag: "catalog",
         summary: "CKAN: the publishing organisation",
         params: &[
@@ -219,6 +227,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get", "post"],
         path: "/api/3/action/license_list",
         serve: Serve::Within("/api/3/action/{action}"),
+        returns: Some(replies::ckan),
         tag: "catalog",
         summary: "CKAN: the licence the data is published under",
         params: &[],
@@ -230,6 +239,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get", "post"],
         path: "/api/3/action/status_show",
         serve: Serve::Within("/api/3/action/{action}"),
+        returns: Some(replies::ckan),
         tag: "catalog",
         summary: "CKAN: site title, URL and API compatibility",
         params: &[],
@@ -241,6 +251,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get", "post"],
         path: "/api/3/action/help_show",
         serve: Serve::Within("/api/3/action/{action}"),
+        returns: Some(replies::ckan),
         tag: "catalog",
         summary: "CKAN: what an action does",
         params: &[q("name", Ty::Str, true, "Action name", "package_search")],
@@ -252,6 +263,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get", "post"],
         path: "/api/3/action/{action}",
         serve: Serve::Here(|| get(ckan_action).post(ckan_action)),
+        returns: Some(replies::ckan),
         class: Some(Class::Catalog),
         tag: "catalog",
         summary: "CKAN: any action above (POST: its parameters as a JSON object body)",
@@ -264,6 +276,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get", "post"],
         path: "/api/action/{action}",
         serve: Serve::Here(|| get(ckan_action).post(ckan_action)),
+        returns: Some(replies::ckan),
         class: Some(Class::Catalog),
         tag: "catalog",
         summary: "CKAN: the same actions without the version segment (as ckanapi calls them)",

@@ -5,6 +5,7 @@
 //! request runtime, under the search routes' cap.
 
 use super::limits::Class;
+use super::replies;
 use super::route::{In, Param, Route, Serve, Ty, ROUTE};
 use super::{ApiError, ApiResult, AppState};
 use crate::address::MAX_QUERY_CHARS;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 pub const ROUTES: &[Route] = &[Route {
     path: "/api/geocode",
     serve: Serve::Here(|| get(get_geocode)),
+    returns: Some(replies::geocode),
     class: Some(Class::Search),
     tag: "risk",
     summary: "Find an address (住所) offline: the residence, block, 町字 or parcel point, with its precision",

@@ -17,6 +17,7 @@ pub mod ogc_crs;
 pub mod ogc_schema;
 pub mod ogc_tiles;
 pub mod openapi;
+pub mod replies;
 pub mod risk;
 pub mod route;
 pub mod search;
@@ -374,6 +375,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/healthz",
         serve: Serve::Here(|| get(healthz)),
+        returns: Some(replies::health),
         tag: "ops",
         summary: "Liveness and the published version of every dataset",
         produces: &["application/json"],

@@ -4,6 +4,7 @@
 //! database count.
 
 use super::limits::Class;
+use super::replies;
 use super::route::{path_typed, query, In, Param, Route, Serve, Ty, ROUTE};
 use super::{ApiError, ApiResult, AppState};
 use crate::crs::OgcCrs;
@@ -73,6 +74,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc",
         serve: Serve::Here(|| get(landing)),
+        returns: Some(replies::landing),
         tag: "ogc",
         summary: "Landing page of the OGC API – Features service",
         params: &[F],
@@ -83,6 +85,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc/conformance",
         serve: Serve::Here(|| get(conformance)),
+        returns: Some(replies::conformance),
         tag: "ogc",
         summary: "Conformance classes implemented",
         params: &[F],
@@ -103,6 +106,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc/collections",
         serve: Serve::Here(|| get(collections)),
+        returns: Some(replies::collections),
         tag: "ogc",
         summary: "Every published dataset as a feature collection",
         params: &[F],
@@ -113,6 +117,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc/collections/{collectionId}",
         serve: Serve::Here(|| get(collection)),
+        returns: Some(replies::collection),
         tag: "ogc",
         summary: "One collection: title, extent, links",
         params: &[COLLECTION, F],
@@ -123,6 +128,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc/collections/{collectionId}/items",
         serve: Serve::Here(|| get(items)),
+        returns: Some(replies::items),
         class: Some(Class::Items),
         tag: "ogc",
         summary: "Features of a collection, paged; any queryable property can be a filter \
@@ -207,6 +213,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc/collections/{collectionId}/items/{featureId}",
         serve: Serve::Here(|| get(item)),
+        returns: Some(replies::feature),
         tag: "ogc",
         summary: "One feature by its stable integer id",
         params: &[
@@ -226,6 +233,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc/collections/{collectionId}/queryables",
         serve: Serve::Here(|| get(queryables)),
+        returns: Some(replies::json_schema),
         tag: "ogc",
         summary: "Properties usable as filters, as JSON Schema",
         params: &[COLLECTION, F],

@@ -3,6 +3,7 @@
 //! `crate::dataset`, with the `x-ogc-role` of the feature id and the primary geometry.
 
 use super::ogc::{check_params, cols_of, json_type, layer_of, link, params, reply, STATUS};
+use super::replies;
 use super::route::{path_typed, Param, Route, Serve, Ty, ROUTE};
 use super::{ApiResult, AppState};
 use crate::dataset::{DatasetId, Kind, SqlType};
@@ -26,6 +27,7 @@ const COLLECTION: Param = path_typed(
 pub const ROUTES: &[Route] = &[Route {
     path: "/ogc/collections/{collectionId}/schema",
     serve: Serve::Here(|| get(schema)),
+    returns: Some(replies::json_schema),
     tag: "ogc",
     summary: "JSON Schema of the collection's features (OGC API – Features Part 5)",
     params: &[COLLECTION],

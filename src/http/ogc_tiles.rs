@@ -10,6 +10,7 @@
 //! these URLs.
 
 use super::ogc::{check_params, json_type, link, params, reply};
+use super::replies;
 use super::route::{path_typed, Param, Route, Serve, Ty, ROUTE};
 use super::tiles::{layers_for, tile_response, MAXZOOM};
 use super::{ApiError, ApiResult, AppState};
@@ -98,6 +99,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc/tileMatrixSets",
         serve: Serve::Here(|| get(matrix_sets)),
+        returns: Some(replies::tile_matrix_sets),
         tag: "ogc",
         summary: "Tile matrix sets offered (OGC API – Tiles)",
         params: &[],
@@ -108,6 +110,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc/tileMatrixSets/{tileMatrixSetId}",
         serve: Serve::Here(|| get(matrix_set)),
+        returns: Some(replies::tile_matrix_set),
         tag: "ogc",
         summary: "A tile matrix set definition (OGC 2D TMS 2.0, JSON)",
         params: &[TMS],
@@ -118,6 +121,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc/tiles",
         serve: Serve::Here(|| get(dataset_tilesets)),
+        returns: Some(replies::tilesets),
         tag: "ogc",
         summary: "Vector tile sets of the whole dataset (every published layer)",
         params: &[],
@@ -128,6 +132,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc/tiles/{tileMatrixSetId}",
         serve: Serve::Here(|| get(dataset_tileset)),
+        returns: Some(replies::tileset),
         tag: "ogc",
         summary: "Tile set metadata of the whole dataset: layers, limits per tile matrix",
         params: &[TMS],
@@ -148,6 +153,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc/collections/{collectionId}/tiles",
         serve: Serve::Here(|| get(collection_tilesets)),
+        returns: Some(replies::tilesets),
         tag: "ogc",
         summary: "Vector tile sets of one collection",
         params: &[COLLECTION],
@@ -158,6 +164,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc/collections/{collectionId}/tiles/{tileMatrixSetId}",
         serve: Serve::Here(|| get(collection_tileset)),
+        returns: Some(replies::tileset),
         tag: "ogc",
         summary: "Tile set metadata of one collection: layers, limits per tile matrix",
         params: &[COLLECTION, TMS],
@@ -178,6 +185,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc/styles/hazard",
         serve: Serve::Here(|| get(style)),
+        returns: Some(replies::style),
         tag: "ogc",
         summary: "The hazard map's MapLibre style, its source the OGC API – Tiles template",
         params: &[],

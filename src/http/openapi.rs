@@ -26,6 +26,12 @@ pub fn listed() -> impl Iterator<Item = &'static Route> {
     route::all().filter(|r| r.unlisted.is_none())
 }
 
+/// Whether a media type is JSON (`application/json`, `application/geo+json`, `…+json;…`).
+fn is_json(media: &str) -> bool {
+    let base = media.split(';').next().unwrap_or(media).trim();
+    base == "application/json" || base.ends_with("+json")
+}
+
 fn error_schema() -> Value {
     json!({
         "type": "object",
@@ -104,7 +110,13 @@ pub fn document(base: &str) -> Value {
         let content: Map<String, Value> = r
             .produces
             .iter()
-            .map(|m| ((*m).to_string(), json!({})))
+            .map(|m| {
+                let schema = match r.returns {
+                    Some(f) if is_json(m) => json!({"schema": f()}),
+                    _ => json!({}),
+                };
+                ((*m).to_string(), schema)
+            })
             .collect();
         responses.insert(
             "200".into(),

@@ -3,6 +3,7 @@
 //! shelters with their status (logic in `crate::risk`).
 
 use super::limits::Class;
+use super::replies;
 use super::route::{query, In, Param, Route, Serve, Ty, ROUTE};
 use super::{ApiError, ApiResult, AppState};
 use crate::risk::{assess, Lang};
@@ -28,6 +29,7 @@ const FLOORS: Ty = Ty::Int { min: 1, max: 99 };
 pub const ROUTES: &[Route] = &[Route {
     path: "/api/risk",
     serve: Serve::Here(|| get(get_risk)),
+    returns: Some(replies::risk),
     class: Some(Class::Risk),
     tag: "risk",
     summary: "Hazard zones at a point, whether to leave or stay upstairs, and the nearest suitable shelters",

@@ -143,6 +143,9 @@ pub struct Route {
     pub errors: &'static [u16],
     /// What the request carries, for routes that take a body.
     pub body: Option<Body>,
+    /// The JSON schema of a successful JSON answer (see `replies`), `None` where the answer is
+    /// not JSON or its shape is the data's own (a CSV, a tile, a page).
+    pub returns: Option<fn() -> Value>,
 }
 
 /// What the fields of a [`Route`] are unless it says otherwise (`..ROUTE`): `GET`, public,
@@ -160,6 +163,7 @@ pub const ROUTE: Route = Route {
     produces: &[],
     errors: &[],
     body: None,
+    returns: None,
 };
 
 /// A handler as the router mounts it (a function, so that a route table can be a constant).

@@ -5,6 +5,7 @@
 //! run them off the request runtime and answer.
 
 use super::limits::Class;
+use super::replies;
 use super::route::{path_typed, query, In, Param, Route, Serve, Ty, ROUTE};
 use super::{ApiError, ApiResult, AppState};
 pub use crate::search::*;
@@ -33,6 +34,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/api/search",
         serve: Serve::Here(|| get(get_search)),
+        returns: Some(replies::search),
         class: Some(Class::Search),
         tag: "risk",
         summary: "Find wards, shelters and roads by name (width, case and kana insensitive); an address /api/geocode finds to a house, block or parcel comes first (kind address, with its precision)",
@@ -56,6 +58,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/api/shelters/{fid}",
         serve: Serve::Here(|| get(get_shelter)),
+        returns: Some(replies::shelter),
         tag: "risk",
         summary: "One shelter with the fields residents need and its stockpile rows",
         params: &[path_typed(

@@ -1,6 +1,7 @@
 //! `/tiles/{ids}/{z}/{x}/{y}.mvt` and `/tiles/{ids}.json` (TileJSON 3.0.0). `ids` is one dataset
 //! or several joined by commas (one source-layer each).
 
+use super::replies;
 use super::route::{path_param, path_typed, query, Param, Route, Serve, Ty, ROUTE};
 use super::{send_cached, ApiError, ApiResult, AppState};
 use crate::dataset::{DatasetId, SqlType};
@@ -41,6 +42,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/tiles/{ids}.json",
         serve: Serve::At("/tiles/{file}", || get(get_tilejson)),
+        returns: Some(replies::tilejson),
         tag: "tiles",
         summary: "TileJSON 3.0.0 of one dataset or a comma-joined composite",
         params: &[IDS],

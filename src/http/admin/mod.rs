@@ -20,6 +20,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::limits::Class;
+use super::replies;
 use super::route::{self, path_typed, query, Access, Body, Mount, Param, Route, Serve, Ty, ROUTE};
 use super::AppState;
 use crate::admin::status::ShelterState;
@@ -100,6 +101,7 @@ pub const STATUS_ROUTES: &[Route] = &[
         methods: &["get"],
         path: "/api/shelter-status",
         serve: Serve::Here(|| get(status_json)),
+        returns: Some(replies::shelter_status),
         tag: "shelters",
         summary: "Which shelters are open (開設), full (満員) or closed (閉鎖), with evacuee counts (ETag; SSE at /api/shelter-status/events)",
         params: &[],
@@ -124,6 +126,7 @@ pub const STATUS_ROUTES: &[Route] = &[
         methods: &["get"],
         path: "/api/shelter-status.geojson",
         serve: Serve::Here(|| get(status_geojson)),
+        returns: Some(replies::feature_collection),
         tag: "shelters",
         summary: "Shelter status as GeoJSON points, with the time of each change",
         params: &[],
@@ -211,6 +214,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/api/admin/coverage",
         serve: Serve::Here(|| get(api_coverage)),
+        returns: Some(replies::staff_coverage_log),
         access: Access::Editor,
         summary: "The areas the hazard maps cover: every setting, oldest first (the last per dataset is in force; none = the published wards). Bearer token",
         params: &[],
@@ -221,6 +225,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["post"],
         path: "/api/admin/coverage/{dataset}",
         serve: Serve::Here(|| post(api_coverage_set)),
+        returns: Some(replies::staff_coverage),
         access: Access::Admin,
         summary: "Set the area a hazard map covers (admins): JSON {\"wards\": [\"code\", …]} | {\"polygon\": GeoJSON Polygon/MultiPolygon in lon/lat} | {\"default\": true}. Outside it /api/risk says no_data. Bearer token",
         params: &[HAZARD],
@@ -236,6 +241,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/api/admin/whoami",
         serve: Serve::Here(|| get(api_whoami)),
+        returns: Some(replies::whoami),
         access: Access::Editor,
         summary: "The account behind the Bearer token",
         params: &[],
@@ -245,6 +251,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/api/admin/datasets",
         serve: Serve::Here(|| get(api_datasets)),
+        returns: Some(replies::staff_datasets),
         access: Access::Editor,
         summary: "Every dataset with its published version. Bearer token",
         params: &[],
@@ -254,6 +261,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/api/admin/datasets/{dataset}/versions",
         serve: Serve::Here(|| get(api_versions)),
+        returns: Some(replies::staff_versions),
         access: Access::Editor,
         summary: "History: every version with who, when, source files and hash, rows, report summary. Bearer token",
         params: &[DS],
@@ -264,6 +272,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["post"],
         path: "/api/admin/datasets/{dataset}/uploads",
         serve: Serve::Here(|| post(api_upload).layer(DefaultBodyLimit::disable())),
+        returns: Some(replies::staff_upload),
         access: Access::Editor,
         summary: "Upload files (multipart field `file`, repeatable) as an unpublished version; `?publish=true` publishes it. Bearer token. Same files as the published version: no new version. An optional multipart field `mapping` holds a column mapping as JSON (see datasets/README.md), saved for later files with the same headers",
         params: &[DS, query("publish", Ty::Bool, "Publish at once when accepted")],
@@ -279,6 +288,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/api/admin/datasets/{dataset}/versions/{version}",
         serve: Serve::Here(|| get(api_version)),
+        returns: Some(replies::staff_version),
         access: Access::Editor,
         summary: "One version: its validation report and the preview against the published one. Bearer token",
         params: &[DS, VER],
@@ -299,6 +309,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["post"],
         path: "/api/admin/datasets/{dataset}/versions/{version}/publish",
         serve: Serve::Here(|| post(api_publish)),
+        returns: Some(replies::staff_action),
         access: Access::Editor,
         summary: "Publish a staged version (atomic). Bearer token",
         params: &[DS, VER],
@@ -308,6 +319,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["post"],
         path: "/api/admin/datasets/{dataset}/versions/{version}/discard",
         serve: Serve::Here(|| post(api_discard)),
+        returns: Some(replies::staff_action),
         access: Access::Editor,
         summary: "Discard a staged version. Bearer token",
         params: &[DS, VER],
@@ -317,6 +329,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["post"],
         path: "/api/admin/datasets/{dataset}/versions/{version}/rollback",
         serve: Serve::Here(|| post(api_rollback)),
+        returns: Some(replies::staff_action),
         access: Access::Admin,
         summary: "Make an earlier published version current again (atomic, admins). Bearer token",
         params: &[DS, VER],
@@ -326,6 +339,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["post"],
         path: "/api/admin/shelters/{fid}/status",
         serve: Serve::Here(|| post(api_shelter_status)),
+        returns: Some(replies::staff_shelter_status),
         access: Access::Editor,
         summary: "Set a shelter's status: JSON {\"status\": \"open|full|closed\", \"evacuees\": 12}. Bearer token",
         params: &[path_typed("fid", FID, "Shelter feature id", "1")],
@@ -342,6 +356,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get"],
         path: "/api/admin/audit",
         serve: Serve::Here(|| get(api_audit)),
+        returns: Some(replies::staff_audit),
         access: Access::Admin,
         tag: "admin",
         summary: "The audit log, newest first (admins only). Bearer token",
