@@ -450,8 +450,8 @@ async fn track(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Res
     finish(&st, label, start, resp)
 }
 
-/// What every response the router or [`FrontDoor`] answers goes through on its way out: its
-/// count in the metrics. (CORS and `nosniff` are the layers [`service`] puts around both.)
+/// What every response the router or a door answers goes through on its way out: its count in
+/// the metrics. (CORS and `nosniff` are the layers [`service`] puts around them.)
 fn finish(st: &AppState, route: &str, start: Instant, resp: Response) -> Response {
     let bytes = resp
         .headers()
@@ -464,29 +464,81 @@ fn finish(st: &AppState, route: &str, start: Instant, resp: Response) -> Respons
     resp
 }
 
-/// What `serve` runs: the [`FrontDoor`] inside CORS for the configured origins (tower-http:
-/// preflights answered, `Access-Control-*` on the answers, the front door's cached tiles
-/// included) and `X-Content-Type-Options: nosniff` on every response, JSON and errors
-/// included, so that browsers never guess another type.
+/// What `serve` runs: the [`FrontDoor`] for cached tiles, then, for everything else, the
+/// [`CacheDoor`] inside CORS for the configured origins (tower-http: preflights answered,
+/// `Access-Control-*` on the answers) and `X-Content-Type-Options: nosniff` on every
+/// response, JSON and errors included, so that browsers never guess another type.
 ///
 /// An `OPTIONS` that is not a CORS preflight (no `Access-Control-Request-Method`) goes past
 /// CORS to the router, which answers 405 with the route's `Allow` (404 on no route) instead
 /// of a 2xx for any path.
-pub fn service(state: Arc<AppState>) -> Outer {
-    let door = FrontDoor::new(state.clone());
+pub fn service(state: Arc<AppState>) -> FrontDoor {
+    let cached = CacheDoor::new(state.clone());
     let door = Door {
-        cors: cors(&state.config.cors_origins).layer(door.clone()),
-        plain: door,
+        cors: cors(&state.config.cors_origins).layer(cached.clone()),
+        plain: cached,
     };
-    tower_http::set_header::SetResponseHeaderLayer::overriding(
+    let layered = tower_http::set_header::SetResponseHeaderLayer::overriding(
         header::X_CONTENT_TYPE_OPTIONS,
         NOSNIFF,
     )
-    .layer(door)
+    .layer(door);
+    FrontDoor {
+        open: state.config.cors_origins.iter().any(|o| o == "*"),
+        state,
+        layered,
+    }
 }
 
-/// The type of [`service`].
-pub type Outer = tower_http::set_header::SetResponseHeader<Door, HeaderValue>;
+/// The service of [`service`]: a cached tile answered at once, with the headers the layers
+/// would have added, when every origin is allowed (the default); anything else through them.
+///
+/// Why by hand: a warm tile is most of a busy day's traffic, and going through tower-http's
+/// CORS future (and one more boxed future) cost measurably in the paired tile benchmark
+/// (`scripts/bench-pair`). With every origin allowed the layers add the same three headers to
+/// every tile whatever the request says, so they are written here as constants; a test holds
+/// them to what the layers send. With a list of origins the answer depends on `Origin` and
+/// `Vary`, and the layers make it.
+#[derive(Clone)]
+pub struct FrontDoor {
+    state: Arc<AppState>,
+    open: bool,
+    layered: tower_http::set_header::SetResponseHeader<Door, HeaderValue>,
+}
+
+impl tower_service::Service<Request> for FrontDoor {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = Answer;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request) -> Self::Future {
+        if self.open {
+            let start = Instant::now();
+            if let Some(mut resp) = tiles::from_cache(&self.state, &req) {
+                let h = resp.headers_mut();
+                h.insert(header::X_CONTENT_TYPE_OPTIONS, NOSNIFF);
+                h.insert(
+                    header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                    HeaderValue::from_static("*"),
+                );
+                h.insert(
+                    header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                    HeaderValue::from_static("etag"),
+                );
+                let resp = finish(&self.state, tiles::TILE_ROUTE, start, resp);
+                return Box::pin(std::future::ready(Ok(resp)));
+            }
+        }
+        Box::pin(tower_service::Service::call(&mut self.layered, req))
+    }
+}
 
 fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
     use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -512,16 +564,16 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
     }
 }
 
-/// The future of an answer from [`Door`] or [`FrontDoor`].
+/// The future of an answer from [`FrontDoor`], [`Door`] or [`CacheDoor`].
 pub type Answer = std::pin::Pin<
     Box<dyn std::future::Future<Output = Result<Response, std::convert::Infallible>> + Send>,
 >;
 
-/// CORS around the front door for everything but an `OPTIONS` that is no preflight.
+/// CORS around the cache door for everything but an `OPTIONS` that is no preflight.
 #[derive(Clone)]
 pub struct Door {
-    cors: tower_http::cors::Cors<FrontDoor>,
-    plain: FrontDoor,
+    cors: tower_http::cors::Cors<CacheDoor>,
+    plain: CacheDoor,
 }
 
 impl tower_service::Service<Request> for Door {
@@ -547,30 +599,30 @@ impl tower_service::Service<Request> for Door {
     }
 }
 
-/// The service `serve` runs: a tile request the cache can answer is answered here, before
-/// routing ([`tiles::from_cache`]); everything else goes to the router.
+/// Inside the layers: a tile request the cache can answer is answered here, before routing
+/// ([`tiles::from_cache`]); everything else goes to the router.
 ///
 /// Why: warm tile requests are most of the traffic on a busy day, and the routed path
 /// (matching, middleware, extractors copying the path, query and headers) was three times
 /// nginx's user time per request for the same bytes (bench-tiles). The answer is made by the
 /// same code as the router's ([`send_cached`], [`finish`]), so it is the same response.
 #[derive(Clone)]
-pub struct FrontDoor {
+pub struct CacheDoor {
     state: Arc<AppState>,
     router: Router,
 }
 
-impl FrontDoor {
-    /// The front door of `state`'s router.
-    pub fn new(state: Arc<AppState>) -> FrontDoor {
-        FrontDoor {
+impl CacheDoor {
+    /// The cache door of `state`'s router.
+    pub fn new(state: Arc<AppState>) -> CacheDoor {
+        CacheDoor {
             router: router(state.clone()),
             state,
         }
     }
 }
 
-impl tower_service::Service<Request> for FrontDoor {
+impl tower_service::Service<Request> for CacheDoor {
     type Response = Response;
     type Error = std::convert::Infallible;
     type Future = Answer;

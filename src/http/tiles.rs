@@ -330,7 +330,8 @@ fn cache_control(immutable: bool) -> &'static str {
     }
 }
 
-/// A `GET` of a tile the cache holds, answered without the router (see `http::FrontDoor`):
+/// A `GET` of a tile the cache holds, answered without the router (see `http::CacheDoor` and
+/// `http::FrontDoor`):
 /// the same key, validator and response as [`get_tile`] gives on a hit, with nothing copied
 /// out of the request.
 ///
@@ -736,6 +737,67 @@ mod tests {
             "/tiles/flood/2/9/0.mvt".to_string(),
         ] {
             assert!(from_cache(&st, &request(&uri, &[])).is_none(), "{uri}");
+        }
+    }
+
+    /// With every origin allowed, a cached tile is answered by `http::FrontDoor` itself with
+    /// the headers the layers (tower-http's CORS, `nosniff`) give the same tile: header for
+    /// header, with and without an `Origin`. (With a list of origins every request goes
+    /// through the layers.)
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_front_door_answers_cached_tiles_as_the_layers_would() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(crate::index::flood_fixture(dir.path()));
+        let db = dir.path().join("t.duckdb");
+        let st = Arc::new(
+            tokio::task::spawn_blocking(move || AppState::open(db, Default::default()))
+                .await
+                .unwrap()
+                .unwrap(),
+        );
+        assert_eq!(st.config.cors_origins, vec!["*".to_string()], "the default");
+        let mut door = super::super::service(st.clone());
+        assert!(door.open);
+        let c = crate::tiles::coord::tile_for(133.93, 34.60, 14);
+        let path = format!("/tiles/flood/14/{}/{}.mvt", c.x, c.y);
+        let (first, _) = split(
+            tower_service::Service::call(&mut door, request(&path, &[]))
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(first.status(), 200);
+        for headers in [
+            vec![],
+            vec![("Origin", "https://example.org")],
+            vec![("Accept-Encoding", "gzip"), ("Origin", "null")],
+        ] {
+            let hits = st.tiles.hits.load(Ordering::Relaxed);
+            let (fast, fast_body) = split(
+                tower_service::Service::call(&mut door, request(&path, &headers))
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(st.tiles.hits.load(Ordering::Relaxed), hits + 1);
+            let (layered, layered_body) = split(
+                tower_service::Service::call(&mut door.layered, request(&path, &headers))
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(
+                st.tiles.hits.load(Ordering::Relaxed),
+                hits + 2,
+                "a hit both ways"
+            );
+            let mut a: Vec<_> = fast.headers().iter().collect();
+            let mut b: Vec<_> = layered.headers().iter().collect();
+            a.sort_by_key(|(k, v)| (k.as_str(), v.as_bytes()));
+            b.sort_by_key(|(k, v)| (k.as_str(), v.as_bytes()));
+            assert_eq!(a, b, "{headers:?}");
+            assert!(fast.headers().contains_key("access-control-allow-origin"));
+            assert!(fast_body == layered_body);
         }
     }
 
