@@ -196,6 +196,46 @@ fn caching_headers_compression_and_304() {
     assert!(m.contains("machimap_http_request_duration_seconds_bucket"));
 }
 
+/// `--cors-origin` with a list: a listed origin is named back (tiles drawn and cached, JSON),
+/// any other gets no `Access-Control-Allow-Origin`, and the answer varies on `Origin` so a
+/// shared cache keeps them apart.
+#[test]
+fn cors_with_a_list_of_origins_answers_only_those() {
+    let s = Server::start_with(sample_db(), &["--cors-origin", "https://city.example"]);
+    let (x, y) = city_tile(14);
+    let path = format!("/tiles/flood/14/{x}/{y}.mvt");
+    let varies_on_origin = |r: &Resp| {
+        r.headers
+            .get_all("vary")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|v| v.trim().eq_ignore_ascii_case("origin"))
+    };
+    for (what, path) in [
+        ("tile, drawn", path.as_str()),
+        ("tile, cached", path.as_str()),
+        ("risk", "/api/risk?lat=34.6&lon=133.93"),
+    ] {
+        let ok = s.get_with(path, &[("Origin", "https://city.example")]);
+        assert_eq!(ok.status, 200, "{what}");
+        assert_eq!(
+            ok.header("access-control-allow-origin"),
+            Some("https://city.example"),
+            "{what}"
+        );
+        assert!(varies_on_origin(&ok), "{what}");
+        let other = s.get_with(path, &[("Origin", "https://elsewhere.example")]);
+        assert_eq!(other.status, 200, "{what}");
+        assert_eq!(other.header("access-control-allow-origin"), None, "{what}");
+        assert_eq!(
+            other.header("x-content-type-options"),
+            Some("nosniff"),
+            "{what}"
+        );
+    }
+}
+
 #[test]
 fn tile_errors_are_json_and_never_500() {
     let s = Server::start(sample_db());
