@@ -641,17 +641,22 @@ mod tests {
         b.body(axum::body::Body::empty()).unwrap()
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn cached_tiles_are_answered_before_routing_with_the_routers_response() {
+    /// The server state of the flood fixture, with the default configuration (the folder
+    /// must outlive the state).
+    async fn flood_state() -> (tempfile::TempDir, Arc<AppState>) {
         let dir = tempfile::tempdir().unwrap();
         drop(crate::index::flood_fixture(dir.path()));
         let db = dir.path().join("t.duckdb");
-        let st = Arc::new(
-            tokio::task::spawn_blocking(move || AppState::open(db, Default::default()))
-                .await
-                .unwrap()
-                .unwrap(),
-        );
+        let st = tokio::task::spawn_blocking(move || AppState::open(db, Default::default()))
+            .await
+            .unwrap()
+            .unwrap();
+        (dir, Arc::new(st))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn cached_tiles_are_answered_before_routing_with_the_routers_response() {
+        let (_dir, st) = flood_state().await;
         let mut router = super::super::router(st.clone());
         let token = version_token(&layers_for(&st, "flood").unwrap());
         // The middle of サンプル市.
@@ -746,15 +751,7 @@ mod tests {
     /// through the layers.)
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_front_door_answers_cached_tiles_as_the_layers_would() {
-        let dir = tempfile::tempdir().unwrap();
-        drop(crate::index::flood_fixture(dir.path()));
-        let db = dir.path().join("t.duckdb");
-        let st = Arc::new(
-            tokio::task::spawn_blocking(move || AppState::open(db, Default::default()))
-                .await
-                .unwrap()
-                .unwrap(),
-        );
+        let (_dir, st) = flood_state().await;
         assert_eq!(st.config.cors_origins, vec!["*".to_string()], "the default");
         let mut door = super::super::service(st.clone());
         assert!(door.open);

@@ -172,16 +172,11 @@ const fn page(path: &'static str, access: Access, mount: Mount) -> Route {
     }
 }
 
-/// A console form's target (`POST`), as its table entry.
+/// A console form's target (`POST`), as its table entry: a page but for the method.
 const fn form(path: &'static str, access: Access, mount: Mount) -> Route {
     Route {
         methods: &["post"],
-        path,
-        serve: Serve::Here(mount),
-        access,
-        unlisted: Some(CONSOLE_PAGE),
-        tag: "admin",
-        ..ROUTE
+        ..page(path, access, mount)
     }
 }
 
