@@ -12,6 +12,7 @@ use machimap::ingest::{self, IngestOptions, Outcome};
 use machimap_sample as sample;
 
 use machimap::store::Store;
+use machimap::tiles::pmtiles;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -157,12 +158,8 @@ enum Cmd {
         /// Archive to write.
         #[arg(long)]
         out: PathBuf,
-        /// Smallest zoom.
-        #[arg(long, default_value_t = 5)]
-        minzoom: u8,
-        /// Largest zoom (clients overzoom above it).
-        #[arg(long, default_value_t = 14)]
-        maxzoom: u8,
+        #[command(flatten)]
+        zooms: Zooms,
     },
     /// Write the public site as static files (map, tiles, risk data, shelters, search,
     /// downloads, catalog) into DIR/releases/ and point DIR/current at it: any web server or
@@ -185,12 +182,8 @@ enum Cmd {
         web_dir: Option<PathBuf>,
         #[command(flatten)]
         who: PublisherArgs,
-        /// Smallest zoom of the tile archive.
-        #[arg(long, default_value_t = 5)]
-        minzoom: u8,
-        /// Largest zoom of the tile archive (the map overzooms above it).
-        #[arg(long, default_value_t = 14)]
-        maxzoom: u8,
+        #[command(flatten)]
+        zooms: Zooms,
     },
     /// Make the sample city if missing, ingest it, and serve it.
     Demo {
@@ -699,12 +692,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::User { cmd } => user(cmd),
         Cmd::Coverage { cmd } => coverage(cmd),
-        Cmd::ExportPmtiles {
-            db,
-            out,
-            minzoom,
-            maxzoom,
-        } => export_pmtiles(&db, &out, minzoom, maxzoom),
+        Cmd::ExportPmtiles { db, out, zooms } => export_pmtiles(&db, &out, zooms),
         Cmd::ExportSite {
             db,
             out,
@@ -712,10 +700,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             zip,
             web_dir,
             who,
-            minzoom,
-            maxzoom,
+            zooms,
         } => {
-            if !zooms_ok(minzoom, maxzoom) {
+            if !zooms.ok() {
                 return Ok(ExitCode::from(2));
             }
             let opts = machimap::site::Options {
@@ -724,7 +711,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 web_dir: web_dir
                     .unwrap_or_else(|| PathBuf::from(machimap::http::web::DEFAULT_WEB_DIR)),
                 publisher: who.publisher(),
-                zooms: (minzoom, maxzoom),
+                zooms: (zooms.minzoom, zooms.maxzoom),
                 zip,
             };
             export_site(&db, &opts)
@@ -745,13 +732,29 @@ fn published(db: &Path) -> anyhow::Result<machimap::index::Snapshot> {
     Ok(machimap::index::Snapshot::load(&store)?)
 }
 
-/// Whether a tile archive's zooms can be written (said on stderr when not).
-fn zooms_ok(minzoom: u8, maxzoom: u8) -> bool {
-    let ok = minzoom <= maxzoom && maxzoom <= 18;
-    if !ok {
-        eprintln!("machimap: need minzoom ≤ maxzoom ≤ 18");
+/// The zooms of a tile archive (`export-pmtiles`, `export-site`), defaults from the library.
+#[derive(clap::Args, Debug, Clone, Copy)]
+struct Zooms {
+    /// Smallest zoom of the tile archive.
+    #[arg(long, default_value_t = pmtiles::DEFAULT_ZOOMS.0)]
+    minzoom: u8,
+    /// Largest zoom of the tile archive (maps overzoom above it).
+    #[arg(long, default_value_t = pmtiles::DEFAULT_ZOOMS.1)]
+    maxzoom: u8,
+}
+
+impl Zooms {
+    /// Whether an archive of these zooms can be written (said on stderr when not).
+    fn ok(self) -> bool {
+        let ok = self.minzoom <= self.maxzoom && self.maxzoom <= pmtiles::MAX_EXPORT_ZOOM;
+        if !ok {
+            eprintln!(
+                "machimap: need minzoom ≤ maxzoom ≤ {}",
+                pmtiles::MAX_EXPORT_ZOOM
+            );
+        }
+        ok
     }
-    ok
 }
 
 /// `export-site`: load the published snapshot and the shelter status, write a release.
@@ -793,7 +796,7 @@ fn refresh_site(db: &Path, site: SiteRefresh) -> bool {
             .site_web_dir
             .unwrap_or_else(|| PathBuf::from(machimap::http::web::DEFAULT_WEB_DIR)),
         publisher: site.who.publisher(),
-        zooms: (5, 14),
+        zooms: pmtiles::DEFAULT_ZOOMS,
         zip: None,
     };
     match export_site(db, &opts) {
@@ -808,8 +811,9 @@ fn refresh_site(db: &Path, site: SiteRefresh) -> bool {
     }
 }
 
-fn export_pmtiles(db: &Path, out: &Path, minzoom: u8, maxzoom: u8) -> anyhow::Result<ExitCode> {
-    if !zooms_ok(minzoom, maxzoom) {
+fn export_pmtiles(db: &Path, out: &Path, zooms: Zooms) -> anyhow::Result<ExitCode> {
+    let Zooms { minzoom, maxzoom } = zooms;
+    if !zooms.ok() {
         return Ok(ExitCode::from(2));
     }
     if !db.is_file() {

@@ -227,6 +227,14 @@ pub fn layers_with_geometry(snap: &Snapshot) -> Vec<&Layer> {
         .collect()
 }
 
+/// The zooms an exported archive holds unless the command says otherwise: a whole city from
+/// zoom 5 to street level at 14, where maps overzoom the vector tiles.
+pub const DEFAULT_ZOOMS: (u8, u8) = (5, 14);
+
+/// The deepest zoom an export writes (beyond it an archive grows fourfold a zoom for no detail
+/// the data has).
+pub const MAX_EXPORT_ZOOM: u8 = 18;
+
 /// Write every tile from `minzoom` to `maxzoom` over the published data into `out`.
 pub fn export(
     snap: &Snapshot,
