@@ -19,7 +19,7 @@ pub enum Spec {
 }
 
 /// One coverage setting as stored.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct Record {
     /// Hazard dataset.
     pub dataset: DatasetId,

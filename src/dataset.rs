@@ -9,7 +9,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// One of the datasets a city publishes. A closed set, so an enum (not a trait).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DatasetId {
     /// 町丁・字 boundaries.

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// How bad an issue is. Only `Error` rejects the file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// The file is rejected.
@@ -125,7 +125,7 @@ codes! {
 }
 
 /// Where in a file an issue is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Default, schemars::JsonSchema)]
 #[serde(tag = "kind", content = "n", rename_all = "lowercase")]
 pub enum Loc {
     /// The file as a whole.
@@ -155,11 +155,12 @@ impl Loc {
 }
 
 /// One located problem or repair.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Issue {
     /// Error, warning or info.
     pub severity: Severity,
     /// Stable code from [`CODES`].
+    #[schemars(schema_with = "code_schema")]
     pub code: &'static str,
     /// File name as uploaded (for zip members: `archive.zip/member.dbf`).
     pub file: String,
@@ -184,6 +185,12 @@ pub struct Issue {
     pub message_ja: String,
     /// Full message, English.
     pub message_en: String,
+}
+
+/// An issue's `code` in the API description: one of [`CODES`].
+fn code_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let ids: Vec<&str> = CODES.iter().map(|c| c.id).collect();
+    schemars::json_schema!({"type": "string", "enum": ids})
 }
 
 /// Builder for an [`Issue`]; finished by [`Report::push`].
@@ -249,7 +256,7 @@ impl IssueBuilder {
 }
 
 /// Counts per code, and the first issues of each code in detail.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct Report {
     /// File the report is about.
     pub file: String,
@@ -287,7 +294,7 @@ pub struct Report {
 }
 
 /// The columns of one source file.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct FileColumns {
     /// File name as shown to the clerk.
     pub file: String,

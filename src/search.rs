@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use std::sync::Arc;
 
 /// What was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HitKind {
     /// A 町丁・字.
@@ -26,7 +26,7 @@ pub enum HitKind {
 }
 
 /// One search result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Hit {
     /// Name to show (Japanese).
     pub name: String,
@@ -50,6 +50,7 @@ pub struct Hit {
     pub bbox: Option<[f64; 4]>,
     /// For an address: what the point stands for (residence | block | machiaza | parcel).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<crate::address::Precision>")]
     pub precision: Option<&'static str>,
     #[serde(skip)]
     score: u32,
@@ -307,11 +308,31 @@ fn props(f: &Feature, l: &Layer) -> Map<String, Value> {
         .collect()
 }
 
-/// A shelter and its stockpile rows as JSON, or `None` when `fid` is not a published shelter.
-pub fn shelter_detail(snap: &Snapshot, fid: i64) -> Option<Value> {
+/// A shelter with its stockpile rows: `/api/shelters/{fid}` and the static site's
+/// `data/shelters/{fid}.json`.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct ShelterDetail {
+    /// Feature id in the shelters dataset.
+    pub fid: i64,
+    /// Every column of the shelter's row (the 03 layout's fields, as the dataset names them).
+    pub properties: Map<String, Value>,
+    /// Longitude of the shelter's point (JGD2011), when it has one.
+    pub lon: Option<f64>,
+    /// Latitude of that point.
+    pub lat: Option<f64>,
+    /// When the shelters dataset was published.
+    pub published_at: String,
+    /// The stockpile rows naming this shelter (`shelter_fid`), each with its own `fid`.
+    pub stockpile: Vec<Map<String, Value>>,
+    /// When the stockpile dataset was published; null when none is.
+    pub stockpile_published_at: Option<String>,
+}
+
+/// A shelter and its stockpile rows, or `None` when `fid` is not a published shelter.
+pub fn shelter_detail(snap: &Snapshot, fid: i64) -> Option<ShelterDetail> {
     let sl = snap.layer(DatasetId::Shelters)?;
     let f = sl.by_fid(fid)?;
-    let stock: Vec<Value> = snap
+    let stockpile = snap
         .layer(DatasetId::Stockpile)
         .map(|l| {
             l.features
@@ -322,23 +343,22 @@ pub fn shelter_detail(snap: &Snapshot, fid: i64) -> Option<Value> {
                 .map(|s| {
                     let mut m = props(s, l);
                     m.insert("fid".into(), Value::from(s.fid));
-                    Value::Object(m)
+                    m
                 })
                 .collect()
         })
         .unwrap_or_default();
-    let stock_date = snap
-        .layer(DatasetId::Stockpile)
-        .map(|l| l.published_at.clone());
-    Some(serde_json::json!({
-        "fid": f.fid,
-        "properties": props(f, sl),
-        "lon": f.label.map(|p| p[0]),
-        "lat": f.label.map(|p| p[1]),
-        "published_at": sl.published_at,
-        "stockpile": stock,
-        "stockpile_published_at": stock_date,
-    }))
+    Some(ShelterDetail {
+        fid: f.fid,
+        properties: props(f, sl),
+        lon: f.label.map(|p| p[0]),
+        lat: f.label.map(|p| p[1]),
+        published_at: sl.published_at.clone(),
+        stockpile,
+        stockpile_published_at: snap
+            .layer(DatasetId::Stockpile)
+            .map(|l| l.published_at.clone()),
+    })
 }
 
 #[cfg(test)]
@@ -609,10 +629,9 @@ mod tests {
     fn shelter_detail_links_stockpile_rows() {
         let s = snap();
         let d = shelter_detail(&s, 1).expect("shelter 1");
-        assert_eq!(d["properties"]["name"], "桜台小学校");
-        let stock = d["stockpile"].as_array().expect("array");
-        assert_eq!(stock.len(), 1);
-        assert_eq!(stock[0]["item"], "毛布");
+        assert_eq!(d.properties["name"], "桜台小学校");
+        assert_eq!(d.stockpile.len(), 1);
+        assert_eq!(d.stockpile[0]["item"], "毛布");
         assert!(shelter_detail(&s, 99).is_none());
     }
 }

@@ -74,7 +74,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 const SCHEMA_VERSION: i64 = 1;
 
 /// Facts about one stored version.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct VersionInfo {
     /// Dataset.
     pub dataset: DatasetId,

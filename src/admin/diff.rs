@@ -52,7 +52,7 @@ pub fn feature_label(d: DatasetId, f: &Feature) -> String {
 }
 
 /// One changed attribute.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct ChangedValue {
     /// Feature id.
     pub fid: i64,
@@ -67,7 +67,7 @@ pub struct ChangedValue {
 }
 
 /// Counts of one ward.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct WardCount {
     /// Ward code (empty outside every ward).
     pub code: String,
@@ -82,7 +82,7 @@ pub struct WardCount {
 }
 
 /// Where a change is, for the map.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct Marker {
     /// `added`, `removed` or `changed`.
     pub kind: &'static str,
@@ -93,7 +93,7 @@ pub struct Marker {
 }
 
 /// The preview of a version against the published one.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct Diff {
     /// Published version compared with (none when nothing is published).
     pub against: Option<i64>,

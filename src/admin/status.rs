@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// State of a shelter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ShelterState {
     /// 開設: open and taking evacuees.
@@ -197,7 +199,7 @@ impl StatusBoard {
 }
 
 /// One shelter's public status.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct PublicStatus {
     /// Shelter fid.
     pub fid: i64,
@@ -206,6 +208,7 @@ pub struct PublicStatus {
     /// 名称.
     pub name: Option<String>,
     /// `open`, `full` or `closed`.
+    #[schemars(with = "ShelterState")]
     pub status: &'static str,
     /// 開設, 満員, 閉鎖.
     pub status_ja: &'static str,

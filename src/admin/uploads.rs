@@ -262,7 +262,7 @@ pub fn check_archive(path: &Path, name: &str, limits: &ZipLimits) -> Result<()> 
 }
 
 /// What became of an upload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Staged {
     /// Stored as a new unpublished version.

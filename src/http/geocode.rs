@@ -8,12 +8,15 @@ use super::limits::Class;
 use super::replies;
 use super::route::{In, Param, Route, Serve, Ty, ROUTE};
 use super::{ApiError, ApiResult, AppState};
-use crate::address::MAX_QUERY_CHARS;
+use crate::address::{Found, MAX_QUERY_CHARS};
+use crate::dataset::DatasetId;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Json;
+use schemars::JsonSchema;
+use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -21,7 +24,7 @@ use std::sync::Arc;
 pub const ROUTES: &[Route] = &[Route {
     path: "/api/geocode",
     serve: Serve::Here(|| get(get_geocode)),
-    returns: Some(replies::geocode),
+    returns: Some(replies::of::<Geocoded<'static>>),
     class: Some(Class::Search),
     tag: "risk",
     summary: "Find an address (住所) offline: the residence, block, 町字 or parcel point, with its precision",
@@ -40,6 +43,21 @@ pub const ROUTES: &[Route] = &[Route {
     ..ROUTE
 }];
 
+/// `/api/geocode`'s answer: the query, whether it was found, and when it was, the point and
+/// what matched beside the dataset that holds it.
+#[derive(Serialize, JsonSchema)]
+struct Geocoded<'a> {
+    /// The query as given (trimmed).
+    query: &'a str,
+    /// Whether a 町字 matched.
+    found: bool,
+    /// `addresses`, when found.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dataset: Option<DatasetId>,
+    #[serde(flatten)]
+    place: Option<Found>,
+}
+
 async fn get_geocode(
     State(st): State<Arc<AppState>>,
     Query(q): Query<HashMap<String, String>>,
@@ -51,17 +69,11 @@ async fn get_geocode(
     let found = tokio::task::spawn_blocking(move || st2.geocode.get(&snap).geocode(&q2))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let body = match found {
-        Some(f) => {
-            let mut v = serde_json::to_value(&f).map_err(|e| ApiError::Internal(e.to_string()))?;
-            if let Some(m) = v.as_object_mut() {
-                m.insert("query".into(), text.into());
-                m.insert("found".into(), true.into());
-                m.insert("dataset".into(), "addresses".into());
-            }
-            v
-        }
-        None => serde_json::json!({"query": text, "found": false}),
+    let body = Geocoded {
+        query: text,
+        found: found.is_some(),
+        dataset: found.as_ref().map(|_| DatasetId::Addresses),
+        place: found,
     };
     Ok(([(header::CACHE_CONTROL, "no-cache")], Json(body)).into_response())
 }

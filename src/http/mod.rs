@@ -375,7 +375,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/healthz",
         serve: Serve::Here(|| get(healthz)),
-        returns: Some(replies::health),
+        returns: Some(replies::of::<Health>),
         tag: "ops",
         summary: "Liveness and the published version of every dataset",
         produces: &["application/json"],
@@ -406,19 +406,50 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::NotFound(format!("no such resource: {}", uri.path()))
 }
 
+/// `/healthz`'s answer: the server answers, and what it serves.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+struct Health {
+    status: Up,
+    /// Each published dataset by id.
+    datasets: std::collections::BTreeMap<String, Served>,
+}
+
+/// `ok`: the only status a server that answers gives.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+enum Up {
+    Ok,
+}
+
+/// A published dataset's version and size.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+struct Served {
+    /// The version being served.
+    version: i64,
+    /// Its features.
+    features: usize,
+}
+
 async fn healthz(State(st): State<Arc<AppState>>) -> Response {
     let snap = st.snapshot.load();
-    let datasets: serde_json::Map<String, serde_json::Value> = snap
+    let datasets = snap
         .layers
         .iter()
         .map(|(d, l)| {
             (
                 d.to_string(),
-                serde_json::json!({"version": l.version, "features": l.features.len()}),
+                Served {
+                    version: l.version,
+                    features: l.features.len(),
+                },
             )
         })
         .collect();
-    axum::Json(serde_json::json!({"status": "ok", "datasets": datasets})).into_response()
+    axum::Json(Health {
+        status: Up::Ok,
+        datasets,
+    })
+    .into_response()
 }
 
 /// Metrics, CORS and the route label for every request the router answers.

@@ -1,9 +1,98 @@
 //! JSON schemas of what routes answer with 200 (or 201), named in each route's table entry
-//! ([`super::route::Route::returns`]) and put in `/openapi.json`. They state the fields a
+//! ([`super::route::Route::returns`]) and put in `/openapi.json`, and of the JSON request
+//! bodies handlers deserialize ([`body_of`]). They state the fields a
 //! client may rely on, their types and, where the set is closed, their values; schemathesis'
 //! response check (`scripts/test-api`) holds every answer to them.
+//!
+//! Two sources:
+//! - **our own answers** (risk, search, geocode, a shelter, shelter status, health, the staff
+//!   API) are Rust types the handler serializes; [`of`] derives their schema from the type
+//!   and its serde attributes (schemars), so a field added, renamed or skipped in the type is
+//!   in the document too;
+//! - **documents of a published standard** (GeoJSON, OGC API landing, collections and tile
+//!   sets, TileJSON, the MapLibre style, CKAN's envelope) are assembled as JSON by their
+//!   handlers from the standard's layout; their schemas are written below from the same
+//!   standards, stating the fields the standard requires.
 
+use schemars::generate::{Contract, SchemaSettings};
+use schemars::JsonSchema;
+use serde::Serialize;
 use serde_json::{json, Value};
+
+/// The OpenAPI 3.0 schema of what `T` serializes to: derived from the type (its fields, serde
+/// renames, skipped and optional fields, closed enums), every subschema inlined because the
+/// document has no shared components.
+pub fn of<T: JsonSchema>() -> Value {
+    derive::<T>(Contract::Serialize)
+}
+
+/// The OpenAPI 3.0 schema of a request body a handler deserializes into `T` (what serde
+/// accepts: defaults make a field optional).
+pub fn body_of<T: JsonSchema>() -> Value {
+    derive::<T>(Contract::Deserialize)
+}
+
+fn derive<T: JsonSchema>(contract: Contract) -> Value {
+    let mut v = SchemaSettings::openapi3()
+        .with(|s| {
+            s.inline_subschemas = true;
+            s.contract = contract;
+            s.meta_schema = None;
+        })
+        .into_generator()
+        .into_root_schema_for::<T>()
+        .to_value();
+    untuple(&mut v);
+    v
+}
+
+/// OpenAPI 3.0 has no tuples: `items` is one schema. A Rust tuple (`(fid, label)`, TileJSON's
+/// `center`) comes out of schemars as a list of `items`, one per position; it becomes one
+/// schema any position fits (the length stays fixed by `minItems`/`maxItems`).
+fn untuple(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::Array(positions)) = m.get_mut("items") {
+                let mut kinds: Vec<Value> = Vec::new();
+                for p in positions.drain(..) {
+                    if !kinds.contains(&p) {
+                        kinds.push(p);
+                    }
+                }
+                let one = if kinds.len() == 1 {
+                    kinds.remove(0)
+                } else {
+                    json!({ "anyOf": kinds })
+                };
+                m.insert("items".into(), one);
+            }
+            m.values_mut().for_each(untuple);
+        }
+        Value::Array(a) => a.iter_mut().for_each(untuple),
+        _ => {}
+    }
+}
+
+/// A staff API answer: `"ok": true` beside the fields of `T` (what scripts test first).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Done<T> {
+    /// Always true: a refusal is an error answer, never `ok: false`.
+    #[schemars(schema_with = "always_true")]
+    ok: bool,
+    #[serde(flatten)]
+    body: T,
+}
+
+impl<T> Done<T> {
+    /// `body` with `ok: true`.
+    pub fn new(body: T) -> Self {
+        Done { ok: true, body }
+    }
+}
+
+fn always_true(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "boolean", "enum": [true]})
+}
 
 fn object(required: &[&str], properties: Value) -> Value {
     json!({"type": "object", "required": required, "properties": properties})
@@ -175,93 +264,6 @@ pub fn tilejson() -> Value {
     )
 }
 
-/// `/healthz`.
-pub fn health() -> Value {
-    object(
-        &["status", "datasets"],
-        json!({
-            "status": {"type": "string", "enum": ["ok"]},
-            "datasets": {"type": "object", "additionalProperties": object(
-                &["version", "features"],
-                json!({"version": integer(1), "features": integer(0)}))},
-        }),
-    )
-}
-
-/// `/api/risk`.
-pub fn risk() -> Value {
-    let hazard = object(
-        &[
-            "hazard",
-            "title",
-            "data_available",
-            "in_zone",
-            "coverage",
-            "zones",
-            "message",
-        ],
-        json!({
-            "hazard": string(), "title": string(), "data_available": {"type": "boolean"},
-            "in_zone": {"type": "boolean"}, "coverage": string(), "zones": array_of(json!({"type": "object"})),
-            "message": string(), "decision": {"type": "string", "nullable": true},
-        }),
-    );
-    object(
-        &[
-            "lat",
-            "lon",
-            "lang",
-            "hazards",
-            "summary",
-            "nearest_shelters",
-        ],
-        json!({"lat": number(), "lon": number(), "lang": string(), "hazards": array_of(hazard),
-            "summary": string(), "nearest_shelters": array_of(json!({"type": "object"}))}),
-    )
-}
-
-/// `/api/search`.
-pub fn search() -> Value {
-    let hit = object(
-        &["dataset", "fid", "kind", "name", "lat", "lon"],
-        json!({"dataset": string(), "fid": integer(0), "kind": string(), "name": string(),
-            "name_en": string(), "detail": string(), "lat": number(), "lon": number(),
-            "bbox": {"type": "array", "items": number(), "minItems": 4, "maxItems": 4}}),
-    );
-    object(
-        &["query", "count", "results"],
-        json!({"query": string(), "count": integer(0), "results": array_of(hit)}),
-    )
-}
-
-/// `/api/geocode`: the query and whether it was found; the point and what matched when it was.
-pub fn geocode() -> Value {
-    object(
-        &["query", "found"],
-        json!({"query": string(), "found": {"type": "boolean"}, "lat": number(), "lon": number(),
-            "precision": string(), "matched": string(), "rest": string(), "address": string()}),
-    )
-}
-
-/// `/api/shelters/{fid}`.
-pub fn shelter() -> Value {
-    object(
-        &["fid", "properties"],
-        json!({"fid": integer(0), "lat": number(), "lon": number(),
-            "properties": {"type": "object"}}),
-    )
-}
-
-/// `/api/shelter-status`.
-pub fn shelter_status() -> Value {
-    object(
-        &["count", "generated_at", "shelters", "updated_at"],
-        json!({"count": integer(0), "generated_at": string(),
-            "updated_at": {"type": "string", "nullable": true},
-            "shelters": array_of(json!({"type": "object"}))}),
-    )
-}
-
 /// Every CKAN action's answer: CKAN's envelope with `success: true`.
 pub fn ckan() -> Value {
     object(
@@ -278,118 +280,130 @@ pub fn ckan_version() -> Value {
     )
 }
 
-/// A staff API answer: `ok: true` and these fields.
-fn staff(required: &[&str]) -> Value {
-    let mut props = serde_json::Map::new();
-    props.insert("ok".into(), json!({"type": "boolean", "enum": [true]}));
-    let mut req = vec!["ok"];
-    req.extend_from_slice(required);
-    for r in required {
-        props.insert((*r).into(), json!({}));
-    }
-    object(&req, Value::Object(props))
-}
-
-/// `/api/admin/whoami`.
-pub fn whoami() -> Value {
-    let mut v = staff(&["user", "role", "via"]);
-    v["properties"]["user"] = string();
-    v["properties"]["role"] = json!({"type": "string", "enum": ["admin", "editor"]});
-    v["properties"]["via"] = string();
-    v
-}
-
-/// `/api/admin/datasets`.
-pub fn staff_datasets() -> Value {
-    let mut v = staff(&["datasets"]);
-    v["properties"]["datasets"] = array_of(json!({"type": "object"}));
-    v
-}
-
-/// `/api/admin/datasets/{dataset}/versions`.
-pub fn staff_versions() -> Value {
-    let mut v = staff(&["dataset", "versions"]);
-    v["properties"]["versions"] = array_of(json!({"type": "object"}));
-    v
-}
-
-/// `/api/admin/datasets/{dataset}/versions/{version}`.
-pub fn staff_version() -> Value {
-    staff(&["version", "report", "preview"])
-}
-
-/// Publish, discard, rollback.
-pub fn staff_action() -> Value {
-    let mut v = staff(&["dataset", "version", "action"]);
-    v["properties"]["version"] = integer(1);
-    v["properties"]["action"] = string();
-    v
-}
-
-/// An upload that was read and not refused (201 staged, 200 the same files again).
-pub fn staff_upload() -> Value {
-    let mut v = staff(&["dataset", "outcome", "report"]);
-    v["properties"]["report"] = json!({"type": "object"});
-    v
-}
-
-/// A shelter's status set by staff.
-pub fn staff_shelter_status() -> Value {
-    let mut v = staff(&["fid", "status", "evacuees", "at"]);
-    v["properties"]["fid"] = integer(0);
-    v["properties"]["status"] = json!({"type": "string", "enum": ["open", "full", "closed"]});
-    v
-}
-
-/// `/api/admin/coverage`.
-pub fn staff_coverage_log() -> Value {
-    let mut v = staff(&["settings"]);
-    v["properties"]["settings"] = array_of(json!({"type": "object"}));
-    v
-}
-
-/// `/api/admin/coverage/{dataset}`.
-pub fn staff_coverage() -> Value {
-    staff(&["dataset", "coverage"])
-}
-
-/// `/api/admin/audit`.
-pub fn staff_audit() -> Value {
-    let mut v = staff(&["entries"]);
-    v["properties"]["entries"] = array_of(json!({"type": "object"}));
-    v
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::route;
     use super::*;
 
-    /// A field a schema requires is one it describes (a misspelt name would otherwise make
-    /// the schema demand a field no answer has). Whether answers fit is schemathesis' check.
+    /// Where a schema holds a key that OpenAPI 3.0 has no place for in a document without
+    /// components: a `$ref` (schemars puts shared types under `/components/schemas`, which
+    /// this document does not have), `$schema`, `$defs`, `definitions`, `const`, or a tuple's
+    /// list of `items`.
+    fn stray_keys(v: &Value, at: &str, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    if ["$ref", "$schema", "$defs", "definitions", "const"].contains(&k.as_str())
+                        || (k == "items" && x.is_array())
+                    {
+                        out.push(format!("{at}/{k}"));
+                    }
+                    match (k.as_str(), x) {
+                        // Field names, which may be anything (a JSON Schema's own `$schema`).
+                        ("properties", Value::Object(fields)) => {
+                            for (f, y) in fields {
+                                stray_keys(y, &format!("{at}/properties/{f}"), out);
+                            }
+                        }
+                        _ => stray_keys(x, &format!("{at}/{k}"), out),
+                    }
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    stray_keys(x, &format!("{at}/{i}"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Every answer schema of every route, derived or written: an object whose required
+    /// fields it describes (a misspelt or flattened-away name would make the schema demand a
+    /// field no answer has), self-contained and in OpenAPI 3.0's dialect. Whether answers fit
+    /// is schemathesis' check (`scripts/test-api`).
     #[test]
-    fn schemas_are_objects_with_their_required_fields_declared() {
-        for (name, s) in [
-            ("feature_collection", feature_collection()),
-            ("items", items()),
-            ("health", health()),
-            ("risk", risk()),
-            ("search", search()),
-            ("geocode", geocode()),
-            ("shelter_status", shelter_status()),
-            ("ckan", ckan()),
-            ("whoami", whoami()),
-            ("staff_action", staff_action()),
-            ("tilejson", tilejson()),
-            ("collections", collections()),
-        ] {
-            assert_eq!(s["type"], "object", "{name}");
-            for r in s["required"].as_array().unwrap() {
-                let r = r.as_str().unwrap();
+    fn every_answer_schema_is_a_self_contained_object_declaring_what_it_requires() {
+        let mut seen = 0;
+        for r in route::all() {
+            let Some(returns) = r.returns else { continue };
+            let s = returns();
+            let name = r.path;
+            assert_eq!(s["type"], "object", "{name}: {s}");
+            for f in s["required"].as_array().into_iter().flatten() {
+                let f = f.as_str().unwrap();
                 assert!(
-                    s["properties"].get(r).is_some(),
-                    "{name}: {r} required, not declared"
+                    s["properties"].get(f).is_some(),
+                    "{name}: {f} required, not declared"
                 );
             }
+            let mut stray = Vec::new();
+            stray_keys(&s, "", &mut stray);
+            assert!(stray.is_empty(), "{name}: {stray:?}");
+            seen += 1;
         }
+        assert!(seen > 30, "{seen} routes name an answer schema");
+    }
+
+    /// The words a schema allows: its `enum`, or those of its `oneOf`/`anyOf` branches
+    /// (schemars writes an enum whose variants have doc comments as one branch per variant,
+    /// and an optional one as a branch beside null).
+    fn words(s: &Value) -> Vec<Value> {
+        if let Some(Value::Array(w)) = s.get("enum") {
+            return w.clone();
+        }
+        ["oneOf", "anyOf"]
+            .iter()
+            .filter_map(|k| s.get(*k).and_then(Value::as_array))
+            .flatten()
+            .flat_map(words)
+            .collect()
+    }
+
+    /// The derived schemas carry what the types say: serde's renames and skipped fields,
+    /// closed sets from Rust enums and the words the answer types mark as closed, the staff
+    /// envelope's `ok: true` beside the body's fields.
+    #[test]
+    fn derived_schemas_follow_the_types() {
+        let risk = of::<machimap_risk::Risk>();
+        assert_eq!(
+            json!(words(&risk["properties"]["lang"])),
+            json!(machimap_risk::Lang::CODES)
+        );
+        let hazard = &risk["properties"]["hazards"]["items"];
+        assert_eq!(
+            json!(words(&hazard["properties"]["hazard"])),
+            json!([
+                "flood",
+                "inland_flood",
+                "landslide",
+                "tsunami",
+                "storm_surge"
+            ])
+        );
+        let shelter = &risk["properties"]["nearest_shelters"]["items"];
+        assert_eq!(
+            json!(words(&shelter["properties"]["status"])),
+            json!(["open", "full", "closed", "not_open"])
+        );
+        // Skipped when absent: described, not required.
+        let required = shelter["required"].as_array().unwrap();
+        assert!(shelter["properties"].get("zone_note").is_some());
+        assert!(!required.contains(&json!("zone_note")));
+        assert!(required.contains(&json!("status")));
+
+        let hit = of::<crate::search::Hit>();
+        assert!(hit["properties"].get("score").is_none(), "{hit}");
+        assert_eq!(
+            json!(words(&hit["properties"]["precision"])),
+            // Optional in the type: null beside the words (never sent, the field is skipped).
+            json!(["residence", "block", "parcel", "machiaza", null])
+        );
+
+        let done = of::<Done<crate::admin::audit::Entry>>();
+        assert_eq!(done["properties"]["ok"]["enum"], json!([true]));
+        assert!(done["properties"].get("actor").is_some(), "{done}");
+        let required = done["required"].as_array().unwrap();
+        assert!(required.contains(&json!("ok")) && required.contains(&json!("actor")));
     }
 }

@@ -29,7 +29,7 @@ const FLOORS: Ty = Ty::Int { min: 1, max: 99 };
 pub const ROUTES: &[Route] = &[Route {
     path: "/api/risk",
     serve: Serve::Here(|| get(get_risk)),
-    returns: Some(replies::risk),
+    returns: Some(replies::of::<machimap_risk::Risk>),
     class: Some(Class::Risk),
     tag: "risk",
     summary: "Hazard zones at a point, whether to leave or stay upstairs, and the nearest suitable shelters",

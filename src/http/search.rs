@@ -14,6 +14,8 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Json;
+use schemars::JsonSchema;
+use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -34,7 +36,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/api/search",
         serve: Serve::Here(|| get(get_search)),
-        returns: Some(replies::search),
+        returns: Some(replies::of::<Results>),
         class: Some(Class::Search),
         tag: "risk",
         summary: "Find wards, shelters and roads by name (width, case and kana insensitive); an address /api/geocode finds to a house, block or parcel comes first (kind address, with its precision)",
@@ -58,7 +60,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/api/shelters/{fid}",
         serve: Serve::Here(|| get(get_shelter)),
-        returns: Some(replies::shelter),
+        returns: Some(replies::of::<crate::search::ShelterDetail>),
         tag: "risk",
         summary: "One shelter with the fields residents need and its stockpile rows",
         params: &[path_typed(
@@ -75,6 +77,17 @@ pub const ROUTES: &[Route] = &[
         ..ROUTE
     },
 ];
+
+/// `/api/search`'s answer.
+#[derive(Serialize, JsonSchema)]
+struct Results<'a> {
+    /// The query as searched (trimmed).
+    query: &'a str,
+    /// How many results follow.
+    count: usize,
+    /// Best first; an address point the query names comes before names.
+    results: Vec<crate::search::Hit>,
+}
 
 fn parse_limit(q: &HashMap<String, String>) -> ApiResult<usize> {
     match q.get("limit").map(|s| s.trim()) {
@@ -114,7 +127,11 @@ async fn get_search(
     .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok((
         [(header::CACHE_CONTROL, "no-cache")],
-        Json(serde_json::json!({"query": text, "count": hits.len(), "results": hits})),
+        Json(Results {
+            query: text,
+            count: hits.len(),
+            results: hits,
+        }),
     )
         .into_response())
 }

@@ -14,7 +14,9 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Json;
-use std::collections::HashMap;
+use schemars::JsonSchema;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -42,7 +44,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/tiles/{ids}.json",
         serve: Serve::At("/tiles/{file}", || get(get_tilejson)),
-        returns: Some(replies::tilejson),
+        returns: Some(replies::of::<TileJson>),
         tag: "tiles",
         summary: "TileJSON 3.0.0 of one dataset or a comma-joined composite",
         params: &[IDS],
@@ -515,16 +517,66 @@ async fn get_pmtile(
     }
 }
 
-fn field_type(t: SqlType) -> &'static str {
-    match t {
-        SqlType::Int | SqlType::Float => "Number",
-        SqlType::Bool => "Boolean",
-        SqlType::Text | SqlType::Date => "String",
+/// TileJSON 3.0.0 for a set of layers: the fields MapLibre and GDAL read, typed so the API
+/// description is derived from what is sent.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TileJson {
+    /// `3.0.0`.
+    #[schemars(extend("enum" = ["3.0.0"]))]
+    tilejson: &'static str,
+    /// The layers' Japanese titles joined by ` + `.
+    name: String,
+    /// The document's own version.
+    version: &'static str,
+    /// `xyz`: y grows southwards.
+    #[schemars(extend("enum" = ["xyz"]))]
+    scheme: &'static str,
+    attribution: &'static str,
+    /// The tile URL template, with `?v=` naming the published versions.
+    #[schemars(length(min = 1))]
+    tiles: Vec<String>,
+    minzoom: u8,
+    /// Clients overzoom above it.
+    maxzoom: u8,
+    /// `[west, south, east, north]` (JGD2011 degrees) of the layers' data.
+    bounds: [f64; 4],
+    /// `[longitude, latitude, zoom]` at the middle of `bounds`.
+    center: (f64, f64, u8),
+    /// One per layer of the tiles (a polygon layer's label points are a layer of their own).
+    vector_layers: Vec<VectorLayer>,
+}
+
+/// A layer of the tiles (TileJSON `vector_layers`).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct VectorLayer {
+    /// The layer's name in the tiles.
+    id: String,
+    /// Japanese / English title.
+    description: String,
+    /// Each attribute's type.
+    fields: BTreeMap<String, FieldType>,
+    minzoom: u8,
+    maxzoom: u8,
+}
+
+/// A vector tile attribute's type, as TileJSON names it.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub enum FieldType {
+    Number,
+    Boolean,
+    String,
+}
+
+fn field_type(ty: SqlType) -> FieldType {
+    match ty {
+        SqlType::Int | SqlType::Float => FieldType::Number,
+        SqlType::Bool => FieldType::Boolean,
+        SqlType::Text | SqlType::Date => FieldType::String,
     }
 }
 
 /// TileJSON 3.0.0 for a set of layers.
-pub fn tilejson(base: &str, ids: &str, layers: &[Arc<Layer>]) -> serde_json::Value {
+pub fn tilejson(base: &str, ids: &str, layers: &[Arc<Layer>]) -> TileJson {
     let token = version_token(layers);
     let bounds = layers
         .iter()
@@ -533,50 +585,49 @@ pub fn tilejson(base: &str, ids: &str, layers: &[Arc<Layer>]) -> serde_json::Val
         .unwrap_or([122.0, 20.0, 154.0, 46.0]);
     let mut vector_layers = Vec::new();
     for l in layers {
-        let fields: serde_json::Map<String, serde_json::Value> = l
+        let fields: BTreeMap<String, FieldType> = l
             .columns()
             .iter()
-            .map(|c| {
-                (
-                    c.name.to_string(),
-                    serde_json::Value::from(field_type(c.ty)),
-                )
-            })
+            .map(|c| (c.name.to_string(), field_type(c.ty)))
             .collect();
-        vector_layers.push(serde_json::json!({
-            "id": l.dataset.as_str(),
-            "description": format!("{} / {}", l.dataset.title_ja(), l.dataset.title_en()),
-            "fields": fields,
-            "minzoom": MINZOOM,
-            "maxzoom": MAXZOOM,
-        }));
+        let layer = |id: String, description: String| VectorLayer {
+            id,
+            description,
+            fields: fields.clone(),
+            minzoom: MINZOOM,
+            maxzoom: MAXZOOM,
+        };
+        vector_layers.push(layer(
+            l.dataset.as_str().to_string(),
+            format!("{} / {}", l.dataset.title_ja(), l.dataset.title_en()),
+        ));
         if crate::tiles::render::has_label_layer(l.dataset) {
-            vector_layers.push(serde_json::json!({
-                "id": format!("{}_label", l.dataset),
-                "description": "label points (one point inside each polygon)",
-                "fields": fields,
-                "minzoom": MINZOOM,
-                "maxzoom": MAXZOOM,
-            }));
+            vector_layers.push(layer(
+                format!("{}_label", l.dataset),
+                "label points (one point inside each polygon)".to_string(),
+            ));
         }
     }
-    let names: Vec<String> = layers
-        .iter()
-        .map(|l| l.dataset.title_ja().to_string())
-        .collect();
-    serde_json::json!({
-        "tilejson": "3.0.0",
-        "name": names.join(" + "),
-        "version": "1.0.0",
-        "scheme": "xyz",
-        "attribution": "machimap",
-        "tiles": [format!("{base}/tiles/{ids}/{{z}}/{{x}}/{{y}}.mvt?v={token}")],
-        "minzoom": MINZOOM,
-        "maxzoom": MAXZOOM,
-        "bounds": bounds,
-        "center": [(bounds[0] + bounds[2]) / 2.0, (bounds[1] + bounds[3]) / 2.0, 13],
-        "vector_layers": vector_layers,
-    })
+    let names: Vec<&str> = layers.iter().map(|l| l.dataset.title_ja()).collect();
+    TileJson {
+        tilejson: "3.0.0",
+        name: names.join(" + "),
+        version: "1.0.0",
+        scheme: "xyz",
+        attribution: "machimap",
+        tiles: vec![format!(
+            "{base}/tiles/{ids}/{{z}}/{{x}}/{{y}}.mvt?v={token}"
+        )],
+        minzoom: MINZOOM,
+        maxzoom: MAXZOOM,
+        bounds,
+        center: (
+            (bounds[0] + bounds[2]) / 2.0,
+            (bounds[1] + bounds[3]) / 2.0,
+            13,
+        ),
+        vector_layers,
+    }
 }
 
 async fn get_tilejson(

@@ -102,6 +102,7 @@ pub fn fill(key: &str, lang: Lang, vars: &[(&str, &str)]) -> String {
 }
 
 /// What to do.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
@@ -114,6 +115,7 @@ pub enum Action {
 }
 
 /// One reason, citing the data a resident can find on the map.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Reason {
     /// `collapse_flow` | `collapse_erosion` | `collapse_both` | `collapse_unknown` |
@@ -140,6 +142,7 @@ pub struct Reason {
 }
 
 /// The decision for one hazard.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Decision {
     /// `leave`, `upper_floor` or `none`.
@@ -161,6 +164,7 @@ pub struct Decision {
 }
 
 /// When to start acting, the third question of the 避難行動判定フロー.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Start {
     /// `at_once` (tsunami: on strong or long shaking, without waiting for a warning), `early`

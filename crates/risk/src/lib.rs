@@ -30,6 +30,7 @@ pub fn fmt_float(f: f64) -> String {
 }
 
 /// The hazards the answer covers, in the order it lists them.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Hazard {
@@ -107,6 +108,9 @@ pub struct Shelter {
     pub stock: StockSummary,
 }
 
+/// A shelter's status when staff never set one (未開設).
+pub const NOT_OPEN: &str = "not_open";
+
 /// What staff set a shelter to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -155,6 +159,7 @@ pub fn contains(g: &geo::Geometry<f64>, lon: f64, lat: f64) -> bool {
 }
 
 /// One zone the point lies in.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Zone {
     /// Feature id in the hazard dataset.
@@ -198,6 +203,7 @@ pub struct Zone {
 }
 
 /// Whether the hazard's map says something at the point.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Coverage {
@@ -210,6 +216,7 @@ pub enum Coverage {
 }
 
 /// Stockpile at a shelter, summed by what residents ask about.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StockSummary {
     /// Drinking water (飲料水), in the units recorded (e.g. 本).
@@ -227,6 +234,7 @@ pub struct StockSummary {
 }
 
 /// A shelter suggested for a hazard.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct ShelterHit {
     /// Feature id in `shelters`.
@@ -263,6 +271,7 @@ pub struct ShelterHit {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub zone_note: Option<String>,
     /// `open`, `full`, `closed` as staff set it, or `not_open` (未開設) when never set.
+    #[cfg_attr(feature = "schema", schemars(schema_with = "schema::shelter_status"))]
     pub status: &'static str,
     /// The status in words.
     pub status_text: String,
@@ -281,6 +290,7 @@ pub struct ShelterHit {
 }
 
 /// The answer for one hazard.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct HazardRisk {
     /// flood | inland_flood | landslide | tsunami | storm_surge.
@@ -311,6 +321,7 @@ pub struct HazardRisk {
 }
 
 /// The whole answer.
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[derive(Debug, Clone, Serialize)]
 pub struct Risk {
     /// Query latitude.
@@ -318,6 +329,7 @@ pub struct Risk {
     /// Query longitude.
     pub lon: f64,
     /// Language used.
+    #[cfg_attr(feature = "schema", schemars(schema_with = "schema::lang"))]
     pub lang: &'static str,
     /// One entry per hazard.
     pub hazards: Vec<HazardRisk>,
@@ -375,7 +387,7 @@ fn shelter_hit(s: &Shelter, lon: f64, lat: f64, st: &Statuses, lang: Lang) -> Sh
         Some(ShelterState::Open) => "open",
         Some(ShelterState::Full) => "full",
         Some(ShelterState::Closed) => "closed",
-        None => "not_open",
+        None => NOT_OPEN,
     };
     let crowding = match ev.map(|e| e.status) {
         Some(ShelterState::Full) => Some("full"),
@@ -775,6 +787,32 @@ pub fn assess(
         nearest_shelters: nearest_shelters(src, None, lon, lat, status, lang),
         hazards,
         summary,
+    }
+}
+
+/// The schemas of the answer's fields that are words from a closed set but `&str` in Rust.
+#[cfg(feature = "schema")]
+mod schema {
+    use super::{Lang, NOT_OPEN};
+    use schemars::{json_schema, Schema, SchemaGenerator};
+
+    /// `lang`: one of [`Lang::CODES`].
+    pub fn lang(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({"type": "string", "enum": Lang::CODES})
+    }
+
+    /// A shelter's `status`: what [`super::ShelterState`] serializes to, or [`NOT_OPEN`].
+    pub fn shelter_status(_: &mut SchemaGenerator) -> Schema {
+        let mut words: Vec<serde_json::Value> = [
+            super::ShelterState::Open,
+            super::ShelterState::Full,
+            super::ShelterState::Closed,
+        ]
+        .iter()
+        .filter_map(|s| serde_json::to_value(s).ok())
+        .collect();
+        words.push(NOT_OPEN.into());
+        json_schema!({"type": "string", "enum": words})
     }
 }
 

@@ -1,10 +1,70 @@
 //! The admin API (JSON) for scripts: who am I, datasets, versions and their decisions.
 
 use super::*;
+use crate::store::VersionInfo;
+
+/// Who the token or session belongs to.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct WhoAmI {
+    /// User name.
+    user: String,
+    /// What they may do.
+    role: Role,
+    /// `console` or `token:ID`.
+    via: String,
+}
+
+/// A dataset's versions at a glance.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct DatasetVersions {
+    dataset: DatasetId,
+    /// The version served, if any.
+    published: Option<i64>,
+    /// How many versions are stored.
+    versions: usize,
+}
+
+/// Every dataset with stored versions.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct Datasets {
+    datasets: Vec<DatasetVersions>,
+}
+
+/// One dataset's stored versions, newest first.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct Versions {
+    dataset: DatasetId,
+    versions: Vec<VersionInfo>,
+}
+
+/// One version: its facts, its validation report and (unless discarded) its difference
+/// from the published version.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct Version {
+    version: VersionInfo,
+    /// The validation report as stored with the version (`crate::report::Report`'s JSON).
+    report: Option<serde_json::Value>,
+    /// Null for a discarded version.
+    preview: Option<diff::Diff>,
+}
+
+/// A decision taken on a version.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct Decided {
+    dataset: DatasetId,
+    version: i64,
+    /// `publish`, `discard` or `rollback`.
+    #[schemars(extend("enum" = ["publish", "discard", "rollback"]))]
+    action: &'static str,
+}
 
 pub(super) async fn api_whoami(staff: Staff) -> Response {
-    Json(serde_json::json!({"ok": true, "user": staff.user, "role": staff.role, "via": staff.via}))
-        .into_response()
+    Json(Done::new(WhoAmI {
+        user: staff.user,
+        role: staff.role,
+        via: staff.via,
+    }))
+    .into_response()
 }
 
 pub(super) async fn api_datasets(
@@ -15,16 +75,19 @@ pub(super) async fn api_datasets(
     let v = blocking(move || {
         let mut out = Vec::new();
         for (d, vs) in uploads::all_versions(&st2.admin)? {
-            out.push(serde_json::json!({
-                "dataset": d,
-                "published": vs.iter().find(|v| v.status == "published").map(|v| v.version),
-                "versions": vs.len(),
-            }));
+            out.push(DatasetVersions {
+                dataset: d,
+                published: vs
+                    .iter()
+                    .find(|v| v.status == "published")
+                    .map(|v| v.version),
+                versions: vs.len(),
+            });
         }
         Ok(out)
     })
     .await?;
-    Ok(Json(serde_json::json!({"ok": true, "datasets": v})).into_response())
+    Ok(Json(Done::new(Datasets { datasets: v })).into_response())
 }
 
 pub(super) async fn api_versions(
@@ -35,7 +98,11 @@ pub(super) async fn api_versions(
     let d = parse_dataset(&ds)?;
     let st2 = st.clone();
     let vs = blocking(move || uploads::versions(&st2.admin, d)).await?;
-    Ok(Json(serde_json::json!({"ok": true, "dataset": d, "versions": vs})).into_response())
+    Ok(Json(Done::new(Versions {
+        dataset: d,
+        versions: vs,
+    }))
+    .into_response())
 }
 
 pub(super) async fn api_version(
@@ -57,10 +124,12 @@ pub(super) async fn api_version(
         Ok((info, report, pv))
     })
     .await?;
-    Ok(
-        Json(serde_json::json!({"ok": true, "version": info, "report": report, "preview": pv}))
-            .into_response(),
-    )
+    Ok(Json(Done::new(Version {
+        version: info,
+        report,
+        preview: pv,
+    }))
+    .into_response())
 }
 
 pub(super) async fn api_decide(
@@ -71,10 +140,12 @@ pub(super) async fn api_decide(
     action: &'static str,
 ) -> ApiResult<Response> {
     let (d, v) = decide(&st, &staff, &ds, &v, action).await?;
-    Ok(
-        Json(serde_json::json!({"ok": true, "dataset": d, "version": v, "action": action}))
-            .into_response(),
-    )
+    Ok(Json(Done::new(Decided {
+        dataset: d,
+        version: v,
+        action,
+    }))
+    .into_response())
 }
 
 pub(super) async fn api_publish(

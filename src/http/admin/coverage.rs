@@ -7,7 +7,27 @@ pub(super) async fn api_coverage(
     _staff: Staff,
 ) -> ApiResult<Response> {
     let log = coverage_log(&st).await?;
-    Ok(Json(serde_json::json!({"ok": true, "settings": log})).into_response())
+    Ok(Json(Done::new(CoverageLog { settings: log })).into_response())
+}
+
+/// Every coverage setting, oldest first.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct CoverageLog {
+    settings: Vec<crate::coverage::Record>,
+}
+
+/// A coverage setting taken.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct CoverageSet {
+    dataset: DatasetId,
+    /// What the hazard map now covers, in words.
+    coverage: String,
+}
+
+/// The latest entries of the audit log.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct AuditEntries {
+    entries: Vec<audit::Entry>,
 }
 
 /// Every coverage setting in the store, oldest first (the API's answer and the console page).
@@ -56,7 +76,11 @@ pub(super) async fn api_coverage_set(
         _ => CoverageAsk::Default,
     };
     let what = set_coverage(&st, &staff, d, asked).await?;
-    Ok(Json(serde_json::json!({"ok": true, "dataset": d, "coverage": what})).into_response())
+    Ok(Json(Done::new(CoverageSet {
+        dataset: d,
+        coverage: what,
+    }))
+    .into_response())
 }
 
 /// The coverage body, for the API description: exactly one of three forms.
@@ -228,5 +252,8 @@ pub(super) async fn api_audit(
                 ))
             })?,
     };
-    Ok(Json(serde_json::json!({"ok": true, "entries": st.admin.audit.recent(n)})).into_response())
+    Ok(Json(Done::new(AuditEntries {
+        entries: st.admin.audit.recent(n),
+    }))
+    .into_response())
 }

@@ -20,7 +20,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::limits::Class;
-use super::replies;
+use super::replies::{self, Done};
 use super::route::{self, path_typed, query, Access, Body, Mount, Param, Route, Serve, Ty, ROUTE};
 use super::AppState;
 use crate::admin::status::ShelterState;
@@ -39,6 +39,8 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
+use schemars::JsonSchema;
+use serde::Serialize;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -101,7 +103,7 @@ pub const STATUS_ROUTES: &[Route] = &[
         methods: &["get"],
         path: "/api/shelter-status",
         serve: Serve::Here(|| get(status_json)),
-        returns: Some(replies::shelter_status),
+        returns: Some(replies::of::<StatusDoc>),
         tag: "shelters",
         summary: "Which shelters are open (開設), full (満員) or closed (閉鎖), with evacuee counts (ETag; SSE at /api/shelter-status/events)",
         params: &[],
@@ -209,7 +211,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/api/admin/coverage",
         serve: Serve::Here(|| get(api_coverage)),
-        returns: Some(replies::staff_coverage_log),
+        returns: Some(replies::of::<Done<CoverageLog>>),
         access: Access::Editor,
         summary: "The areas the hazard maps cover: every setting, oldest first (the last per dataset is in force; none = the published wards). Bearer token",
         params: &[],
@@ -220,7 +222,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["post"],
         path: "/api/admin/coverage/{dataset}",
         serve: Serve::Here(|| post(api_coverage_set)),
-        returns: Some(replies::staff_coverage),
+        returns: Some(replies::of::<Done<CoverageSet>>),
         access: Access::Admin,
         summary: "Set the area a hazard map covers (admins): JSON {\"wards\": [\"code\", …]} | {\"polygon\": GeoJSON Polygon/MultiPolygon in lon/lat} | {\"default\": true}. Outside it /api/risk says no_data. Bearer token",
         params: &[HAZARD],
@@ -236,7 +238,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/api/admin/whoami",
         serve: Serve::Here(|| get(api_whoami)),
-        returns: Some(replies::whoami),
+        returns: Some(replies::of::<Done<WhoAmI>>),
         access: Access::Editor,
         summary: "The account behind the Bearer token",
         params: &[],
@@ -246,7 +248,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/api/admin/datasets",
         serve: Serve::Here(|| get(api_datasets)),
-        returns: Some(replies::staff_datasets),
+        returns: Some(replies::of::<Done<Datasets>>),
         access: Access::Editor,
         summary: "Every dataset with its published version. Bearer token",
         params: &[],
@@ -256,7 +258,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/api/admin/datasets/{dataset}/versions",
         serve: Serve::Here(|| get(api_versions)),
-        returns: Some(replies::staff_versions),
+        returns: Some(replies::of::<Done<Versions>>),
         access: Access::Editor,
         summary: "History: every version with who, when, source files and hash, rows, report summary. Bearer token",
         params: &[DS],
@@ -267,7 +269,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["post"],
         path: "/api/admin/datasets/{dataset}/uploads",
         serve: Serve::Here(|| post(api_upload).layer(DefaultBodyLimit::disable())),
-        returns: Some(replies::staff_upload),
+        returns: Some(replies::of::<Uploaded>),
         access: Access::Editor,
         summary: "Upload files (multipart field `file`, repeatable) as an unpublished version; `?publish=true` publishes it. Bearer token. Same files as the published version: no new version. An optional multipart field `mapping` holds a column mapping as JSON (see datasets/README.md), saved for later files with the same headers",
         params: &[DS, query("publish", Ty::Bool, "Publish at once when accepted")],
@@ -283,7 +285,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/api/admin/datasets/{dataset}/versions/{version}",
         serve: Serve::Here(|| get(api_version)),
-        returns: Some(replies::staff_version),
+        returns: Some(replies::of::<Done<Version>>),
         access: Access::Editor,
         summary: "One version: its validation report and the preview against the published one. Bearer token",
         params: &[DS, VER],
@@ -304,7 +306,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["post"],
         path: "/api/admin/datasets/{dataset}/versions/{version}/publish",
         serve: Serve::Here(|| post(api_publish)),
-        returns: Some(replies::staff_action),
+        returns: Some(replies::of::<Done<Decided>>),
         access: Access::Editor,
         summary: "Publish a staged version (atomic). Bearer token",
         params: &[DS, VER],
@@ -314,7 +316,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["post"],
         path: "/api/admin/datasets/{dataset}/versions/{version}/discard",
         serve: Serve::Here(|| post(api_discard)),
-        returns: Some(replies::staff_action),
+        returns: Some(replies::of::<Done<Decided>>),
         access: Access::Editor,
         summary: "Discard a staged version. Bearer token",
         params: &[DS, VER],
@@ -324,7 +326,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["post"],
         path: "/api/admin/datasets/{dataset}/versions/{version}/rollback",
         serve: Serve::Here(|| post(api_rollback)),
-        returns: Some(replies::staff_action),
+        returns: Some(replies::of::<Done<Decided>>),
         access: Access::Admin,
         summary: "Make an earlier published version current again (atomic, admins). Bearer token",
         params: &[DS, VER],
@@ -334,14 +336,14 @@ pub const ROUTES: &[Route] = &[
         methods: &["post"],
         path: "/api/admin/shelters/{fid}/status",
         serve: Serve::Here(|| post(api_shelter_status)),
-        returns: Some(replies::staff_shelter_status),
+        returns: Some(replies::of::<Done<StatusSet>>),
         access: Access::Editor,
         summary: "Set a shelter's status: JSON {\"status\": \"open|full|closed\", \"evacuees\": 12}. Bearer token",
         params: &[path_typed("fid", FID, "Shelter feature id", "1")],
         errors: &[400, 401, 403, 404, 409],
         body: Some(Body {
             media: "application/json",
-            schema: status_schema,
+            schema: replies::body_of::<StatusBody>,
             doc: "The shelter's state and, when known, how many evacuees are in it",
             success: &[],
         }),
@@ -351,7 +353,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get"],
         path: "/api/admin/audit",
         serve: Serve::Here(|| get(api_audit)),
-        returns: Some(replies::staff_audit),
+        returns: Some(replies::of::<Done<AuditEntries>>),
         access: Access::Admin,
         tag: "admin",
         summary: "The audit log, newest first (admins only). Bearer token",

@@ -98,22 +98,25 @@ pub(super) async fn shelter_status_page(
     )))
 }
 
-/// The status body, for the API description (the words `ShelterState` reads).
-pub(super) fn status_schema() -> serde_json::Value {
-    serde_json::json!({
-        "type": "object",
-        "required": ["status"],
-        "properties": {
-            "status": {"type": "string", "enum": ["open", "full", "closed", "開設", "満員", "閉鎖"]},
-            "evacuees": {"type": "integer", "minimum": 0, "maximum": u32::MAX, "nullable": true}
-        }
-    })
+/// A shelter's status as staff set it through the API; its schema in the API description is
+/// derived from it.
+#[derive(serde::Deserialize, JsonSchema)]
+pub(super) struct StatusBody {
+    /// `open`, `full` or `closed`, or in Japanese 開設, 満員, 閉鎖.
+    #[schemars(schema_with = "status_words")]
+    status: String,
+    /// Evacuees in the shelter now; absent or null when not counted.
+    #[schemars(range(max = u32::MAX))]
+    evacuees: Option<u32>,
 }
 
-#[derive(serde::Deserialize)]
-pub(super) struct StatusBody {
-    status: String,
-    evacuees: Option<u32>,
+/// The words `ShelterState` reads, English and Japanese.
+fn status_words(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let words: Vec<&str> = ShelterState::ALL
+        .iter()
+        .flat_map(|s| [s.as_str(), s.ja()])
+        .collect();
+    schemars::json_schema!({"type": "string", "enum": words})
 }
 
 pub(super) async fn api_shelter_status(
@@ -124,18 +127,52 @@ pub(super) async fn api_shelter_status(
 ) -> ApiResult<Response> {
     let Json(b) = body.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let e = set_status(&st, &staff, &fid, &b.status, b.evacuees)?;
-    Ok(Json(serde_json::json!({"ok": true, "fid": e.fid, "status": e.status, "evacuees": e.evacuees, "at": e.at})).into_response())
+    Ok(Json(Done::new(StatusSet {
+        fid: e.fid,
+        status: e.status,
+        evacuees: e.evacuees,
+        at: e.at,
+    }))
+    .into_response())
+}
+
+/// What the staff API answers when a status was set (who set it is in the audit log).
+#[derive(Serialize, JsonSchema)]
+pub(super) struct StatusSet {
+    /// Shelter fid.
+    fid: i64,
+    /// The state now.
+    status: ShelterState,
+    /// Evacuees now, when counted.
+    evacuees: Option<u32>,
+    /// When (UTC).
+    at: String,
+}
+
+/// The public shelter status document: `/api/shelter-status` and each event of the stream.
+#[derive(Serialize, JsonSchema)]
+pub(super) struct StatusDoc {
+    /// The latest change among the shelters listed; null before any.
+    updated_at: Option<String>,
+    /// When this document was made (UTC); not part of its ETag.
+    generated_at: String,
+    /// How many shelters follow.
+    count: usize,
+    /// Every published shelter with a status.
+    shelters: Vec<crate::admin::status::PublicStatus>,
 }
 
 pub(super) fn status_doc(st: &AppState) -> serde_json::Value {
     let snap = st.snapshot.load_full();
     let (rows, updated) = crate::admin::status::public(&snap, &st.admin.status);
-    serde_json::json!({
-        "updated_at": if updated.is_empty() { None } else { Some(updated) },
-        "generated_at": crate::admin::now_iso(),
-        "count": rows.len(),
-        "shelters": rows,
-    })
+    let doc = StatusDoc {
+        updated_at: (!updated.is_empty()).then_some(updated),
+        generated_at: crate::admin::now_iso(),
+        count: rows.len(),
+        shelters: rows,
+    };
+    // Strings, numbers and options only: serializing to a value cannot fail.
+    serde_json::to_value(doc).unwrap_or_default()
 }
 
 pub(super) async fn status_json(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {

@@ -441,43 +441,77 @@ pub(super) async fn api_upload(
                 ..
             }
         );
-    let mut body = serde_json::json!({
-        "ok": outcome != Staged::Rejected,
-        "dataset": d,
-        "outcome": outcome,
-        "report": report,
-    });
+    let mut body = Uploaded {
+        ok: outcome != Staged::Rejected,
+        dataset: d,
+        outcome,
+        report,
+        message: None,
+        error: None,
+        status: None,
+        code: None,
+        preview: None,
+        published,
+    };
     let status = match outcome {
         Staged::Rejected => {
             // The one error shape (status, code, error) beside the report.
             let msg = "エラーがあるため取り込みませんでした。公開中のデータは変わりません / rejected: the published data is unchanged";
-            body["message"] = msg.into();
-            body["error"] = msg.into();
-            body["status"] = 422.into();
-            body["code"] = "rejected".into();
+            body.message = Some(msg.into());
+            body.error = Some(msg.into());
+            body.status = Some(StatusCode::UNPROCESSABLE_ENTITY.as_u16());
+            body.code = Some("rejected");
             StatusCode::UNPROCESSABLE_ENTITY
         }
         Staged::Unchanged {
             version,
             published: p,
         } => {
-            body["message"] = format!(
+            body.message = Some(format!(
                 "{}版{version}と同じファイルです。新しい版は作りません / same files as {} version {version}: no new version",
                 if p { "公開中の" } else { "未公開の" },
                 if p { "published" } else { "staged" }
-            )
-            .into();
+            ));
             StatusCode::OK
         }
         Staged::Staged { version, .. } => {
             if !published {
                 let st2 = st.clone();
                 let (df, _) = blocking(move || preview(&st2, d, version)).await?;
-                body["preview"] = serde_json::to_value(&df).unwrap_or_default();
+                body.preview = Some(df);
             }
             StatusCode::CREATED
         }
     };
-    body["published"] = published.into();
     Ok((status, Json(body)).into_response())
+}
+
+/// What an upload through the API answers: 201 with a new version, 200 for the same files
+/// again, 422 when refused (then with the one error shape's `status`, `code` and `error`
+/// beside the report; the published data is unchanged).
+#[derive(Serialize, JsonSchema)]
+pub(super) struct Uploaded {
+    /// False only when refused (422).
+    ok: bool,
+    dataset: DatasetId,
+    outcome: Staged,
+    /// The validation report: every issue located by file, row and column.
+    report: crate::report::Report,
+    /// What happened, Japanese and English, unless a new version was staged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+    /// When refused: the message again, as the error shape has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    /// When refused: 422.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    /// When refused: `rejected`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'static str>,
+    /// A new version left unpublished: its difference from the published one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    preview: Option<diff::Diff>,
+    /// Whether the upload is what is served now.
+    published: bool,
 }
