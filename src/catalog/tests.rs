@@ -83,7 +83,7 @@ fn unpublished_datasets_are_left_out_and_stockpile_has_no_geometry_resources() {
 #[test]
 fn package_dict_has_ckan_fields() {
     let c = catalog("サンプル市");
-    let p = package(&c, c.entry("shelters").unwrap());
+    let p = serde_json::to_value(package(&c, c.entry("shelters").unwrap())).unwrap();
     assert_eq!(p["name"], "shelters");
     assert_eq!(p["title"], "指定緊急避難場所・指定避難所");
     assert_eq!(p["metadata_modified"], "2025-04-07T10:00:00");

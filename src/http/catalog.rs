@@ -88,7 +88,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get", "post"],
         path: "/api/3/action/package_list",
         serve: Serve::Within("/api/3/action/{action}"),
-        returns: Some(replies::ckan),
+        returns: Some(replies::of::<replies::CkanOk<Vec<String>>>),
         tag: "catalog",
         summary: "CKAN: names of the published datasets",
         params: &[
@@ -103,7 +103,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get", "post"],
         path: "/api/3/action/package_show",
         serve: Serve::Within("/api/3/action/{action}"),
-        returns: Some(replies::ckan),
+        returns: Some(replies::of::<replies::CkanOk<Package>>),
         tag: "catalog",
         summary: "CKAN: one dataset with its resources (404 in CKAN's envelope when unknown)",
         params: &[q("id", Ty::Str, true, "Dataset id or name", "shelters")],
@@ -115,7 +115,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get", "post"],
         path: "/api/3/action/package_search",
         serve: Serve::Within("/api/3/action/{action}"),
-        returns: Some(replies::ckan),
+        returns: Some(replies::of::<replies::CkanOk<SearchResult>>),
         tag: "catalog",
         summary:
             "CKAN: search datasets (q over title/notes/tags, fq filters, rows ≤ 1000, start, sort)",
@@ -173,7 +173,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get", "post"],
         path: "/api/3/action/current_package_list_with_resources",
         serve: Serve::Within("/api/3/action/{action}"),
-        returns: Some(replies::ckan),
+        returns: Some(replies::of::<replies::CkanOk<Vec<Package>>>),
         tag: "catalog",
         summary: "CKAN: datasets with resources, most recently modified first",
         params: &[
@@ -188,7 +188,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get", "post"],
         path: "/api/3/action/organization_list",
         serve: Serve::Within("/api/3/action/{action}"),
-        returns: Some(replies::ckan),
+        returns: Some(replies::of::<replies::CkanOk<Vec<OrganizationListed>>>),
         tag: "catalog",
         summary: "CKAN: the publishing organisation (names, or dicts with all_fields=true)",
         params: &[q(
@@ -206,7 +206,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get", "post"],
         path: "/api/3/action/organization_show",
         serve: Serve::Within("/api/3/action/{action}"),
-        returns: Some(replies::ckan),
+        returns: Some(replies::of::<replies::CkanOk<OrganizationShown>>),
         tag: "catalog",
         summary: "CKAN: the publishing organisation",
         params: &[
@@ -227,7 +227,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get", "post"],
         path: "/api/3/action/license_list",
         serve: Serve::Within("/api/3/action/{action}"),
-        returns: Some(replies::ckan),
+        returns: Some(replies::of::<replies::CkanOk<Vec<LicenseDict>>>),
         tag: "catalog",
         summary: "CKAN: the licence the data is published under",
         params: &[],
@@ -239,7 +239,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get", "post"],
         path: "/api/3/action/status_show",
         serve: Serve::Within("/api/3/action/{action}"),
-        returns: Some(replies::ckan),
+        returns: Some(replies::of::<replies::CkanOk<SiteStatus>>),
         tag: "catalog",
         summary: "CKAN: site title, URL and API compatibility",
         params: &[],
@@ -251,7 +251,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get", "post"],
         path: "/api/3/action/help_show",
         serve: Serve::Within("/api/3/action/{action}"),
-        returns: Some(replies::ckan),
+        returns: Some(replies::of::<replies::CkanOk<String>>),
         tag: "catalog",
         summary: "CKAN: what an action does",
         params: &[q("name", Ty::Str, true, "Action name", "package_search")],
@@ -263,7 +263,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get", "post"],
         path: "/api/3/action/{action}",
         serve: Serve::Here(|| get(ckan_action).post(ckan_action)),
-        returns: Some(replies::ckan),
+        returns: Some(replies::of::<replies::CkanOk<Value>>),
         class: Some(Class::Catalog),
         tag: "catalog",
         summary: "CKAN: any action above (POST: its parameters as a JSON object body)",
@@ -276,7 +276,7 @@ pub const ROUTES: &[Route] = &[
         methods: &["get", "post"],
         path: "/api/action/{action}",
         serve: Serve::Here(|| get(ckan_action).post(ckan_action)),
-        returns: Some(replies::ckan),
+        returns: Some(replies::of::<replies::CkanOk<Value>>),
         class: Some(Class::Catalog),
         tag: "catalog",
         summary: "CKAN: the same actions without the version segment (as ckanapi calls them)",
@@ -433,9 +433,11 @@ async fn get_api_version() -> Response {
     )
 }
 
-fn ckan_response(status: StatusCode, body: &Value) -> Response {
+fn ckan_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    // Strings, numbers and string-keyed maps: serializing cannot fail.
+    let text = serde_json::to_string(body).unwrap_or_default();
     with_headers(
-        (status, body.to_string()).into_response(),
+        (status, text).into_response(),
         "application/json;charset=utf-8",
     )
 }
@@ -466,10 +468,7 @@ async fn ckan_action(
         },
     };
     match result {
-        Ok(result) => ckan_response(
-            StatusCode::OK,
-            &json!({"help": help, "success": true, "result": result}),
-        ),
+        Ok(result) => ckan_response(StatusCode::OK, &replies::CkanOk::new(help, result)),
         Err(e) => {
             let (status, body) = e.to_status_body(&help);
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -5,14 +5,15 @@
 //! response check (`scripts/test-api`) holds every answer to them.
 //!
 //! Two sources:
-//! - **our own answers** (risk, search, geocode, a shelter, shelter status, health, the staff
-//!   API) are Rust types the handler serializes; [`of`] derives their schema from the type
-//!   and its serde attributes (schemars), so a field added, renamed or skipped in the type is
-//!   in the document too;
-//! - **documents of a published standard** (GeoJSON, OGC API landing, collections and tile
-//!   sets, TileJSON, the MapLibre style, CKAN's envelope) are assembled as JSON by their
-//!   handlers from the standard's layout; their schemas are written below from the same
-//!   standards, stating the fields the standard requires.
+//! - **answers built from our types** (risk, search, geocode, a shelter, shelter status,
+//!   health, the staff API, TileJSON, every CKAN action's result in [`CkanOk`]) are Rust types
+//!   the handler serializes; [`of`] derives their schema from the type and its serde
+//!   attributes (schemars), so a field added, renamed or skipped in the type is in the
+//!   document too;
+//! - **documents assembled as JSON** from a published standard's layout (GeoJSON features,
+//!   OGC API landing, conformance, collections, items pages and tile sets, the MapLibre
+//!   style) have their schemas written below from the same standards, stating the fields the
+//!   standard requires.
 
 use schemars::generate::{Contract, SchemaSettings};
 use schemars::JsonSchema;
@@ -87,6 +88,28 @@ impl<T> Done<T> {
     /// `body` with `ok: true`.
     pub fn new(body: T) -> Self {
         Done { ok: true, body }
+    }
+}
+
+/// A CKAN action's answer: CKAN's envelope around the action's result `T`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CkanOk<T> {
+    /// The action's help URL.
+    help: String,
+    /// Always true: a failure is an error answer with `success: false` and `error`.
+    #[schemars(schema_with = "always_true")]
+    success: bool,
+    result: T,
+}
+
+impl<T> CkanOk<T> {
+    /// `result` in the envelope, with the action's `help`.
+    pub fn new(help: String, result: T) -> Self {
+        CkanOk {
+            help,
+            success: true,
+            result,
+        }
     }
 }
 
@@ -246,29 +269,6 @@ pub fn style() -> Value {
         &["version", "sources", "layers"],
         json!({"version": {"type": "integer", "enum": [8]}, "sources": {"type": "object"},
             "layers": array_of(object(&["id", "type"], json!({"id": string(), "type": string()})))}),
-    )
-}
-
-/// TileJSON 3.0.0.
-pub fn tilejson() -> Value {
-    object(
-        &["tilejson", "tiles", "vector_layers"],
-        json!({
-            "tilejson": {"type": "string", "enum": ["3.0.0"]},
-            "tiles": {"type": "array", "minItems": 1, "items": string()},
-            "minzoom": integer(0), "maxzoom": integer(0),
-            "bounds": {"type": "array", "items": number(), "minItems": 4, "maxItems": 4},
-            "vector_layers": array_of(object(&["id", "fields"],
-                json!({"id": string(), "fields": {"type": "object"}}))),
-        }),
-    )
-}
-
-/// Every CKAN action's answer: CKAN's envelope with `success: true`.
-pub fn ckan() -> Value {
-    object(
-        &["help", "success", "result"],
-        json!({"help": string(), "success": {"type": "boolean", "enum": [true]}, "result": {}}),
     )
 }
 
