@@ -9,7 +9,7 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{json, Map, Value};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Routes of this module.
 pub const ROUTES: &[Route] = &[Route {
@@ -80,8 +80,18 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-/// The OpenAPI 3.0 document for every endpoint, with the server URL `base`.
+/// The OpenAPI 3.0 document for every endpoint, with the server URL `base`. The rest of the
+/// document comes from the route tables, which are constants: it is made once per process
+/// (deriving the answer schemas is not work for every request) and copied.
 pub fn document(base: &str) -> Value {
+    static DESCRIBED: OnceLock<Value> = OnceLock::new();
+    let mut doc = DESCRIBED.get_or_init(described).clone();
+    doc["servers"] = json!([{"url": base}]);
+    doc
+}
+
+/// The document without its server URL.
+fn described() -> Value {
     let mut paths: Map<String, Value> = Map::new();
     for r in listed() {
         let params: Vec<Value> = r
@@ -210,7 +220,7 @@ pub fn document(base: &str) -> Value {
                 and risk at a point.",
             "license": {"name": "Data: CC BY 4.0 unless the catalog says otherwise"}
         },
-        "servers": [{"url": base}],
+        "servers": [],
         "tags": [
             {"name": "tiles", "description": "Mapbox Vector Tiles and TileJSON"},
             {"name": "ogc", "description": "OGC API – Features (Parts 1, 2, 3 queryables, 5 schemas) and OGC API – Tiles"},
