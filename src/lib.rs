@@ -9,6 +9,8 @@
 //! - [`store`]: the versioned DuckDB store; [`ingest`] ties readers, normalisers and store together.
 //! - [`geom`]: WKB, bounding boxes, label points, polygon repair.
 //! - [`views`]: every HTML page, as askama templates that escape every value by default.
+//! - [`ogc`]: the OGC API – Features and Tiles documents (collections, tile sets, tile matrix
+//!   sets) as typed values, which `http` fills in and serializes.
 //!
 //! The fictional sample city is the `machimap-sample` crate, used by the binary's `sample` and
 //! `demo` commands and by the tests, never by this library.
@@ -32,6 +34,7 @@ pub mod kinds;
 /// The languages of the map and the risk answer (in `machimap-risk`, shared with the static site).
 pub use machimap_risk::lang;
 pub mod mapping;
+pub mod ogc;
 pub mod page;
 pub mod read;
 pub mod report;

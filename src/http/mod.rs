@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod ogc;
 pub mod ogc_crs;
 pub mod ogc_schema;
+pub mod ogc_status;
 pub mod ogc_tiles;
 pub mod openapi;
 pub mod replies;

@@ -4,18 +4,21 @@
 //! database count.
 
 use super::limits::Class;
+use super::ogc_status::{collection_name, cols_of, status_collection, status_layer, STATUS};
 use super::replies;
 use super::route::{path_typed, query, In, Param, Route, Serve, Ty, ROUTE};
 use super::{ApiError, ApiResult, AppState};
 use crate::crs::OgcCrs;
 use crate::dataset::{Column, DatasetId, SqlType, Val};
 use crate::index::{Feature, Layer};
+use crate::ogc::{Collection, Collections, Conformance, Extent, ItemType, JsonType, Landing, Link};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use geo::{Intersects, Rect};
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
 use std::sync::Arc;
 
 /// Largest `limit` accepted on items (larger values are served as this, as the standard asks).
@@ -23,8 +26,7 @@ pub const MAX_LIMIT: usize = 10_000;
 /// `limit` when none is given.
 pub const DEFAULT_LIMIT: usize = 100;
 
-const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
-const GEOJSON: &str = "application/geo+json";
+pub(super) const GEOJSON: &str = "application/geo+json";
 const JSON: &str = "application/json";
 const OAS30: &str = "application/vnd.oai.openapi+json;version=3.0";
 
@@ -74,7 +76,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc",
         serve: Serve::Here(|| get(landing)),
-        returns: Some(replies::landing),
+        returns: Some(replies::of::<Landing>),
         tag: "ogc",
         summary: "Landing page of the OGC API – Features service",
         params: &[F],
@@ -85,7 +87,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc/conformance",
         serve: Serve::Here(|| get(conformance)),
-        returns: Some(replies::conformance),
+        returns: Some(replies::of::<Conformance>),
         tag: "ogc",
         summary: "Conformance classes implemented",
         params: &[F],
@@ -106,7 +108,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc/collections",
         serve: Serve::Here(|| get(collections)),
-        returns: Some(replies::collections),
+        returns: Some(replies::of::<Collections>),
         tag: "ogc",
         summary: "Every published dataset as a feature collection",
         params: &[F],
@@ -117,7 +119,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc/collections/{collectionId}",
         serve: Serve::Here(|| get(collection)),
-        returns: Some(replies::collection),
+        returns: Some(replies::of::<Collection>),
         tag: "ogc",
         summary: "One collection: title, extent, links",
         params: &[COLLECTION, F],
@@ -289,8 +291,10 @@ pub(super) fn reply(content_type: &'static str, body: Vec<u8>, cache: &'static s
         .into_response()
 }
 
-pub(super) fn json_reply(v: &Value) -> Response {
-    reply(JSON, v.to_string().into_bytes(), "public, max-age=60")
+/// A JSON document, cacheable for a minute.
+pub(super) fn json_reply<T: Serialize>(doc: &T) -> ApiResult<Response> {
+    let body = serde_json::to_vec(doc).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(reply(JSON, body, "public, max-age=60"))
 }
 
 /// The layer behind a collection id: a published dataset, or the live `shelter_status`.
@@ -308,10 +312,6 @@ pub(super) fn layer_of(st: &AppState, id: &str) -> ApiResult<Arc<Layer>> {
         .ok_or_else(|| ApiError::NotFound(format!("collection {id} has no published version")))
 }
 
-pub(super) fn link(href: String, rel: &str, ty: &str, title: &str) -> Value {
-    json!({"href": href, "rel": rel, "type": ty, "title": title})
-}
-
 async fn landing(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -319,35 +319,66 @@ async fn landing(
 ) -> ApiResult<Response> {
     check_params(&params(&q), &[])?;
     let b = st.base_url(&headers);
-    Ok(json_reply(&json!({
-        "title": format!("{} オープンデータ (OGC API – Features)", st.config.publisher),
-        "description": "Wards, hazard zones, roads, shelters and stockpiles of the city, \
-                        as OGC API – Features collections (GeoJSON, CRS84).",
-        "links": [
-            link(format!("{b}/ogc"), "self", JSON, "This document"),
-            link(format!("{b}/ogc/api"), "service-desc", OAS30, "The API definition"),
-            link(format!("{b}/ogc/conformance"), "conformance", JSON, "Conformance classes"),
-            link(format!("{b}/ogc/collections"), "data", JSON, "Collections"),
-            link(format!("{b}/ogc/tiles"), super::ogc_tiles::REL_TILESETS, JSON,
-                "Vector tiles of every published layer (OGC API – Tiles)"),
-            link(format!("{b}/ogc/tileMatrixSets"), super::ogc_tiles::REL_TILING_SCHEMES, JSON,
-                "Tile matrix sets"),
-            link(format!("{b}/ogc/styles/hazard"), "stylesheet", JSON,
-                "MapLibre style over the OGC API – Tiles URLs"),
-            link(format!("{b}/catalog"), "service-doc", "text/html", "Dataset catalog"),
-        ]
-    })))
+    json_reply(&Landing {
+        title: format!(
+            "{} オープンデータ (OGC API – Features)",
+            st.config.publisher
+        ),
+        description: "Wards, hazard zones, roads, shelters and stockpiles of the city, \
+                      as OGC API – Features collections (GeoJSON, CRS84)."
+            .into(),
+        links: vec![
+            Link::new(format!("{b}/ogc"), "self", JSON, "This document"),
+            Link::new(
+                format!("{b}/ogc/api"),
+                "service-desc",
+                OAS30,
+                "The API definition",
+            ),
+            Link::new(
+                format!("{b}/ogc/conformance"),
+                "conformance",
+                JSON,
+                "Conformance classes",
+            ),
+            Link::new(format!("{b}/ogc/collections"), "data", JSON, "Collections"),
+            Link::new(
+                format!("{b}/ogc/tiles"),
+                super::ogc_tiles::REL_TILESETS,
+                JSON,
+                "Vector tiles of every published layer (OGC API – Tiles)",
+            ),
+            Link::new(
+                format!("{b}/ogc/tileMatrixSets"),
+                super::ogc_tiles::REL_TILING_SCHEMES,
+                JSON,
+                "Tile matrix sets",
+            ),
+            Link::new(
+                format!("{b}/ogc/styles/hazard"),
+                "stylesheet",
+                JSON,
+                "MapLibre style over the OGC API – Tiles URLs",
+            ),
+            Link::new(
+                format!("{b}/catalog"),
+                "service-doc",
+                "text/html",
+                "Dataset catalog",
+            ),
+        ],
+    })
 }
 
 async fn conformance(RawQuery(q): RawQuery) -> ApiResult<Response> {
     check_params(&params(&q), &[])?;
-    let all: Vec<&str> = CONFORMANCE
+    let conforms_to = CONFORMANCE
         .iter()
         .chain(super::ogc_crs::CONFORMANCE)
         .chain(super::ogc_tiles::CONFORMANCE)
         .copied()
         .collect();
-    Ok(json_reply(&json!({ "conformsTo": all })))
+    json_reply(&Conformance { conforms_to })
 }
 
 async fn api(
@@ -364,70 +395,79 @@ async fn api(
     ))
 }
 
-fn collection_json(b: &str, l: &Layer) -> Value {
-    let d = l.dataset;
+/// A collection's document: its links to itself, its items and queryables, then `more`, then
+/// its schema's; the CRSs of Part 2.
+pub(super) fn collection_doc(
+    b: &str,
+    id: &str,
+    title: String,
+    description: String,
+    more: Vec<Link>,
+    bbox: Option<[f64; 4]>,
+) -> Collection {
+    let url = format!("{b}/ogc/collections/{id}");
     let mut links = vec![
-        link(
-            format!("{b}/ogc/collections/{d}"),
-            "self",
-            JSON,
-            "This collection",
-        ),
-        link(
-            format!("{b}/ogc/collections/{d}/items"),
-            "items",
-            GEOJSON,
-            "Features",
-        ),
-        link(
-            format!("{b}/ogc/collections/{d}/queryables"),
+        Link::new(url.clone(), "self", JSON, "This collection"),
+        Link::new(format!("{url}/items"), "items", GEOJSON, "Features"),
+        Link::new(
+            format!("{url}/queryables"),
             "http://www.opengis.net/def/rel/ogc/1.0/queryables",
             "application/schema+json",
             "Queryable properties",
         ),
-        link(
-            format!("{b}/datasets/{d}.csv"),
-            "enclosure",
-            "text/csv",
-            "The whole dataset as CSV",
-        ),
     ];
+    links.extend(more);
+    links.extend(super::ogc_schema::links(b, id));
+    Collection {
+        crs: super::ogc_crs::offered(),
+        description,
+        extent: bbox.map(Extent::crs84),
+        id: id.to_string(),
+        item_type: ItemType::Feature,
+        links,
+        storage_crs: super::ogc_crs::STORAGE_CRS.to_string(),
+        title,
+    }
+}
+
+/// The collection of a published dataset.
+fn dataset_collection(b: &str, l: &Layer) -> Collection {
+    let d = l.dataset;
+    let mut more = vec![Link::new(
+        format!("{b}/datasets/{d}.csv"),
+        "enclosure",
+        "text/csv",
+        "The whole dataset as CSV",
+    )];
     if d.has_geometry() {
-        links.push(link(
-            format!("{b}/datasets/{d}.geojson"),
-            "enclosure",
-            GEOJSON,
-            "The whole dataset as GeoJSON",
-        ));
-        links.push(link(
-            format!("{b}/tiles/{d}.json"),
-            "describedby",
-            JSON,
-            "Vector tiles (TileJSON)",
-        ));
-        links.push(link(
-            format!("{b}/ogc/collections/{d}/tiles"),
-            super::ogc_tiles::REL_TILESETS,
-            JSON,
-            "Vector tiles (OGC API – Tiles)",
-        ));
+        more.extend([
+            Link::new(
+                format!("{b}/datasets/{d}.geojson"),
+                "enclosure",
+                GEOJSON,
+                "The whole dataset as GeoJSON",
+            ),
+            Link::new(
+                format!("{b}/tiles/{d}.json"),
+                "describedby",
+                JSON,
+                "Vector tiles (TileJSON)",
+            ),
+            Link::new(
+                format!("{b}/ogc/collections/{d}/tiles"),
+                super::ogc_tiles::REL_TILESETS,
+                JSON,
+                "Vector tiles (OGC API – Tiles)",
+            ),
+        ]);
     }
-    links.extend(super::ogc_schema::links(b, d.as_str()));
-    let mut c = json!({
-        "id": d.as_str(),
-        "title": format!("{} / {}", d.title_ja(), d.title_en()),
-        "description": format!(
-            "{} — version {}, published {}, {} features",
-            d.title_en(), l.version, l.published_at, l.features.len()
-        ),
-        "itemType": "feature",
-        "links": links,
-    });
-    super::ogc_crs::add_crs_members(&mut c);
-    if let Some(bb) = l.bbox {
-        c["extent"] = json!({"spatial": {"bbox": [bb], "crs": CRS84}});
-    }
-    c
+    let title = format!("{} / {}", d.title_ja(), d.title_en());
+    let (v, at, n) = (l.version, &l.published_at, l.features.len());
+    let description = format!(
+        "{} — version {v}, published {at}, {n} features",
+        d.title_en()
+    );
+    collection_doc(b, d.as_str(), title, description, more, l.bbox)
 }
 
 async fn collections(
@@ -438,18 +478,23 @@ async fn collections(
     check_params(&params(&q), &[])?;
     let b = st.base_url(&headers);
     let snap = st.snapshot.load();
-    let mut cols: Vec<Value> = snap
+    let mut collections: Vec<Collection> = snap
         .layers
         .values()
-        .map(|l| collection_json(&b, l))
+        .map(|l| dataset_collection(&b, l))
         .collect();
     if let Some(sh) = snap.layer(DatasetId::Shelters) {
-        cols.push(status_collection_json(&b, sh));
+        collections.push(status_collection(&b, sh));
     }
-    Ok(json_reply(&json!({
-        "links": [link(format!("{b}/ogc/collections"), "self", JSON, "Collections")],
-        "collections": cols,
-    })))
+    json_reply(&Collections {
+        collections,
+        links: vec![Link::new(
+            format!("{b}/ogc/collections"),
+            "self",
+            JSON,
+            "Collections",
+        )],
+    })
 }
 
 async fn collection(
@@ -461,168 +506,11 @@ async fn collection(
     if id == STATUS {
         check_params(&params(&q), &[])?;
         let sh = layer_of(&st, "shelters")?;
-        return Ok(json_reply(&status_collection_json(
-            &st.base_url(&headers),
-            &sh,
-        )));
+        return json_reply(&status_collection(&st.base_url(&headers), &sh));
     }
     let l = layer_of(&st, &id)?;
     check_params(&params(&q), &[])?;
-    Ok(json_reply(&collection_json(&st.base_url(&headers), &l)))
-}
-
-/// The collection of live shelter status (開設 / 満員 / 閉鎖) set in the staff console: one
-/// feature per shelter with a status, at the shelter's point, id = the shelter's fid.
-pub const STATUS: &str = "shelter_status";
-
-/// Marks a layer built from the status board (its `source_names`), so links name the
-/// `shelter_status` collection rather than `shelters`.
-const STATUS_SOURCE: &str = "shelter_status";
-
-pub(super) fn cols_of(l: &Layer) -> &'static [Column] {
-    if l.source_names == STATUS_SOURCE {
-        STATUS_COLUMNS
-    } else {
-        l.columns()
-    }
-}
-
-fn collection_name(l: &Layer) -> String {
-    if l.source_names == STATUS_SOURCE {
-        STATUS.to_string()
-    } else {
-        l.dataset.to_string()
-    }
-}
-
-/// Columns of the status collection.
-pub const STATUS_COLUMNS: &[Column] = &[
-    Column {
-        name: "id",
-        ty: SqlType::Text,
-        doc: "ID of the shelter (03 layout)",
-    },
-    Column {
-        name: "name",
-        ty: SqlType::Text,
-        doc: "名称",
-    },
-    Column {
-        name: "status",
-        ty: SqlType::Text,
-        doc: "open | full | closed",
-    },
-    Column {
-        name: "status_ja",
-        ty: SqlType::Text,
-        doc: "開設 | 満員 | 閉鎖",
-    },
-    Column {
-        name: "evacuees",
-        ty: SqlType::Int,
-        doc: "Evacuees in the shelter now",
-    },
-    Column {
-        name: "capacity",
-        ty: SqlType::Int,
-        doc: "想定収容人数",
-    },
-    Column {
-        name: "updated_at",
-        ty: SqlType::Text,
-        doc: "When the status was set (UTC)",
-    },
-];
-
-/// The current status board as a layer (small: one feature per shelter with a status).
-fn status_layer(st: &AppState) -> ApiResult<Layer> {
-    let snap = st.snapshot.load_full();
-    let sh = snap
-        .layer(DatasetId::Shelters)
-        .ok_or_else(|| ApiError::NotFound("shelters has no published version".into()))?;
-    let (rows, updated) = crate::admin::status::public(&snap, &st.admin.status);
-    let features = rows
-        .into_iter()
-        .map(|r| {
-            let point = r.lon.zip(r.lat);
-            Feature {
-                fid: r.fid,
-                values: vec![
-                    Val::opt_text(r.id),
-                    Val::opt_text(r.name),
-                    Val::text(r.status),
-                    Val::text(r.status_ja),
-                    r.evacuees.map_or(Val::Null, |n| Val::Int(i64::from(n))),
-                    r.capacity.map_or(Val::Null, Val::Int),
-                    Val::text(r.updated_at),
-                ]
-                .into(),
-                geom: point.map(|(x, y)| geo::Geometry::Point(geo::Point::new(x, y))),
-                bbox: point.map(|(x, y)| [x, y, x, y]),
-                label: point.map(|(x, y)| [x, y]),
-            }
-        })
-        .collect::<Vec<_>>();
-    let entries = features
-        .iter()
-        .enumerate()
-        .filter_map(|(i, f)| {
-            f.bbox.map(|b| {
-                rstar::primitives::GeomWithData::new(
-                    rstar::primitives::Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]),
-                    i as u32,
-                )
-            })
-        })
-        .collect();
-    Ok(Layer {
-        dataset: DatasetId::Shelters,
-        version: sh.version,
-        published_at: updated,
-        created_at: String::new(),
-        source_names: STATUS_SOURCE.into(),
-        source_sha256: String::new(),
-        features,
-        tree: rstar::RTree::bulk_load(entries),
-        bbox: sh.bbox,
-        tileset: Default::default(),
-    })
-}
-
-fn status_collection_json(b: &str, shelters: &Layer) -> Value {
-    let mut c = json!({
-        "id": STATUS,
-        "title": "避難所の開設状況 / Shelter status",
-        "description": "Live status (open / full / closed, evacuees) of shelters, set by city \
-                        staff on a disaster day; one feature per shelter with a status.",
-        "itemType": "feature",
-        "links": [
-            link(format!("{b}/ogc/collections/{STATUS}"), "self", JSON, "This collection"),
-            link(format!("{b}/ogc/collections/{STATUS}/items"), "items", GEOJSON, "Features"),
-            link(format!("{b}/ogc/collections/{STATUS}/queryables"),
-                "http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json",
-                "Queryable properties"),
-            link(format!("{b}/api/shelter-status.csv"), "enclosure", "text/csv", "As CSV"),
-            link(format!("{b}/api/shelter-status.geojson"), "enclosure", GEOJSON, "As GeoJSON"),
-        ],
-    });
-    if let Some(bb) = shelters.bbox {
-        c["extent"] = json!({"spatial": {"bbox": [bb], "crs": CRS84}});
-    }
-    if let Some(links) = c["links"].as_array_mut() {
-        links.extend(super::ogc_schema::links(b, STATUS));
-    }
-    super::ogc_crs::add_crs_members(&mut c);
-    c
-}
-
-pub(super) fn json_type(c: &Column) -> &'static str {
-    match c.ty {
-        SqlType::Int => "integer",
-        SqlType::Float => "number",
-        SqlType::Bool => "boolean",
-        SqlType::Text | SqlType::Date => "string",
-    }
+    json_reply(&dataset_collection(&st.base_url(&headers), &l))
 }
 
 async fn queryables(
@@ -636,7 +524,7 @@ async fn queryables(
     let b = st.base_url(&headers);
     let mut props = serde_json::Map::new();
     for c in cols_of(&l) {
-        let mut p = json!({"title": c.name, "description": c.doc, "type": json_type(c)});
+        let mut p = json!({"title": c.name, "description": c.doc, "type": JsonType::of(c.ty)});
         if c.ty == SqlType::Date {
             p["format"] = json!("date");
         }
@@ -1035,13 +923,13 @@ fn render_items(
     };
     let url = format!("{base}/ogc/collections/{d}/items");
     let mut links = vec![
-        link(
+        Link::new(
             format!("{url}?{}", qs(offset)),
             "self",
             GEOJSON,
             "This page",
         ),
-        link(
+        Link::new(
             format!("{base}/ogc/collections/{d}"),
             "collection",
             JSON,
@@ -1049,7 +937,7 @@ fn render_items(
         ),
     ];
     if offset + page.len() < matched {
-        links.push(link(
+        links.push(Link::new(
             format!("{url}?{}", qs(offset + page.len())),
             "next",
             GEOJSON,
@@ -1057,7 +945,7 @@ fn render_items(
         ));
     }
     if offset > 0 {
-        links.push(link(
+        links.push(Link::new(
             format!("{url}?{}", qs(offset.saturating_sub(limit))),
             "prev",
             GEOJSON,
@@ -1119,21 +1007,23 @@ async fn item(
     super::ogc_crs::write_feature(cols_of(&l), f, g, None, &mut out)
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     out.pop(); // the Feature's closing brace: links go inside it
-    let links = json!([
-        link(
+    let links = [
+        Link::new(
             format!("{b}/ogc/collections/{d}/items/{}", f.fid),
             "self",
             GEOJSON,
-            "This feature"
+            "This feature",
         ),
-        link(
+        Link::new(
             format!("{b}/ogc/collections/{d}"),
             "collection",
             JSON,
-            "The collection"
+            "The collection",
         ),
-    ]);
-    out.extend_from_slice(format!(",\"links\":{links}}}").as_bytes());
+    ];
+    out.extend_from_slice(b",\"links\":");
+    serde_json::to_writer(&mut out, &links).map_err(|e| ApiError::Internal(e.to_string()))?;
+    out.push(b'}');
     let mut resp = reply(GEOJSON, out, "public, max-age=60");
     super::ogc_crs::set_content_crs(&mut resp, out_crs);
     Ok(resp)

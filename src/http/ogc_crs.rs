@@ -10,7 +10,6 @@ use crate::index::Feature;
 use axum::http::{HeaderName, HeaderValue};
 use axum::response::Response;
 use geo::Geometry;
-use serde_json::{json, Value};
 
 /// The Part 2 conformance class.
 pub const CONFORMANCE: &[&str] = &["http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs"];
@@ -87,13 +86,14 @@ fn parse_box(raw: &str, crs: OgcCrs) -> ApiResult<[f64; 4]> {
     Ok(b)
 }
 
-/// Add `crs` (every CRS offered) and `storageCrs` to a collection's metadata. The data is
-/// stored as JGD2011 longitude/latitude, which is CRS84 at map scale.
-pub fn add_crs_members(c: &mut Value) {
-    let list: Vec<String> = ogc_crs_list().iter().map(OgcCrs::uri).collect();
-    c["crs"] = json!(list);
-    c["storageCrs"] = json!(CRS84_URI);
+/// A collection's `crs` member: the URI of every CRS offered, CRS84 first.
+pub fn offered() -> Vec<String> {
+    ogc_crs_list().iter().map(OgcCrs::uri).collect()
 }
+
+/// A collection's `storageCrs`: the data is stored as JGD2011 longitude/latitude, which is
+/// CRS84 at map scale.
+pub const STORAGE_CRS: &str = CRS84_URI;
 
 /// The geometries of a page of features in `crs`, in the page's order; `None` for CRS84
 /// (the stored coordinates are written as they are). Waits for PROJ: call it from a blocking

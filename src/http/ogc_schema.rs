@@ -2,16 +2,18 @@
 //! JSON Schema (2020-12) of a collection's features, built from the canonical columns of
 //! `crate::dataset`, with the `x-ogc-role` of the feature id and the primary geometry.
 
-use super::ogc::{check_params, cols_of, json_type, layer_of, link, params, reply, STATUS};
+use super::ogc::{check_params, layer_of, params, reply};
+use super::ogc_status::{cols_of, STATUS};
 use super::replies;
 use super::route::{path_typed, Param, Route, Serve, Ty, ROUTE};
 use super::{ApiResult, AppState};
 use crate::dataset::{DatasetId, Kind, SqlType};
+use crate::ogc::{JsonType, Link};
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::sync::Arc;
 
 const SCHEMA_JSON: &str = "application/schema+json";
@@ -37,16 +39,16 @@ pub const ROUTES: &[Route] = &[Route {
 }];
 
 /// The links from a collection to its schema.
-pub fn links(b: &str, id: &str) -> Vec<Value> {
+pub fn links(b: &str, id: &str) -> Vec<Link> {
     let href = format!("{b}/ogc/collections/{id}/schema");
     vec![
-        link(
+        Link::new(
             href.clone(),
             "describedby",
             SCHEMA_JSON,
             "Schema of the features (JSON Schema)",
         ),
-        link(
+        Link::new(
             href,
             "http://www.opengis.net/def/rel/ogc/1.0/schema",
             SCHEMA_JSON,
@@ -100,7 +102,7 @@ async fn schema(
         );
     }
     for c in cols_of(&l) {
-        let mut p = json!({"title": c.name, "description": c.doc, "type": json_type(c)});
+        let mut p = json!({"title": c.name, "description": c.doc, "type": JsonType::of(c.ty)});
         if c.ty == SqlType::Date {
             p["format"] = json!("date");
         }

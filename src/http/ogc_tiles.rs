@@ -9,13 +9,17 @@
 //! limits are 404, as the standard asks. `/ogc/styles/hazard` is the resident map's style over
 //! these URLs.
 
-use super::ogc::{check_params, json_type, link, params, reply};
+use super::ogc::{check_params, json_reply, params, reply};
 use super::replies;
 use super::route::{path_typed, Param, Route, Serve, Ty, ROUTE};
 use super::tiles::{layers_for, tile_response, MAXZOOM};
 use super::{ApiError, ApiResult, AppState};
 use crate::crs::CRS84_URI;
 use crate::index::Layer;
+use crate::ogc::{
+    BoundingBox, DataType, JsonType, Link, PropertiesSchema, PropertySchema, TileMatrixSet,
+    TileMatrixSetItem, TileMatrixSets, TileSet, TileSetItem, TileSetLayer, TileSets,
+};
 use crate::tiles::render::has_label_layer;
 use crate::tiles::tms::{self, Limits};
 use crate::tiles::TileCoord;
@@ -99,7 +103,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc/tileMatrixSets",
         serve: Serve::Here(|| get(matrix_sets)),
-        returns: Some(replies::tile_matrix_sets),
+        returns: Some(replies::of::<TileMatrixSets>),
         tag: "ogc",
         summary: "Tile matrix sets offered (OGC API – Tiles)",
         params: &[],
@@ -110,7 +114,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc/tileMatrixSets/{tileMatrixSetId}",
         serve: Serve::Here(|| get(matrix_set)),
-        returns: Some(replies::tile_matrix_set),
+        returns: Some(replies::of::<TileMatrixSet>),
         tag: "ogc",
         summary: "A tile matrix set definition (OGC 2D TMS 2.0, JSON)",
         params: &[TMS],
@@ -121,7 +125,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc/tiles",
         serve: Serve::Here(|| get(dataset_tilesets)),
-        returns: Some(replies::tilesets),
+        returns: Some(replies::of::<TileSets>),
         tag: "ogc",
         summary: "Vector tile sets of the whole dataset (every published layer)",
         params: &[],
@@ -132,7 +136,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc/tiles/{tileMatrixSetId}",
         serve: Serve::Here(|| get(dataset_tileset)),
-        returns: Some(replies::tileset),
+        returns: Some(replies::of::<TileSet>),
         tag: "ogc",
         summary: "Tile set metadata of the whole dataset: layers, limits per tile matrix",
         params: &[TMS],
@@ -153,7 +157,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc/collections/{collectionId}/tiles",
         serve: Serve::Here(|| get(collection_tilesets)),
-        returns: Some(replies::tilesets),
+        returns: Some(replies::of::<TileSets>),
         tag: "ogc",
         summary: "Vector tile sets of one collection",
         params: &[COLLECTION],
@@ -164,7 +168,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/ogc/collections/{collectionId}/tiles/{tileMatrixSetId}",
         serve: Serve::Here(|| get(collection_tileset)),
-        returns: Some(replies::tileset),
+        returns: Some(replies::of::<TileSet>),
         tag: "ogc",
         summary: "Tile set metadata of one collection: layers, limits per tile matrix",
         params: &[COLLECTION, TMS],
@@ -195,10 +199,6 @@ pub const ROUTES: &[Route] = &[
     },
 ];
 
-fn json_reply(v: &Value) -> Response {
-    reply(JSON, v.to_string().into_bytes(), "public, max-age=60")
-}
-
 fn check_tms(id: &str) -> ApiResult<()> {
     if id == tms::ID {
         Ok(())
@@ -217,23 +217,32 @@ async fn matrix_sets(
 ) -> ApiResult<Response> {
     check_params(&params(&q), &[])?;
     let b = st.base_url(&headers);
-    Ok(json_reply(&json!({
-        "links": [link(format!("{b}/ogc/tileMatrixSets"), "self", JSON, "Tile matrix sets")],
-        "tileMatrixSets": [{
-            "id": tms::ID,
-            "title": "Google Maps Compatible for the World",
-            "uri": tms::URI,
-            "crs": tms::CRS,
-            "links": [link(format!("{b}/ogc/tileMatrixSets/{}", tms::ID), "self", JSON,
-                "The definition")],
+    json_reply(&TileMatrixSets {
+        links: vec![Link::new(
+            format!("{b}/ogc/tileMatrixSets"),
+            "self",
+            JSON,
+            "Tile matrix sets",
+        )],
+        tile_matrix_sets: vec![TileMatrixSetItem {
+            crs: tms::CRS.into(),
+            id: tms::ID.into(),
+            links: vec![Link::new(
+                format!("{b}/ogc/tileMatrixSets/{}", tms::ID),
+                "self",
+                JSON,
+                "The definition",
+            )],
+            title: tms::TITLE.into(),
+            uri: tms::URI.into(),
         }],
-    })))
+    })
 }
 
 async fn matrix_set(Path(id): Path<String>, RawQuery(q): RawQuery) -> ApiResult<Response> {
     check_tms(&id)?;
     check_params(&params(&q), &[])?;
-    Ok(json_reply(&tms::definition()))
+    json_reply(&tms::definition())
 }
 
 /// Every published layer with geometry, in canonical order: the dataset tile set.
@@ -266,97 +275,116 @@ fn limits_of(layers: &[Arc<Layer>]) -> Vec<Limits> {
     bbox_of(layers).map_or_else(Vec::new, |b| tms::limits(b, MIN_MATRIX, MAXZOOM))
 }
 
-/// One entry of a tile set list.
-fn tileset_entry(url: &str, title: &str, b: &str) -> Value {
-    json!({
-        "title": title,
-        "dataType": "vector",
-        "crs": tms::CRS,
-        "tileMatrixSetURI": tms::URI,
-        "links": [
-            link(url.to_string(), "self", JSON, "Tile set metadata"),
-            link(format!("{b}/ogc/tileMatrixSets/{}", tms::ID), REL_TILING_SCHEME, JSON,
-                "WebMercatorQuad"),
-        ],
-    })
+/// The link from a tile set to its tile matrix set.
+fn tiling_scheme(b: &str) -> Link {
+    Link::new(
+        format!("{b}/ogc/tileMatrixSets/{}", tms::ID),
+        REL_TILING_SCHEME,
+        JSON,
+        tms::ID,
+    )
 }
 
-/// Tile set metadata (OGC 2D TMS 2.0 TileSetMetadata, JSON) of `layers` under `url`.
-fn tileset_json(url: &str, title: &str, layers: &[Arc<Layer>], b: &str, up: Value) -> Value {
-    let mut out_layers = Vec::new();
+/// One entry of a tile set list.
+fn tileset_entry(url: &str, title: &str, b: &str) -> TileSetItem {
+    TileSetItem {
+        crs: tms::CRS.into(),
+        data_type: DataType::Vector,
+        links: vec![
+            Link::new(url, "self", JSON, "Tile set metadata"),
+            tiling_scheme(b),
+        ],
+        tile_matrix_set_uri: tms::URI.into(),
+        title: title.into(),
+    }
+}
+
+/// The layers of the tiles of `layers`: one per dataset, and one of label points after each
+/// polygon layer that has them.
+fn tile_layers(layers: &[Arc<Layer>], b: &str) -> Vec<TileSetLayer> {
+    let mut out = Vec::new();
     for l in layers {
         let d = l.dataset;
-        let props: serde_json::Map<String, Value> = l
-            .columns()
-            .iter()
-            .map(|c| {
-                (
-                    c.name.to_string(),
-                    json!({"type": json_type(c), "description": c.doc}),
-                )
-            })
-            .collect();
-        let schema = json!({"type": "object", "properties": props});
-        let dim = match d.kind() {
+        let schema = PropertiesSchema::new(
+            l.columns()
+                .iter()
+                .map(|c| {
+                    let p = PropertySchema {
+                        description: c.doc.into(),
+                        json_type: JsonType::of(c.ty),
+                    };
+                    (c.name.to_string(), p)
+                })
+                .collect(),
+        );
+        let geometry_dimension = match d.kind() {
             crate::dataset::Kind::Shelter => 0,
             crate::dataset::Kind::Road => 1,
             _ => 2,
         };
-        out_layers.push(json!({
-            "id": d.as_str(),
-            "title": format!("{} / {}", d.title_ja(), d.title_en()),
-            "dataType": "vector",
-            "geometryDimension": dim,
-            "featureType": d.as_str(),
-            "minTileMatrix": MIN_MATRIX.to_string(),
-            "maxTileMatrix": MAXZOOM.to_string(),
-            "propertiesSchema": schema,
-            "links": [link(format!("{b}/ogc/collections/{d}"), "collection", JSON,
-                "The collection")],
-        }));
-        if has_label_layer(d) {
-            out_layers.push(json!({
-                "id": format!("{d}_label"),
-                "title": format!("{} (label points)", d.title_en()),
-                "description": "One point inside each polygon, with the polygon's properties",
-                "dataType": "vector",
-                "geometryDimension": 0,
-                "featureType": d.as_str(),
-                "minTileMatrix": MIN_MATRIX.to_string(),
-                "maxTileMatrix": MAXZOOM.to_string(),
-                "propertiesSchema": schema,
-            }));
-        }
+        let layer = TileSetLayer {
+            data_type: DataType::Vector,
+            description: None,
+            feature_type: d.as_str().into(),
+            geometry_dimension,
+            id: d.as_str().into(),
+            links: vec![Link::new(
+                format!("{b}/ogc/collections/{d}"),
+                "collection",
+                JSON,
+                "The collection",
+            )],
+            max_tile_matrix: MAXZOOM.to_string(),
+            min_tile_matrix: MIN_MATRIX.to_string(),
+            properties_schema: schema,
+            title: format!("{} / {}", d.title_ja(), d.title_en()),
+        };
+        let label = has_label_layer(d).then(|| TileSetLayer {
+            description: Some(
+                "One point inside each polygon, with the polygon's properties".into(),
+            ),
+            geometry_dimension: 0,
+            id: format!("{d}_label"),
+            links: Vec::new(),
+            title: format!("{} (label points)", d.title_en()),
+            ..layer.clone()
+        });
+        out.push(layer);
+        out.extend(label);
     }
-    let mut v = json!({
-        "title": title,
-        "dataType": "vector",
-        "crs": tms::CRS,
-        "tileMatrixSetURI": tms::URI,
-        "tileMatrixSetLimits": limits_of(layers).iter().map(Limits::json).collect::<Vec<_>>(),
-        "layers": out_layers,
-        "links": [
-            link(url.to_string(), "self", JSON, "This tile set"),
-            link(format!("{b}/ogc/tileMatrixSets/{}", tms::ID), REL_TILING_SCHEME, JSON,
-                "WebMercatorQuad"),
-            json!({
-                "href": format!("{url}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"),
-                "rel": "item",
-                "type": MVT,
-                "templated": true,
-                "title": "Tiles (Mapbox Vector Tiles)",
-            }),
+    out
+}
+
+/// Tile set metadata (OGC 2D TMS 2.0 TileSetMetadata, JSON) of `layers` under `url`; `up`
+/// links to what it is a tile set of.
+fn tileset_doc(url: &str, title: &str, layers: &[Arc<Layer>], b: &str, up: Link) -> TileSet {
+    TileSet {
+        bounding_box: bbox_of(layers).map(|bb| BoundingBox {
+            crs: CRS84_URI.into(),
+            lower_corner: None,
+            lower_left: [bb[0], bb[1]],
+            upper_corner: None,
+            upper_right: [bb[2], bb[3]],
+        }),
+        crs: tms::CRS.into(),
+        data_type: DataType::Vector,
+        layers: tile_layers(layers, b),
+        links: vec![
+            Link::new(url, "self", JSON, "This tile set"),
+            tiling_scheme(b),
+            Link::new(
+                format!("{url}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"),
+                "item",
+                MVT,
+                "Tiles (Mapbox Vector Tiles)",
+            )
+            .templated(),
             up,
         ],
-    });
-    if let Some(bb) = bbox_of(layers) {
-        v["boundingBox"] = json!({
-            "lowerLeft": [bb[0], bb[1]],
-            "upperRight": [bb[2], bb[3]],
-            "crs": CRS84_URI,
-        });
+        tile_matrix_set_limits: limits_of(layers).iter().map(Limits::doc).collect(),
+        tile_matrix_set_uri: tms::URI.into(),
+        title: title.into(),
     }
-    v
 }
 
 async fn dataset_tilesets(
@@ -367,10 +395,15 @@ async fn dataset_tilesets(
     check_params(&params(&q), &[])?;
     let b = st.base_url(&headers);
     let url = format!("{b}/ogc/tiles/{}", tms::ID);
-    Ok(json_reply(&json!({
-        "links": [link(format!("{b}/ogc/tiles"), "self", JSON, "Tile sets")],
-        "tilesets": [tileset_entry(&url, "Every published layer", &b)],
-    })))
+    json_reply(&TileSets {
+        links: vec![Link::new(
+            format!("{b}/ogc/tiles"),
+            "self",
+            JSON,
+            "Tile sets",
+        )],
+        tilesets: vec![tileset_entry(&url, "Every published layer", &b)],
+    })
 }
 
 async fn dataset_tileset(
@@ -384,19 +417,13 @@ async fn dataset_tileset(
     let layers = all_layers(&st)?;
     let b = st.base_url(&headers);
     let url = format!("{b}/ogc/tiles/{}", tms::ID);
-    let up = link(
+    let up = Link::new(
         format!("{b}/ogc"),
         "http://www.opengis.net/def/rel/ogc/1.0/dataset",
         JSON,
         "The dataset",
     );
-    Ok(json_reply(&tileset_json(
-        &url,
-        "Every published layer",
-        &layers,
-        &b,
-        up,
-    )))
+    json_reply(&tileset_doc(&url, "Every published layer", &layers, &b, up))
 }
 
 async fn collection_tilesets(
@@ -410,10 +437,15 @@ async fn collection_tilesets(
     let b = st.base_url(&headers);
     let d = layers[0].dataset;
     let url = format!("{b}/ogc/collections/{d}/tiles/{}", tms::ID);
-    Ok(json_reply(&json!({
-        "links": [link(format!("{b}/ogc/collections/{d}/tiles"), "self", JSON, "Tile sets")],
-        "tilesets": [tileset_entry(&url, d.title_en(), &b)],
-    })))
+    json_reply(&TileSets {
+        links: vec![Link::new(
+            format!("{b}/ogc/collections/{d}/tiles"),
+            "self",
+            JSON,
+            "Tile sets",
+        )],
+        tilesets: vec![tileset_entry(&url, d.title_en(), &b)],
+    })
 }
 
 async fn collection_tileset(
@@ -428,19 +460,19 @@ async fn collection_tileset(
     let b = st.base_url(&headers);
     let d = layers[0].dataset;
     let url = format!("{b}/ogc/collections/{d}/tiles/{}", tms::ID);
-    let up = link(
+    let up = Link::new(
         format!("{b}/ogc/collections/{d}"),
         "http://www.opengis.net/def/rel/ogc/1.0/geodata",
         JSON,
         "The collection",
     );
-    Ok(json_reply(&tileset_json(
+    json_reply(&tileset_doc(
         &url,
         &format!("{} / {}", d.title_ja(), d.title_en()),
         &layers,
         &b,
         up,
-    )))
+    ))
 }
 
 /// The tile coordinate of `{tileMatrix}/{tileRow}/{tileCol}` within the limits of `layers`:

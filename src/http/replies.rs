@@ -6,14 +6,15 @@
 //!
 //! Two sources:
 //! - **answers built from our types** (risk, search, geocode, a shelter, shelter status,
-//!   health, the staff API, TileJSON, every CKAN action's result in [`CkanOk`]) are Rust types
-//!   the handler serializes; [`of`] derives their schema from the type and its serde
-//!   attributes (schemars), so a field added, renamed or skipped in the type is in the
-//!   document too;
-//! - **documents assembled as JSON** from a published standard's layout (GeoJSON features,
-//!   OGC API landing, conformance, collections, items pages and tile sets, the MapLibre
-//!   style) have their schemas written below from the same standards, stating the fields the
-//!   standard requires.
+//!   health, the staff API, TileJSON, every CKAN action's result in [`CkanOk`], the OGC API
+//!   landing page, conformance, collections, tile matrix sets and tile sets of
+//!   [`crate::ogc`]) are Rust types the handler serializes; [`of`] derives their schema from
+//!   the type and its serde attributes (schemars), so a field added, renamed or skipped in
+//!   the type is in the document too;
+//! - **documents assembled as JSON** whose content is open-ended (GeoJSON features and items
+//!   pages, whose geometry and properties are the data's own; the queryables and Part 5 JSON
+//!   Schemas; the MapLibre style) have their schemas written below from their standards,
+//!   stating the fields the standard requires.
 
 use schemars::generate::{Contract, SchemaSettings};
 use schemars::JsonSchema;
@@ -133,20 +134,14 @@ fn integer(min: i64) -> Value {
     json!({"type": "integer", "minimum": min})
 }
 
-fn number() -> Value {
-    json!({"type": "number"})
-}
-
-/// A link of OGC API and of our own documents.
-fn link() -> Value {
-    object(
-        &["href", "rel"],
-        json!({"href": string(), "rel": string(), "type": string(), "title": string()}),
-    )
-}
-
+/// A list of links, as the OGC documents of [`crate::ogc`] carry them (derived from
+/// [`crate::ogc::Link`]).
 fn links() -> Value {
-    array_of(link())
+    let mut v = of::<Vec<crate::ogc::Link>>();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("title");
+    }
+    v
 }
 
 /// A GeoJSON Feature: an id, a geometry (null for stockpile rows) and properties.
@@ -185,81 +180,12 @@ pub fn items() -> Value {
     v
 }
 
-/// `/ogc`: the landing page.
-pub fn landing() -> Value {
-    object(
-        &["links"],
-        json!({"title": string(), "description": string(), "links": links()}),
-    )
-}
-
-/// `/ogc/conformance`.
-pub fn conformance() -> Value {
-    object(&["conformsTo"], json!({"conformsTo": array_of(string())}))
-}
-
-fn collection_props() -> Value {
-    json!({"id": string(), "title": string(), "description": string(), "links": links(),
-        "crs": array_of(string()), "itemType": string()})
-}
-
-/// `/ogc/collections/{collectionId}`.
-pub fn collection() -> Value {
-    object(&["id", "links"], collection_props())
-}
-
-/// `/ogc/collections`.
-pub fn collections() -> Value {
-    object(
-        &["collections", "links"],
-        json!({"collections": array_of(collection()), "links": links()}),
-    )
-}
-
 /// A JSON Schema document (queryables, Part 5 schema).
 pub fn json_schema() -> Value {
     object(
         &["$schema", "type", "properties"],
         json!({"$schema": string(), "$id": string(), "type": {"type": "string", "enum": ["object"]},
             "properties": {"type": "object"}}),
-    )
-}
-
-/// `/ogc/tileMatrixSets`.
-pub fn tile_matrix_sets() -> Value {
-    object(
-        &["tileMatrixSets", "links"],
-        json!({"tileMatrixSets": array_of(object(&["id", "links"],
-            json!({"id": string(), "links": links()}))), "links": links()}),
-    )
-}
-
-/// `/ogc/tiles` and a collection's tile sets.
-pub fn tilesets() -> Value {
-    object(
-        &["tilesets", "links"],
-        json!({"tilesets": array_of(object(&["links"], json!({"links": links()}))),
-            "links": links()}),
-    )
-}
-
-/// One tile set's metadata.
-pub fn tileset() -> Value {
-    object(
-        &["dataType", "crs", "links"],
-        json!({"dataType": {"type": "string", "enum": ["vector"]}, "crs": string(),
-            "links": links(), "tileMatrixSetLimits": array_of(json!({"type": "object"}))}),
-    )
-}
-
-/// One tile matrix set (OGC 2D Tile Matrix Set 2.0).
-pub fn tile_matrix_set() -> Value {
-    object(
-        &["id", "crs", "tileMatrices"],
-        json!({"id": string(), "crs": string(), "tileMatrices": array_of(object(
-            &["id", "scaleDenominator", "matrixWidth", "matrixHeight"],
-            json!({"id": string(), "scaleDenominator": number(), "matrixWidth": integer(1),
-                "matrixHeight": integer(1)})))}),
     )
 }
 
@@ -361,8 +287,9 @@ mod tests {
     }
 
     /// The derived schemas carry what the types say: serde's renames and skipped fields,
-    /// closed sets from Rust enums and the words the answer types mark as closed, the staff
-    /// envelope's `ok: true` beside the body's fields.
+    /// closed sets from Rust enums and the words the answer types mark as closed (the OGC
+    /// documents' `dataType`, `itemType`, `cornerOfOrigin`), the staff envelope's `ok: true`
+    /// beside the body's fields.
     #[test]
     fn derived_schemas_follow_the_types() {
         let risk = of::<machimap_risk::Risk>();
@@ -399,6 +326,38 @@ mod tests {
             // Optional in the type: null beside the words (never sent, the field is skipped).
             json!(["residence", "block", "parcel", "machiaza", null])
         );
+
+        // The OGC documents: the standard's closed sets of words, optional members optional.
+        let tileset = of::<crate::ogc::TileSet>();
+        assert_eq!(words(&tileset["properties"]["dataType"]), [json!("vector")]);
+        let layer = &tileset["properties"]["layers"]["items"];
+        assert_eq!(words(&layer["properties"]["dataType"]), [json!("vector")]);
+        let required = tileset["required"].as_array().unwrap();
+        assert!(required.contains(&json!("tileMatrixSetLimits")));
+        assert!(!required.contains(&json!("boundingBox")));
+        let link = &tileset["properties"]["links"]["items"];
+        assert_eq!(link["required"], json!(["href", "rel"]));
+        assert!(link["properties"].get("type").is_some());
+        let list = of::<crate::ogc::TileSets>();
+        let entry = &list["properties"]["tilesets"]["items"];
+        assert_eq!(words(&entry["properties"]["dataType"]), [json!("vector")]);
+        let collection = of::<crate::ogc::Collection>();
+        assert_eq!(
+            words(&collection["properties"]["itemType"]),
+            [json!("feature")]
+        );
+        let tms = of::<crate::ogc::TileMatrixSet>();
+        let matrix = &tms["properties"]["tileMatrices"]["items"];
+        assert_eq!(
+            words(&matrix["properties"]["cornerOfOrigin"]),
+            [json!("topLeft")]
+        );
+        assert_eq!(matrix["properties"]["matrixWidth"]["minimum"], json!(1));
+        assert_eq!(
+            links()["items"]["properties"]["templated"]["type"],
+            json!("boolean")
+        );
+        assert!(links().get("title").is_none());
 
         let done = of::<Done<crate::admin::audit::Entry>>();
         assert_eq!(done["properties"]["ok"]["enum"], json!([true]));

@@ -5,12 +5,14 @@
 //! tiles drawn cannot disagree: tile matrix `z`, row `y` (0 at the top), column `x`.
 
 use super::coord::{TileRange, HALF, MAX_LAT, MAX_ZOOM};
-use serde_json::{json, Value};
+use crate::ogc::{BoundingBox, CornerOfOrigin, TileMatrix, TileMatrixSet, TileMatrixSetLimit};
 
 /// The tile matrix set's id in URLs.
 pub const ID: &str = "WebMercatorQuad";
 /// Its registered URI.
 pub const URI: &str = "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad";
+/// Its title.
+pub const TITLE: &str = "Google Maps Compatible for the World";
 /// Its CRS (Web Mercator).
 pub const CRS: &str = "http://www.opengis.net/def/crs/EPSG/0/3857";
 /// Deepest tile matrix of the definition (as registered); tiles are drawn down to
@@ -26,44 +28,44 @@ const TILE_PX: u32 = 256;
 /// It also carries the TMS 1.0 names of the same values (`identifier`, `supportedCRS`,
 /// `lowerCorner`/`upperCorner`, `topLeftCorner`): GDAL before 3.7, which Debian 12 and the
 /// QGIS built on it use, reads only those and cannot open the tile sets without them.
-pub fn definition() -> Value {
-    let matrices: Vec<Value> = (0..=DEFINED_ZOOMS)
+pub fn definition() -> TileMatrixSet {
+    let tile_matrices = (0..=DEFINED_ZOOMS)
         .map(|z| {
             let n = 1u64 << z;
             let cell = 2.0 * HALF / (f64::from(TILE_PX) * n as f64);
-            json!({
-                "id": z.to_string(),
-                "identifier": z.to_string(),
-                "scaleDenominator": cell / PIXEL_M,
-                "cellSize": cell,
-                "cornerOfOrigin": "topLeft",
-                "pointOfOrigin": [-HALF, HALF],
-                "topLeftCorner": [-HALF, HALF],
-                "tileWidth": TILE_PX,
-                "tileHeight": TILE_PX,
-                "matrixWidth": n,
-                "matrixHeight": n,
-            })
+            TileMatrix {
+                cell_size: cell,
+                corner_of_origin: CornerOfOrigin::TopLeft,
+                id: z.to_string(),
+                identifier: z.to_string(),
+                matrix_height: n,
+                matrix_width: n,
+                point_of_origin: [-HALF, HALF],
+                scale_denominator: cell / PIXEL_M,
+                tile_height: TILE_PX,
+                tile_width: TILE_PX,
+                top_left_corner: [-HALF, HALF],
+            }
         })
         .collect();
-    json!({
-        "id": ID,
-        "identifier": ID,
-        "title": "Google Maps Compatible for the World",
-        "uri": URI,
-        "crs": CRS,
-        "supportedCRS": CRS,
-        "orderedAxes": ["X", "Y"],
-        "wellKnownScaleSet": "http://www.opengis.net/def/wkss/OGC/1.0/GoogleMapsCompatible",
-        "boundingBox": {
-            "lowerLeft": [-HALF, -HALF],
-            "upperRight": [HALF, HALF],
-            "lowerCorner": [-HALF, -HALF],
-            "upperCorner": [HALF, HALF],
-            "crs": CRS,
+    TileMatrixSet {
+        bounding_box: BoundingBox {
+            crs: CRS.into(),
+            lower_corner: Some([-HALF, -HALF]),
+            lower_left: [-HALF, -HALF],
+            upper_corner: Some([HALF, HALF]),
+            upper_right: [HALF, HALF],
         },
-        "tileMatrices": matrices,
-    })
+        crs: CRS.into(),
+        id: ID.into(),
+        identifier: ID.into(),
+        ordered_axes: vec!["X".into(), "Y".into()],
+        supported_crs: CRS.into(),
+        tile_matrices,
+        title: TITLE.into(),
+        uri: URI.into(),
+        well_known_scale_set: "http://www.opengis.net/def/wkss/OGC/1.0/GoogleMapsCompatible".into(),
+    }
 }
 
 /// The rows and columns of one tile matrix that hold data.
@@ -87,15 +89,15 @@ impl Limits {
         (self.min_row..=self.max_row).contains(&row) && (self.min_col..=self.max_col).contains(&col)
     }
 
-    /// The JSON `tileMatrixSetLimits` entry.
-    pub fn json(&self) -> Value {
-        json!({
-            "tileMatrix": self.z.to_string(),
-            "minTileRow": self.min_row,
-            "maxTileRow": self.max_row,
-            "minTileCol": self.min_col,
-            "maxTileCol": self.max_col,
-        })
+    /// The `tileMatrixSetLimits` entry of a tile set's metadata.
+    pub fn doc(&self) -> TileMatrixSetLimit {
+        TileMatrixSetLimit {
+            max_tile_col: self.max_col,
+            max_tile_row: self.max_row,
+            min_tile_col: self.min_col,
+            min_tile_row: self.min_row,
+            tile_matrix: self.z.to_string(),
+        }
     }
 }
 
@@ -131,16 +133,26 @@ mod tests {
     #[test]
     fn definition_matches_the_registered_numbers() {
         let d = definition();
-        let m = d["tileMatrices"].as_array().unwrap();
+        let m = &d.tile_matrices;
         assert_eq!(m.len(), 25);
         // The registered WebMercatorQuad: z0 scale 1:559082264.028717, cell 156543.033928041 m.
         let z0 = &m[0];
-        assert!((z0["scaleDenominator"].as_f64().unwrap() - 559_082_264.028_717).abs() < 1e-3);
-        assert!((z0["cellSize"].as_f64().unwrap() - 156_543.033_928_041).abs() < 1e-6);
-        assert_eq!(m[24]["matrixWidth"], 1u64 << 24);
-        let z18 = m[18]["scaleDenominator"].as_f64().unwrap();
+        assert!((z0.scale_denominator - 559_082_264.028_717).abs() < 1e-3);
+        assert!((z0.cell_size - 156_543.033_928_041).abs() < 1e-6);
+        assert_eq!(m[24].matrix_width, 1u64 << 24);
+        let z18 = m[18].scale_denominator;
         assert!((z18 - 2_132.729_583_849_784).abs() < 1e-6, "{z18}");
-        assert_eq!(z0["pointOfOrigin"][0].as_f64().unwrap(), -HALF);
+        assert_eq!(z0.point_of_origin[0], -HALF);
+        // As TMS 2.0 and GDAL < 3.7 read it: both names of each value, keys sorted.
+        let v = serde_json::to_value(&d).unwrap();
+        assert_eq!(v["tileMatrices"][0]["cornerOfOrigin"], "topLeft");
+        assert_eq!(v["supportedCRS"], v["crs"]);
+        assert_eq!(v["identifier"], ID);
+        assert_eq!(
+            v["boundingBox"]["lowerCorner"],
+            v["boundingBox"]["lowerLeft"]
+        );
+        assert_eq!(serde_json::to_string(&d).unwrap(), v.to_string());
     }
 
     #[test]
