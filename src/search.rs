@@ -50,8 +50,7 @@ pub struct Hit {
     pub bbox: Option<[f64; 4]>,
     /// For an address: what the point stands for (residence | block | machiaza | parcel).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(with = "Option<crate::address::Precision>")]
-    pub precision: Option<&'static str>,
+    pub precision: Option<crate::address::Precision>,
     #[serde(skip)]
     score: u32,
 }
@@ -285,7 +284,7 @@ pub fn address_hit(a: crate::address::Found) -> Hit {
         lon: a.lon,
         lat: a.lat,
         bbox: None,
-        precision: Some(a.precision.as_str()),
+        precision: Some(a.precision),
         score: 0,
     }
 }

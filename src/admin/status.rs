@@ -208,8 +208,7 @@ pub struct PublicStatus {
     /// 名称.
     pub name: Option<String>,
     /// `open`, `full` or `closed`.
-    #[schemars(with = "ShelterState")]
-    pub status: &'static str,
+    pub status: ShelterState,
     /// 開設, 満員, 閉鎖.
     pub status_ja: &'static str,
     /// Evacuees.
@@ -222,6 +221,49 @@ pub struct PublicStatus {
     pub lon: Option<f64>,
     /// Latitude.
     pub lat: Option<f64>,
+}
+
+/// The public shelter status document: `/api/shelter-status` and each event of its stream.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct StatusDoc {
+    /// The latest change among the shelters listed; null before any.
+    pub updated_at: Option<String>,
+    /// When this document was made (UTC); not part of its ETag.
+    pub generated_at: String,
+    /// How many shelters follow.
+    pub count: usize,
+    /// Every published shelter with a status.
+    pub shelters: Vec<PublicStatus>,
+}
+
+impl StatusDoc {
+    /// The document now: every published shelter with a status, from the board's events.
+    pub fn now(snap: &Snapshot, board: &StatusBoard) -> StatusDoc {
+        let (shelters, updated) = public(snap, board);
+        StatusDoc {
+            updated_at: (!updated.is_empty()).then_some(updated),
+            generated_at: now_iso(),
+            count: shelters.len(),
+            shelters,
+        }
+    }
+
+    /// A strong ETag of the content (the shelters and their latest change), not of the
+    /// moment the document was made: a client polling gets 304 until a status changes.
+    pub fn etag(&self) -> String {
+        #[derive(serde::Serialize)]
+        struct Content<'a> {
+            updated_at: &'a Option<String>,
+            shelters: &'a [PublicStatus],
+        }
+        let content = Content {
+            updated_at: &self.updated_at,
+            shelters: &self.shelters,
+        };
+        // Strings, numbers and options only: serializing cannot fail.
+        let text = serde_json::to_string(&content).unwrap_or_default();
+        format!("\"ss-{}\"", &super::sha256_hex(&text)[..20])
+    }
 }
 
 /// The public status document: every published shelter with a status.
@@ -241,7 +283,7 @@ pub fn public(snap: &Snapshot, board: &StatusBoard) -> (Vec<PublicStatus>, Strin
                 fid: *fid,
                 id: text("id"),
                 name: text("name"),
-                status: e.status.as_str(),
+                status: e.status,
                 status_ja: e.status.ja(),
                 evacuees: e.evacuees,
                 capacity: match f.get(cols, "capacity") {
@@ -255,4 +297,53 @@ pub fn public(snap: &Snapshot, board: &StatusBoard) -> (Vec<PublicStatus>, Strin
         }
     }
     (out, updated)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(fid: i64, status: ShelterState) -> PublicStatus {
+        PublicStatus {
+            fid,
+            id: Some(format!("S{fid}")),
+            name: Some("公民館".into()),
+            status,
+            status_ja: status.ja(),
+            evacuees: Some(12),
+            capacity: Some(80),
+            updated_at: "2026-12-07T05:00:00Z".into(),
+            lon: Some(133.9),
+            lat: Some(34.6),
+        }
+    }
+
+    fn doc(generated_at: &str, shelters: Vec<PublicStatus>) -> StatusDoc {
+        StatusDoc {
+            updated_at: Some("2026-12-07T05:00:00Z".into()),
+            generated_at: generated_at.into(),
+            count: shelters.len(),
+            shelters,
+        }
+    }
+
+    /// A client polling with If-None-Match gets 304 while nothing changed, however often the
+    /// document is made again; any change of a status gives a new tag.
+    #[test]
+    fn the_etag_follows_the_content_not_the_moment() {
+        let a = doc("2026-12-07T05:01:00Z", vec![row(1, ShelterState::Open)]);
+        let b = doc("2026-12-07T05:09:00Z", vec![row(1, ShelterState::Open)]);
+        let c = doc("2026-12-07T05:09:00Z", vec![row(1, ShelterState::Full)]);
+        assert_eq!(a.etag(), b.etag());
+        assert_ne!(b.etag(), c.etag());
+        assert!(a.etag().starts_with("\"ss-") && a.etag().ends_with('"'));
+    }
+
+    /// The document says the state in the words of the API (`full`), and in Japanese beside.
+    #[test]
+    fn a_row_serializes_its_state_as_the_api_word() {
+        let v = serde_json::to_value(row(3, ShelterState::Full)).unwrap();
+        assert_eq!(v["status"], "full");
+        assert_eq!(v["status_ja"], "満員");
+    }
 }

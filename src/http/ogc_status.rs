@@ -89,7 +89,7 @@ pub(super) fn status_layer(st: &AppState) -> ApiResult<Layer> {
                 values: vec![
                     Val::opt_text(r.id),
                     Val::opt_text(r.name),
-                    Val::text(r.status),
+                    Val::text(r.status.as_str()),
                     Val::text(r.status_ja),
                     r.evacuees.map_or(Val::Null, |n| Val::Int(i64::from(n))),
                     r.capacity.map_or(Val::Null, Val::Int),

@@ -14,6 +14,9 @@
 
 use super::shelters::headers_found;
 use super::{Cells, Normalizer, Out, Row};
+// What a row's point stands for: the `precision` column's value is the precision the address
+// lookup answers with (one enum for both, so the column and the API say the same words).
+use crate::address::Precision;
 use crate::crs::{self, Transformer};
 use crate::dataset::{Val, ADDRESS_COLUMNS};
 use crate::read::{RawFeature, SourceInfo};
@@ -90,53 +93,30 @@ const TOWN_NAMES: &[&str] = &[
     "koaza_roma",
 ];
 
-/// What a row's point stands for; also the value of the `precision` column.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Level {
-    /// 町字.
-    Machiaza,
-    /// 住居表示 街区.
-    Block,
-    /// 住居表示 住居.
-    Residence,
-    /// 地番.
-    Parcel,
+/// The kind of base registry file a level is read from, in Japanese (for the clerk's report).
+fn file_ja(level: Precision) -> &'static str {
+    match level {
+        Precision::Machiaza => "町字",
+        Precision::Block => "住居表示 街区",
+        Precision::Residence => "住居表示 住居",
+        Precision::Parcel => "地番",
+    }
 }
 
-impl Level {
-    /// The `precision` column value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Machiaza => "machiaza",
-            Level::Block => "block",
-            Level::Residence => "residence",
-            Level::Parcel => "parcel",
-        }
-    }
-
-    fn file_ja(self) -> &'static str {
-        match self {
-            Level::Machiaza => "町字",
-            Level::Block => "住居表示 街区",
-            Level::Residence => "住居表示 住居",
-            Level::Parcel => "地番",
-        }
-    }
-
-    fn file_en(self) -> &'static str {
-        match self {
-            Level::Machiaza => "mt_town (町字)",
-            Level::Block => "mt_rsdtdsp_blk (住居表示 街区)",
-            Level::Residence => "mt_rsdtdsp_rsdt (住居表示 住居)",
-            Level::Parcel => "mt_parcel (地番)",
-        }
+/// The same, by the registry's file name.
+fn file_en(level: Precision) -> &'static str {
+    match level {
+        Precision::Machiaza => "mt_town (町字)",
+        Precision::Block => "mt_rsdtdsp_blk (住居表示 街区)",
+        Precision::Residence => "mt_rsdtdsp_rsdt (住居表示 住居)",
+        Precision::Parcel => "mt_parcel (地番)",
     }
 }
 
 /// How a file was recognised.
 #[derive(Clone, Debug)]
 struct FileLayout {
-    level: Level,
+    level: Precision,
     /// Japanese headers (the older ABR files).
     japanese: bool,
     /// For each canonical field, the header name this file uses.
@@ -148,7 +128,7 @@ struct FileLayout {
 /// One address being assembled from its base and position records.
 #[derive(Debug, Default)]
 struct Entry {
-    level: Option<Level>,
+    level: Option<Precision>,
     /// The row's ids (lg_code, machiaza_id, blk_id, …).
     ids: HashMap<&'static str, String>,
     /// Canonical field → value of the base record (ids included).
@@ -199,13 +179,13 @@ fn detect(src: &SourceInfo, f: &RawFeature) -> Result<FileLayout, Vec<String>> {
     }
     let has = |k: &str| names.contains_key(k);
     let level = if has("prc_id") {
-        Level::Parcel
+        Precision::Parcel
     } else if has("rsdt_id") {
-        Level::Residence
+        Precision::Residence
     } else if has("blk_id") {
-        Level::Block
+        Precision::Block
     } else {
-        Level::Machiaza
+        Precision::Machiaza
     };
     let base = BASE_FIELDS.iter().any(|k| has(k));
     let pos = has("rep_lon") && has("rep_lat");
@@ -237,13 +217,13 @@ impl Addresses {
                 };
                 let ja = format!(
                     "アドレス・ベース・レジストリ {}{}（{}）",
-                    l.level.file_ja(),
+                    file_ja(l.level),
                     what.0,
                     hdr.0
                 );
                 let en = format!(
                     "Address Base Registry {}{} ({})",
-                    l.level.file_en(),
+                    file_en(l.level),
                     what.1,
                     hdr.1
                 );
@@ -415,12 +395,12 @@ fn id_cell(c: &mut Cells<'_>, field: &'static str) -> Option<String> {
 }
 
 /// The natural key of an address row.
-fn natural_key(level: Level, ids: &HashMap<&'static str, String>) -> String {
+fn natural_key(level: Precision, ids: &HashMap<&'static str, String>) -> String {
     let g = |k: &str| ids.get(k).map_or("", String::as_str);
     match level {
-        Level::Machiaza => format!("town:{}:{}", g("lg_code"), g("machiaza_id")),
-        Level::Block => format!("blk:{}:{}:{}", g("lg_code"), g("machiaza_id"), g("blk_id")),
-        Level::Residence => format!(
+        Precision::Machiaza => format!("town:{}:{}", g("lg_code"), g("machiaza_id")),
+        Precision::Block => format!("blk:{}:{}:{}", g("lg_code"), g("machiaza_id"), g("blk_id")),
+        Precision::Residence => format!(
             "rsdt:{}:{}:{}:{}:{}",
             g("lg_code"),
             g("machiaza_id"),
@@ -428,7 +408,7 @@ fn natural_key(level: Level, ids: &HashMap<&'static str, String>) -> String {
             g("rsdt_id"),
             g("rsdt2_id")
         ),
-        Level::Parcel => format!("prc:{}:{}:{}", g("lg_code"), g("machiaza_id"), g("prc_id")),
+        Precision::Parcel => format!("prc:{}:{}:{}", g("lg_code"), g("machiaza_id"), g("prc_id")),
     }
 }
 
@@ -468,10 +448,10 @@ impl Normalizer for Addresses {
             }
         }
         let required: &[&str] = match l.level {
-            Level::Machiaza => &["machiaza_id"],
-            Level::Block => &["machiaza_id", "blk_id"],
-            Level::Residence => &["machiaza_id", "blk_id", "rsdt_id"],
-            Level::Parcel => &["machiaza_id", "prc_id"],
+            Precision::Machiaza => &["machiaza_id"],
+            Precision::Block => &["machiaza_id", "blk_id"],
+            Precision::Residence => &["machiaza_id", "blk_id", "rsdt_id"],
+            Precision::Parcel => &["machiaza_id", "prc_id"],
         };
         for r in required {
             if !ids.contains_key(r) {
@@ -561,7 +541,7 @@ impl Normalizer for Addresses {
         // 町字 names by (lg_code, machiaza_id), lent to the rows below them.
         let mut towns: HashMap<(String, String), usize> = HashMap::new();
         for (i, e) in self.entries.iter().enumerate() {
-            if e.level == Some(Level::Machiaza) {
+            if e.level == Some(Precision::Machiaza) {
                 if let Some(b) = &e.base {
                     if let (Some(lg), Some(m)) = (b.get("lg_code"), b.get("machiaza_id")) {
                         towns.insert((lg.clone(), m.clone()), i);
@@ -591,7 +571,7 @@ impl Normalizer for Addresses {
                         .value(natural_key(level, &vals)),
                 );
             }
-            if level != Level::Machiaza {
+            if level != Precision::Machiaza {
                 let town_key = (
                     vals.get("lg_code").cloned().unwrap_or_default(),
                     vals.get("machiaza_id").cloned().unwrap_or_default(),
@@ -613,7 +593,7 @@ impl Normalizer for Addresses {
 
 /// The address written out: 都道府県 市区町村 町字 and the numbers in the usual style
 /// (3番5号 for 住居表示, 103番地3 for 地番).
-pub fn display_address(level: Level, v: &HashMap<&'static str, String>) -> String {
+pub fn display_address(level: Precision, v: &HashMap<&'static str, String>) -> String {
     let g = |k: &str| v.get(k).map_or("", String::as_str);
     let mut s = String::new();
     for k in [
@@ -630,13 +610,13 @@ pub fn display_address(level: Level, v: &HashMap<&'static str, String>) -> Strin
         }
     };
     match level {
-        Level::Machiaza => {}
-        Level::Block => {
+        Precision::Machiaza => {}
+        Precision::Block => {
             if !g("blk_num").is_empty() {
                 s.push_str(&format!("{}番", num("blk_num")));
             }
         }
-        Level::Residence => {
+        Precision::Residence => {
             if !g("blk_num").is_empty() {
                 s.push_str(&format!("{}番", num("blk_num")));
             }
@@ -647,7 +627,7 @@ pub fn display_address(level: Level, v: &HashMap<&'static str, String>) -> Strin
                 s.push_str(&format!("の{}", num("rsdt_num2")));
             }
         }
-        Level::Parcel => {
+        Precision::Parcel => {
             if !g("prc_num1").is_empty() {
                 s.push_str(&format!("{}番地", num("prc_num1")));
             }
@@ -665,7 +645,7 @@ pub fn display_address(level: Level, v: &HashMap<&'static str, String>) -> Strin
     s
 }
 
-fn make_row(level: Level, v: &HashMap<&'static str, String>, e: &Entry) -> Row {
+fn make_row(level: Precision, v: &HashMap<&'static str, String>, e: &Entry) -> Row {
     let values = ADDRESS_COLUMNS
         .iter()
         .map(|c| match c.name {

@@ -23,7 +23,7 @@ use super::limits::Class;
 use super::replies::{self, Done};
 use super::route::{self, path_typed, query, Access, Body, Mount, Param, Route, Serve, Ty, ROUTE};
 use super::AppState;
-use crate::admin::status::ShelterState;
+use crate::admin::status::{ShelterState, StatusDoc};
 use crate::admin::uploads::{self, PublishKind, Staged, UploadDir};
 use crate::admin::Viewer;
 use crate::admin::{accounts, audit, diff, AdminError, Role};

@@ -149,39 +149,13 @@ pub(super) struct StatusSet {
     at: String,
 }
 
-/// The public shelter status document: `/api/shelter-status` and each event of the stream.
-#[derive(Serialize, JsonSchema)]
-pub(super) struct StatusDoc {
-    /// The latest change among the shelters listed; null before any.
-    updated_at: Option<String>,
-    /// When this document was made (UTC); not part of its ETag.
-    generated_at: String,
-    /// How many shelters follow.
-    count: usize,
-    /// Every published shelter with a status.
-    shelters: Vec<crate::admin::status::PublicStatus>,
-}
-
-pub(super) fn status_doc(st: &AppState) -> serde_json::Value {
-    let snap = st.snapshot.load_full();
-    let (rows, updated) = crate::admin::status::public(&snap, &st.admin.status);
-    let doc = StatusDoc {
-        updated_at: (!updated.is_empty()).then_some(updated),
-        generated_at: crate::admin::now_iso(),
-        count: rows.len(),
-        shelters: rows,
-    };
-    // Strings, numbers and options only: serializing to a value cannot fail.
-    serde_json::to_value(doc).unwrap_or_default()
+fn status_doc(st: &AppState) -> StatusDoc {
+    StatusDoc::now(&st.snapshot.load_full(), &st.admin.status)
 }
 
 pub(super) async fn status_json(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let mut doc = status_doc(&st);
-    // The ETag covers the content, not the moment it was generated.
-    let generated = doc["generated_at"].take();
-    let tag_src = doc.to_string();
-    doc["generated_at"] = generated;
-    let etag = format!("\"ss-{}\"", &crate::admin::sha256_hex(&tag_src)[..20]);
+    let doc = status_doc(&st);
+    let etag = doc.etag();
     let base = [
         (header::ETAG, etag.clone()),
         (header::CACHE_CONTROL, "no-cache".to_string()),
@@ -216,7 +190,7 @@ pub(super) async fn status_csv(State(st): State<Arc<AppState>>) -> Response {
             r.id.clone().unwrap_or_default(),
             r.name.clone().unwrap_or_default(),
             r.status_ja.to_string(),
-            r.status.to_string(),
+            r.status.as_str().to_string(),
             r.evacuees.map(|n| n.to_string()).unwrap_or_default(),
             r.capacity.map(|n| n.to_string()).unwrap_or_default(),
             r.updated_at.clone(),
@@ -239,35 +213,59 @@ pub(super) async fn status_csv(State(st): State<Arc<AppState>>) -> Response {
         .into_response()
 }
 
+/// The status document as a GeoJSON FeatureCollection: each shelter a Point feature (null
+/// geometry when the shelter has no point) whose properties are its status row.
+#[derive(Serialize)]
+struct StatusCollection {
+    r#type: &'static str,
+    name: &'static str,
+    updated_at: Option<String>,
+    generated_at: String,
+    features: Vec<StatusFeature>,
+}
+
+#[derive(Serialize)]
+struct StatusFeature {
+    r#type: &'static str,
+    id: i64,
+    geometry: Option<PointGeometry>,
+    properties: crate::admin::status::PublicStatus,
+}
+
+#[derive(Serialize)]
+struct PointGeometry {
+    r#type: &'static str,
+    coordinates: [f64; 2],
+}
+
 pub(super) async fn status_geojson(State(st): State<Arc<AppState>>) -> Response {
     let doc = status_doc(&st);
-    let features: Vec<serde_json::Value> = doc["shelters"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|s| {
-                    let geometry = match (s["lon"].as_f64(), s["lat"].as_f64()) {
-                        (Some(x), Some(y)) => serde_json::json!({"type": "Point", "coordinates": [x, y]}),
-                        _ => serde_json::Value::Null,
-                    };
-                    serde_json::json!({"type": "Feature", "id": s["fid"], "geometry": geometry, "properties": s})
-                })
-                .collect()
+    let features = doc
+        .shelters
+        .into_iter()
+        .map(|s| StatusFeature {
+            r#type: "Feature",
+            id: s.fid,
+            geometry: s.lon.zip(s.lat).map(|(x, y)| PointGeometry {
+                r#type: "Point",
+                coordinates: [x, y],
+            }),
+            properties: s,
         })
-        .unwrap_or_default();
-    let body = serde_json::json!({
-        "type": "FeatureCollection",
-        "name": "shelter_status",
-        "updated_at": doc["updated_at"],
-        "generated_at": doc["generated_at"],
-        "features": features,
-    });
+        .collect();
+    let body = StatusCollection {
+        r#type: "FeatureCollection",
+        name: "shelter_status",
+        updated_at: doc.updated_at,
+        generated_at: doc.generated_at,
+        features,
+    };
     (
         [
             (header::CONTENT_TYPE, "application/geo+json"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        body.to_string(),
+        Json(body),
     )
         .into_response()
 }
@@ -278,8 +276,13 @@ pub(super) async fn status_events(State(st): State<Arc<AppState>>) -> Response {
     let mut changes = st.admin.status.changes.subscribe();
     tokio::spawn(async move {
         loop {
-            let doc = status_doc(&st);
-            let ev = Event::default().event("status").data(doc.to_string());
+            let ev = match Event::default().event("status").json_data(status_doc(&st)) {
+                Ok(ev) => ev,
+                Err(e) => {
+                    tracing::error!(error = %e, "shelter status event not written");
+                    break;
+                }
+            };
             if tx.send(Ok(ev)).await.is_err() {
                 break;
             }
