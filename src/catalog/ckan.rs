@@ -405,6 +405,21 @@ pub struct SearchResult {
     pub results: Vec<Package>,
 }
 
+/// `/api/3`: the version probe CKAN clients (ckanapi, harvesters) send before any action.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ApiVersion {
+    /// The action API's version: always 3.
+    #[schemars(schema_with = "version_three")]
+    pub version: u8,
+}
+
+/// The one answer to `/api/3`.
+pub const API_VERSION: ApiVersion = ApiVersion { version: 3 };
+
+fn version_three(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "integer", "enum": [3]})
+}
+
 /// `status_show`'s result.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct SiteStatus {

@@ -76,7 +76,7 @@ pub const ROUTES: &[Route] = &[
     Route {
         path: "/api/3",
         serve: Serve::Here(|| get(get_api_version)),
-        returns: Some(replies::ckan_version),
+        returns: Some(replies::of::<ApiVersion>),
         tag: "catalog",
         summary: "CKAN API version probe: {\"version\": 3}",
         params: &[],
@@ -427,10 +427,7 @@ async fn get_jsonld(State(st): State<Arc<AppState>>, headers: HeaderMap) -> Resp
 }
 
 async fn get_api_version() -> Response {
-    with_headers(
-        json!({"version": 3}).to_string().into_response(),
-        "application/json;charset=utf-8",
-    )
+    ckan_response(StatusCode::OK, &API_VERSION)
 }
 
 fn ckan_response(status: StatusCode, body: &impl serde::Serialize) -> Response {

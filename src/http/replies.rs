@@ -198,14 +198,6 @@ pub fn style() -> Value {
     )
 }
 
-/// `/api/3`.
-pub fn ckan_version() -> Value {
-    object(
-        &["version"],
-        json!({"version": {"type": "integer", "enum": [3]}}),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::route;

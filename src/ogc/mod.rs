@@ -5,7 +5,7 @@
 //! handlers in `http::ogc` and `http::ogc_tiles` fill them in and serialize them, and the
 //! route tables name them (`replies::of::<T>`), so the answer schemas in `/openapi.json` are
 //! derived from the very types that are serialized and cannot drift from what is sent. No
-//! axum here.
+//! HTTP here.
 //!
 //! Field order: fields are declared in the alphabetical order of their JSON names. These
 //! documents used to be built as `serde_json` maps, which keep their keys sorted (the crate is
