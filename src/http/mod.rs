@@ -22,6 +22,7 @@ pub mod replies;
 pub mod risk;
 pub mod route;
 pub mod search;
+pub mod shelter_status;
 pub mod tiles;
 pub mod web;
 

@@ -281,7 +281,7 @@ pub const PUBLIC: &[&[Route]] = &[
     super::search::ROUTES,
     super::geocode::ROUTES,
     super::web::ROUTES,
-    super::admin::STATUS_ROUTES,
+    super::shelter_status::ROUTES,
 ];
 
 /// The console and the staff API (`/admin`, `/api/admin`).

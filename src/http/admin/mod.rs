@@ -19,11 +19,10 @@
 //! (see `admin::accounts`).
 
 use super::error::{ApiError, ApiResult};
-use super::limits::Class;
 use super::replies::{self, Done};
 use super::route::{self, path_typed, query, Access, Body, Mount, Param, Route, Serve, Ty, ROUTE};
 use super::AppState;
-use crate::admin::status::{ShelterState, StatusDoc};
+use crate::admin::status::ShelterState;
 use crate::admin::uploads::{self, PublishKind, Staged, UploadDir};
 use crate::admin::Viewer;
 use crate::admin::{accounts, audit, diff, AdminError, Role};
@@ -35,7 +34,6 @@ use axum::extract::{
 };
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
@@ -95,59 +93,6 @@ const AUDIT_LIMIT: Ty = Ty::Int {
 };
 const AUDIT_DEFAULT: usize = 1000;
 const ADMIN_ERRORS: &[u16] = &[400, 401, 403, 404, 409];
-
-/// The public shelter status (its own interface: residents and other systems read it on a
-/// disaster day; staff change it through [`ROUTES`]).
-pub const STATUS_ROUTES: &[Route] = &[
-    Route {
-        methods: &["get"],
-        path: "/api/shelter-status",
-        serve: Serve::Here(|| get(status_json)),
-        returns: Some(replies::of::<StatusDoc>),
-        tag: "shelters",
-        summary: "Which shelters are open (開設), full (満員) or closed (閉鎖), with evacuee counts (ETag; SSE at /api/shelter-status/events)",
-        params: &[],
-        produces: &["application/json"],
-        errors: &[],
-        body: None,
-        ..ROUTE
-    },
-    Route {
-        methods: &["get"],
-        path: "/api/shelter-status.csv",
-        serve: Serve::Here(|| get(status_csv)),
-        tag: "shelters",
-        summary: "Shelter status as CSV (UTF-8 with BOM), with the time of each change",
-        params: &[],
-        produces: &["text/csv"],
-        errors: &[],
-        body: None,
-        ..ROUTE
-    },
-    Route {
-        methods: &["get"],
-        path: "/api/shelter-status.geojson",
-        serve: Serve::Here(|| get(status_geojson)),
-        returns: Some(replies::feature_collection),
-        tag: "shelters",
-        summary: "Shelter status as GeoJSON points, with the time of each change",
-        params: &[],
-        produces: &["application/geo+json"],
-        errors: &[],
-        body: None,
-        ..ROUTE
-    },
-    Route {
-        path: "/api/shelter-status/events",
-        serve: Serve::Here(|| get(status_events)),
-        class: Some(Class::Events),
-        unlisted: Some(
-            "a server-sent event stream, which never ends: a client that tests every listed \
-             route would wait on it forever",
-        ),
-        ..ROUTE
-    },
-];
 
 /// What a staff API route is unless it says otherwise: a `GET` answered in JSON, refused with
 /// the statuses of [`ADMIN_ERRORS`].
